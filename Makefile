@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+#   make          build the BPF objects, their skeletons and build/bpfix
+#   make run      build and run bpfix on IFACE (default: the default route's)
+#   make test     every test suite (packet tests, unit tests, namespace tests)
+#   make bench    benchmarks; figures go to BENCHMARKS.md
+#   make V=1      show the commands
+#
+# run, test and bench need root: as root they run directly, otherwise they
+# re-run themselves through sudo. Missing Debian packages are installed by
+# tools/deps.sh first.
+
+BUILD    ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+IFACE    ?= $(shell ip -o route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($$i == "dev") { print $$(i + 1); exit }}')
+ARGS     ?=
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	-Wall -Werror -I$(BUILD) -Iinclude -Ibpf
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser \
+	-D_GNU_SOURCE $(shell pkg-config --cflags libbpf 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(BPF_OBJS:.bpf.o=.skel.h)
+BPF_HDRS   := $(wildcard bpf/*.bpf.h) $(wildcard include/*.h)
+
+AGENT_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+AGENT_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(AGENT_SRCS))
+AGENT_LIB  := $(BUILD)/libbpfix.a
+USER_HDRS  := $(wildcard user/*.h) $(wildcard include/*.h)
+
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+BENCH_SRCS := $(wildcard tests/bench_*.c)
+BENCH_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRCS))
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all deps run test bench clean as-root-run as-root-test as-root-bench
+
+all: $(BUILD)/bpfix $(BPF_OBJS) $(TEST_BINS) $(BENCH_BINS)
+
+# ---- root wrappers ---------------------------------------------------------
+ifeq ($(shell id -u),0)
+AS_ROOT :=
+else
+AS_ROOT := sudo --preserve-env=PATH,IFACE,ARGS,V
+endif
+
+run:
+	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-run
+test:
+	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-test
+bench:
+	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-bench
+
+deps:
+	$(Q)tools/deps.sh
+
+as-root-run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	@[ -n "$(IFACE)" ] || { echo "make run: no default route; say IFACE=name" >&2; exit 2; }
+	$(BUILD)/bpfix -i $(IFACE) $(ARGS)
+
+as-root-test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(BUILD)
+
+as-root-bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench.sh $(BUILD)
+
+# ---- BPF objects and skeletons ----------------------------------------------
+$(BUILD)/vmlinux.h: vmlinux-gen/gen.sh | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)vmlinux-gen/gen.sh $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# ---- agent -------------------------------------------------------------------
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(AGENT_LIB): $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bpfix: $(BUILD)/user/main.o $(AGENT_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests and benchmarks -----------------------------------------------------
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(SKELS) $(AGENT_LIB) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(AGENT_LIB) $(LDLIBS) -lcmocka -lm -o $@
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+clean:
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfix flow meter: an XDP program and two TC (clsact) programs that run the
+ * one parser (parse.bpf.h) and add each packet to its flow in the flow table
+ * of the current epoch (include/bpfix.h, FLOW EPOCHS). They never drop or
+ * change a packet.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "bpfix.h"
+#include "parse.bpf.h"
+
+#define TC_ACT_UNSPEC_ (-1)	/* let the next program and the stack decide */
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The two flow tables are declared apart so each has a name and BTF of its
+ * own for bpftool; flow_tables holds them for the epoch lookup. */
+struct flow_table {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, FLOW_TABLE_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct flow_counters);
+};
+
+struct flow_table flow_table_0 SEC(".maps");
+struct flow_table flow_table_1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, FLOW_TABLES);
+	__type(key, __u32);
+	__array(values, struct flow_table);
+} flow_tables SEC(".maps") = {
+	.values = { &flow_table_0, &flow_table_1 },
+};
+
+/* The epoch the agent last set; the kernel writes table[epoch % FLOW_TABLES]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_epoch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfix_stats);
+} stats SEC(".maps");
+
+/* First fragments' ports. Shared, not per-CPU: the fragments of one
+ * datagram may be received on different CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FRAG_TABLE_ENTRIES);
+	__type(key, struct frag_key);
+	__type(value, struct frag_ports);
+} frag_table SEC(".maps");
+
+/* Add @n to the counter at byte @offset of @s (a MALFORMED() value). */
+static __always_inline void stat_add(struct bpfix_stats *s, __u32 offset, __u64 n)
+{
+	if (offset <= sizeof(*s) - sizeof(__u64))
+		*(__u64 *)((__u8 *)s + (offset & ~7u)) += n;
+}
+
+/* Place a fragment in its datagram's flow (see frag_table). */
+static __always_inline void fragment_ports(struct flow_key *key, struct packet_meta *m,
+					   struct bpfix_stats *s)
+{
+	struct frag_key fk = {};
+	struct frag_ports *fp;
+
+	fk.src = key->src;
+	fk.dst = key->dst;
+	fk.id = m->frag_id;
+	fk.ip_version = key->ip_version;
+	fk.protocol = key->protocol;
+
+	if (m->is_fragment == FRAG_FIRST) {
+		struct frag_ports ports = {
+			.src_port = key->src_port,
+			.dst_port = key->dst_port,
+		};
+
+		if (bpf_map_update_elem(&frag_table, &fk, &ports, BPF_ANY))
+			s->frag_table_failed++;
+		else
+			s->frag_first++;
+		return;
+	}
+	fp = bpf_map_lookup_elem(&frag_table, &fk);
+	if (fp) {
+		key->src_port = fp->src_port;
+		key->dst_port = fp->dst_port;
+		s->frag_joined++;
+	} else {
+		s->frag_unmatched++;
+		m->flow_flags |= FLOW_F_FRAG_UNMATCHED;
+	}
+}
+
+/* What one packet (or GSO aggregate of @segs packets) adds to a flow. */
+struct packet_delta {
+	__u64 packets;
+	__u64 octets;
+	__u64 l2_octets;
+	__u16 min_ip_len;
+	__u16 max_ip_len;
+};
+
+static __always_inline __u16 clamp_u16(__u64 v)
+{
+	return v > 0xffff ? 0xffff : v;
+}
+
+static __always_inline void packet_delta(const struct packet_meta *m, __u32 segs,
+					 __u32 gso_size, struct packet_delta *d)
+{
+	__u64 extra, last;
+
+	d->packets = 1;
+	d->octets = m->ip_len;
+	d->l2_octets = m->frame_len;
+	d->min_ip_len = clamp_u16(m->ip_len);
+	d->max_ip_len = d->min_ip_len;
+	if (segs <= 1)
+		return;
+
+	/* An aggregate of @segs wire packets: each repeats the headers, all but
+	 * the last carry gso_size bytes of payload. */
+	extra = segs - 1;
+	d->packets = segs;
+	d->octets += extra * m->l34_hdr_len;
+	d->l2_octets += extra * (m->l2_hdr_len + m->l34_hdr_len);
+	if (gso_size && (__u64)m->ip_len > extra * gso_size) {
+		last = m->ip_len - extra * gso_size;
+		d->min_ip_len = clamp_u16(last);
+		d->max_ip_len = clamp_u16((__u64)m->l34_hdr_len + gso_size);
+	}
+}
+
+static __always_inline void counters_add(struct flow_counters *c, const struct packet_meta *m,
+					 const struct packet_delta *d, __u64 now)
+{
+	if (c->packets == 0) {
+		/* This CPU's first packet of the flow in this epoch. */
+		c->first_ns = now;
+		c->min_ip_len = d->min_ip_len;
+		c->max_ip_len = d->max_ip_len;
+		c->min_ttl = m->ttl;
+		c->max_ttl = m->ttl;
+		c->tos = m->tos;
+		c->flow_label = m->flow_label;
+	} else {
+		if (d->min_ip_len < c->min_ip_len)
+			c->min_ip_len = d->min_ip_len;
+		if (d->max_ip_len > c->max_ip_len)
+			c->max_ip_len = d->max_ip_len;
+		if (m->ttl < c->min_ttl)
+			c->min_ttl = m->ttl;
+		if (m->ttl > c->max_ttl)
+			c->max_ttl = m->ttl;
+	}
+	c->packets += d->packets;
+	c->octets += d->octets;
+	c->l2_octets += d->l2_octets;
+	c->last_ns = now;
+	c->tcp_flags |= m->tcp_flags;
+	c->tcp_syn |= m->tcp_syn;
+	if (m->is_fragment)
+		c->fragments += d->packets;
+	c->flags |= m->flow_flags;
+}
+
+/*
+ * Add one parsed packet to its flow in the current epoch's table.
+ * Without atomics: each CPU writes only its own slot of the per-CPU value.
+ */
+static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
+				  struct bpfix_stats *s, __u32 segs, __u32 gso_size)
+{
+	struct packet_delta d;
+	struct flow_counters *c;
+	__u32 zero = 0, slot = 0;
+	__u32 *epoch;
+	void *table;
+	__u64 now;
+	long err;
+
+	packet_delta(m, segs, gso_size, &d);
+	s->packets += d.packets;
+	s->octets += d.octets;
+	s->l2_octets += d.l2_octets;
+	if (d.packets > 1) {
+		s->gso_aggregates++;
+		m->flow_flags |= FLOW_F_GSO;
+	}
+	if (m->malformed) {
+		stat_add(s, m->malformed, d.packets);
+		m->flow_flags |= FLOW_F_MALFORMED;
+	}
+	if (key->ip_version == 4)
+		s->parsed_ipv4 += d.packets;
+	else if (key->ip_version == 6)
+		s->parsed_ipv6 += d.packets;
+	else
+		s->parsed_l2 += d.packets;
+
+	if (m->is_fragment)
+		fragment_ports(key, m, s);
+
+	epoch = bpf_map_lookup_elem(&flow_epoch, &zero);
+	if (epoch)
+		slot = *epoch & (FLOW_TABLES - 1);
+	table = bpf_map_lookup_elem(&flow_tables, &slot);
+	if (!table) {
+		s->no_table += d.packets;
+		s->not_metered_packets += d.packets;
+		s->not_metered_octets += d.octets;
+		return;
+	}
+
+	now = bpf_ktime_get_boot_ns();
+	c = bpf_map_lookup_elem(table, key);
+	if (!c) {
+		struct flow_counters fresh = {};
+
+		counters_add(&fresh, m, &d, now);
+		err = bpf_map_update_elem(table, key, &fresh, BPF_NOEXIST);
+		if (!err) {
+			(&s->table_flows_0)[slot]++;
+			goto counted;
+		}
+		/* -EEXIST: another CPU created it since our lookup. */
+		c = bpf_map_lookup_elem(table, key);
+		if (!c) {
+			s->insert_failed++;
+			s->insert_failed_packets += d.packets;
+			s->insert_failed_octets += d.octets;
+			return;
+		}
+		s->insert_race++;
+	}
+	counters_add(c, m, &d, now);
+counted:
+	(&s->table_packets_0)[slot] += d.packets;
+	(&s->table_octets_0)[slot] += d.octets;
+}
+
+static __always_inline struct bpfix_stats *stats_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/* Frames too short to key a flow: counted, not metered. */
+static __always_inline void not_metered(struct bpfix_stats *s, __u64 frame_len)
+{
+	s->packets++;
+	s->l2_octets += frame_len;
+	s->malformed_eth++;
+	s->not_metered_packets++;
+}
+
+SEC("xdp.frags")
+int bpfix_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct packet_meta m = {};
+	struct flow_key key = {};
+	struct bpfix_stats *s = stats_slot();
+
+	if (!s)
+		return XDP_PASS;
+	/* With multi-buffer frames the linear part holds the headers and
+	 * bpf_xdp_get_buff_len() the whole frame. */
+	m.frame_len = bpf_xdp_get_buff_len(ctx);
+	key.ifindex = ctx->ingress_ifindex;
+	key.direction = FLOW_DIR_INGRESS;
+	if (parse_frame(data, data_end, 0, 0, &key, &m) < 0) {
+		not_metered(s, m.frame_len);
+		return XDP_PASS;
+	}
+	meter(&key, &m, s, 1, 0);
+	return XDP_PASS;
+}
+
+static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
+{
+	struct packet_meta m = {};
+	struct flow_key key = {};
+	struct bpfix_stats *s = stats_slot();
+	void *data, *data_end;
+
+	if (!s)
+		return TC_ACT_UNSPEC_;
+	/* Headers of a non-linear skb may sit in its fragments; making the
+	 * first bytes linear changes no byte of the packet. */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data_end - data < PARSE_PULL_LEN && skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	/* An outer VLAN tag the stack or NIC took out of the data is not in
+	 * skb->len, but it was on the wire. */
+	m.frame_len = skb->len + (skb->vlan_present ? 4 : 0);
+	key.ifindex = skb->ifindex;
+	key.direction = direction;
+	if (parse_frame(data, data_end, skb->vlan_present, skb->vlan_tci, &key, &m) < 0) {
+		not_metered(s, m.frame_len);
+		return TC_ACT_UNSPEC_;
+	}
+	meter(&key, &m, s, skb->gso_segs, skb->gso_size);
+	return TC_ACT_UNSPEC_;
+}
+
+SEC("tc")
+int bpfix_tc_ingress(struct __sk_buff *skb)
+{
+	return tc_meter(skb, FLOW_DIR_INGRESS);
+}
+
+SEC("tc")
+int bpfix_tc_egress(struct __sk_buff *skb)
+{
+	return tc_meter(skb, FLOW_DIR_EGRESS);
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Structures and constants shared by the kernel programs (bpf/) and the agent
+ * (user/). This is the one definition of the pinned maps' layout: every
+ * struct uses fixed-width types, explicit padding and a size assertion, so a
+ * change to the layout is a deliberate act (and a new BPFIX_ABI_VERSION).
+ *
+ * The kernel side includes this after vmlinux.h, the agent after
+ * <linux/types.h>; neither side has its own copy of anything defined here.
+ */
+#ifndef BPFIX_H
+#define BPFIX_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bumped whenever a struct below changes, so an agent can refuse to adopt
+ * pinned tables written by a different layout. */
+#define BPFIX_ABI_VERSION 1
+
+/* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
+
+#ifndef FLOW_TABLE_ENTRIES
+#define FLOW_TABLE_ENTRIES 32768	/* flows per table (two tables) */
+#endif
+#ifndef FRAG_TABLE_ENTRIES
+#define FRAG_TABLE_ENTRIES 8192		/* datagrams whose first fragment is remembered */
+#endif
+#ifndef VLAN_MAX_DEPTH
+#define VLAN_MAX_DEPTH 2		/* 802.1ad outer + 802.1Q inner */
+#endif
+#ifndef IPV6_EXT_MAX_CHAIN
+#define IPV6_EXT_MAX_CHAIN 6		/* extension headers walked before giving up */
+#endif
+#ifndef PARSE_PULL_LEN
+#define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */
+#endif
+
+/* Number of flow tables the kernel alternates between (see FLOW EPOCHS). */
+#define FLOW_TABLES 2
+
+/*
+ * FLOW EPOCHS: how the agent drains without losing a packet.
+ *
+ * The kernel writes flows into table[epoch & 1] (flow_tables is an
+ * ARRAY_OF_MAPS holding two LRU_PERCPU_HASH tables, epoch lives in the
+ * one-element flow_epoch array). A sweep:
+ *   1. agent writes epoch+1 into flow_epoch;
+ *   2. agent re-stores the old table's fd into its own flow_tables slot; the
+ *      kernel answers any update of a map-in-map with synchronize_rcu(), so
+ *      when the syscall returns, every XDP/TC program that could have read the
+ *      old epoch (they all run inside an RCU read-side section) has finished;
+ *   3. nothing writes the old table any more: the agent drains it whole with
+ *      BPF_MAP_LOOKUP_AND_DELETE_BATCH and adds the deltas to its own table.
+ * Per epoch slot the kernel also counts the flows it created and the
+ * packets/octets it added (bpfix_stats.table_*_E). After the drain, these equal what
+ * the agent read out unless the LRU evicted flows; the difference is the
+ * exact loss, which the agent reports.
+ */
+
+/* Direction of a packet relative to the metered interface. */
+#define FLOW_DIR_INGRESS 0
+#define FLOW_DIR_EGRESS  1
+
+/* Bits of flow_counters.tcp_syn: what the direction heuristic needs and the
+ * OR of the flags cannot tell (a SYN then an ACK looks like a SYN-ACK). */
+#define TCP_SYN_SEEN     0x01	/* a SYN without ACK */
+#define TCP_SYNACK_SEEN  0x02	/* a SYN with ACK */
+
+/* Bits of flow_counters.flags */
+#define FLOW_F_FRAG_UNMATCHED 0x01	/* a fragment whose first fragment was not seen */
+#define FLOW_F_MALFORMED      0x02	/* a packet of this flow was counted as malformed */
+#define FLOW_F_GSO            0x04	/* a GRO/GSO aggregate was counted */
+
+/* TCP flag bits as tcpControlBits (RFC 7125) carries them. */
+#define TCP_FLAG_FIN 0x001
+#define TCP_FLAG_SYN 0x002
+#define TCP_FLAG_RST 0x004
+#define TCP_FLAG_PSH 0x008
+#define TCP_FLAG_ACK 0x010
+#define TCP_FLAG_URG 0x020
+#define TCP_FLAG_ECE 0x040
+#define TCP_FLAG_CWR 0x080
+#define TCP_FLAG_NS  0x100
+
+/*
+ * Flow key. One layout for IPv4, IPv6 and non-IP (L2) flows:
+ *  - ip_version 4: addresses in addr.ip4 (first 4 bytes, network order), rest 0
+ *  - ip_version 6: addresses in addr.ip6
+ *  - ip_version 0: a non-IP frame, or an IP packet whose IP header could not
+ *    be parsed (counted as malformed): addresses are the MACs in addr.mac,
+ *    ether_type the EtherType after the VLAN tags, protocol and ports 0.
+ * ICMP and ICMPv6 carry type<<8|code in dst_port and 0 in src_port, as
+ * NetFlow and IPFIX collectors expect.
+ * The fields are ordered so there is no implicit padding; the kernel
+ * zero-initialises every key before filling it, and the hash covers all
+ * 52 bytes.
+ */
+union flow_addr {
+	__u8  ip6[16];
+	__u32 ip4;		/* network byte order */
+	__u8  mac[6];
+	__u32 words[4];
+};
+
+struct flow_key {
+	__u32 ifindex;		/* interface the packet was metered on */
+	__u8  direction;	/* FLOW_DIR_* */
+	__u8  ip_version;	/* 4, 6, or 0 for an L2 flow */
+	__u8  protocol;		/* IP protocol, 0 for L2 flows */
+	__u8  pad0;
+	__u16 vlan_outer;	/* VLAN id (12 bits) of the outer tag, 0 if untagged */
+	__u16 vlan_inner;	/* VLAN id of the inner tag (QinQ), 0 if none */
+	__u16 ether_type;	/* host order: 0x0800, 0x86dd, 0x0806, ... */
+	__u16 src_port;		/* host order */
+	__u16 dst_port;		/* host order; ICMP: type << 8 | code */
+	__u16 pad1;
+	union flow_addr src;
+	union flow_addr dst;
+};
+_Static_assert(sizeof(struct flow_key) == 52, "flow_key layout changed");
+
+/*
+ * Per-CPU counters of one flow during one epoch. Each CPU writes only its
+ * own slot, without atomics; the agent merges the slots (sum the counters,
+ * min of first_ns and minima, max of last_ns and maxima, OR of the flags,
+ * the first-packet fields from the slot with the earliest first_ns).
+ * 64 bytes: on a 128-CPU node that is 8 KiB per flow, so keep it so.
+ */
+struct flow_counters {
+	__u64 packets;		/* wire packets (a GSO aggregate counts gso_segs) */
+	__u64 octets;		/* sum of IP total length (L2 payload for L2 flows) */
+	__u64 l2_octets;	/* sum of frame length, Ethernet header included, FCS not */
+	__u64 first_ns;		/* bpf_ktime_get_boot_ns() of the first packet */
+	__u64 last_ns;		/* ... and of the last */
+	__u32 flow_label;	/* IPv6 flow label of the first packet */
+	__u32 fragments;	/* packets that were IP fragments */
+	__u16 min_ip_len;	/* minimum IP total length */
+	__u16 max_ip_len;
+	__u16 tcp_flags;	/* OR of TCP_FLAG_* (the header's bits only) */
+	__u8  min_ttl;		/* TTL or hop limit */
+	__u8  max_ttl;
+	__u8  tos;		/* TOS / traffic class byte of the first packet */
+	__u8  tcp_syn;		/* TCP_SYN_SEEN | TCP_SYNACK_SEEN */
+	__u8  flags;		/* FLOW_F_* */
+	__u8  pad0;
+};
+_Static_assert(sizeof(struct flow_counters) == 64, "flow_counters layout changed");
+
+/* Fragment table: first fragment's ports, keyed like IP reassembly
+ * (RFC 791 / RFC 8200): addresses, protocol and identification. */
+struct frag_key {
+	union flow_addr src;
+	union flow_addr dst;
+	__u32 id;		/* IPv4 id (16 bits) or IPv6 fragment id, host order */
+	__u8  ip_version;
+	__u8  protocol;
+	__u16 pad0;
+};
+_Static_assert(sizeof(struct frag_key) == 40, "frag_key layout changed");
+
+struct frag_ports {
+	__u16 src_port;
+	__u16 dst_port;
+};
+_Static_assert(sizeof(struct frag_ports) == 4, "frag_ports layout changed");
+
+/*
+ * Kernel statistics: one per-CPU element of struct bpfix_stats, so a packet
+ * costs one map lookup for all of them and `bpftool map dump` names every
+ * counter. BPFIX_STATS is the single list: the struct, the agent's names and
+ * the documentation below all come from it. X(name, description).
+ *
+ * The accounting identity the tests and the agent rely on, over all CPUs:
+ *
+ *   packets = sum(table_packets_E) + insert_failed_packets + not_metered_packets
+ *   octets  = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *
+ * "Malformed" packets are still metered with the fields parsed before the
+ * fault (an IP packet whose IP header cannot be parsed becomes an L2 flow,
+ * one whose L4 header cannot be parsed keeps ports 0); only frames shorter
+ * than an Ethernet header, or seen while no table is installed, are not.
+ */
+#define BPFIX_STATS(X) \
+	X(packets,                "wire packets seen (a GSO aggregate counts gso_segs)") \
+	X(octets,                 "their octets, as flow_counters.octets") \
+	X(l2_octets,              "their frame octets") \
+	X(gso_aggregates,         "TC skbs that stood for more than one wire packet") \
+	X(parsed_ipv4,            "packets metered as IPv4 flows") \
+	X(parsed_ipv6,            "packets metered as IPv6 flows") \
+	X(parsed_l2,              "packets metered as L2 (MAC/EtherType) flows") \
+	X(malformed_eth,          "shorter than an Ethernet header: not metered") \
+	X(malformed_vlan,         "truncated VLAN tag: L2 flow") \
+	X(malformed_vlan_depth,   "more than VLAN_MAX_DEPTH tags: L2 flow") \
+	X(malformed_ipv4_trunc,   "IPv4 header truncated: L2 flow") \
+	X(malformed_ipv4_ihl,     "IHL below 5 or options beyond the frame: L2 flow") \
+	X(malformed_ipv4_len,     "total length below the header or beyond the frame") \
+	X(malformed_ip_version,   "IP version disagrees with the EtherType: L2 flow") \
+	X(malformed_ipv6_trunc,   "IPv6 header truncated: L2 flow") \
+	X(malformed_ipv6_ext_trunc, "IPv6 extension header truncated: ports 0") \
+	X(malformed_ipv6_ext_chain, "more than IPV6_EXT_MAX_CHAIN extension headers: ports 0") \
+	X(malformed_ipv6_len,     "IPv6 payload length beyond the frame") \
+	X(malformed_l4_trunc,     "TCP/UDP/SCTP/ICMP header truncated: ports 0") \
+	X(malformed_tcp_doff,     "TCP data offset below 5") \
+	X(frag_first,             "first fragments whose ports were remembered") \
+	X(frag_joined,            "later fragments placed in their first fragment's flow") \
+	X(frag_unmatched,         "later fragments whose first fragment was not seen: ports 0") \
+	X(frag_table_failed,      "first fragments that could not be remembered") \
+	X(table_flows_0,          "flows created in flow table 0") \
+	X(table_flows_1,          "flows created in flow table 1") \
+	X(table_packets_0,        "packets added to flow table 0") \
+	X(table_packets_1,        "packets added to flow table 1") \
+	X(table_octets_0,         "octets added to flow table 0") \
+	X(table_octets_1,         "octets added to flow table 1") \
+	X(insert_race,            "another CPU created the flow first (not a loss)") \
+	X(insert_failed,          "new flows that could not be inserted") \
+	X(insert_failed_packets,  "packets of those flows (lost)") \
+	X(insert_failed_octets,   "octets of those flows (lost)") \
+	X(not_metered_packets,    "packets no flow could be keyed for (lost)") \
+	X(not_metered_octets,     "octets of those packets (lost)") \
+	X(no_table,               "packets seen while no flow table was installed")
+
+#define BPFIX_STAT_FIELD(name, doc) __u64 name;
+struct bpfix_stats {
+	BPFIX_STATS(BPFIX_STAT_FIELD)
+};
+#undef BPFIX_STAT_FIELD
+
+#define BPFIX_STAT_COUNT (sizeof(struct bpfix_stats) / sizeof(__u64))
+_Static_assert(sizeof(struct bpfix_stats) == 37 * sizeof(__u64),
+	       "bpfix_stats changed: bump BPFIX_ABI_VERSION");
+/* The kernel indexes the per-table counters by epoch slot. */
+_Static_assert(__builtin_offsetof(struct bpfix_stats, table_flows_1) ==
+	       __builtin_offsetof(struct bpfix_stats, table_flows_0) + 8, "table_flows");
+_Static_assert(__builtin_offsetof(struct bpfix_stats, table_packets_1) ==
+	       __builtin_offsetof(struct bpfix_stats, table_packets_0) + 8, "table_packets");
+_Static_assert(__builtin_offsetof(struct bpfix_stats, table_octets_1) ==
+	       __builtin_offsetof(struct bpfix_stats, table_octets_0) + 8, "table_octets");
+_Static_assert(FLOW_TABLES == 2, "one table_*_N stat per flow table");
+
+#endif /* BPFIX_H */
