@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Sweeps and their accounting. Each sweep flips the epoch, drains the old
+ * table whole and checks what it read against what the kernel says it
+ * added to that table since it was last drained: flows, packets, octets.
+ * The difference is what the kernel's LRU evicted before the drain, and it
+ * is reported as lost, never hidden.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "agent.h"
+
+#define LISTEN_RELOAD_MS 5000
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void emit(void *ctx, const struct flow_record *r)
+{
+	struct agent *a = ctx;
+	int i;
+
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->ops->record(a->out[i], r);
+	a->totals.records_emitted++;
+}
+
+struct drain_ctx {
+	struct agent *a;
+	uint64_t flows, packets, octets;
+};
+
+static void on_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
+		    int ncpus)
+{
+	struct drain_ctx *d = ctx;
+	struct flow_side side;
+
+	flow_merge_percpu(percpu, ncpus, d->a->offset_ns, &side);
+	d->flows++;
+	d->packets += side.packets;
+	d->octets += side.octets;
+	flowtab_add(&d->a->tab, key, &side, d->a->now_ms);
+}
+
+static void update_totals(struct agent *a, const struct bpfix_stats *s)
+{
+	struct meter_totals *t = &a->totals;
+
+	t->now_ms = a->now_ms;
+	t->packets_seen = s->packets - a->start.packets;
+	t->octets_seen = s->octets - a->start.octets;
+	t->flows_observed = s->table_flows_0 + s->table_flows_1 -
+			    a->start.table_flows_0 - a->start.table_flows_1;
+	t->ignored_packets = a->lost_packets +
+			     (s->insert_failed_packets - a->start.insert_failed_packets) +
+			     (s->not_metered_packets - a->start.not_metered_packets);
+	t->ignored_octets = a->lost_octets +
+			    (s->insert_failed_octets - a->start.insert_failed_octets) +
+			    (s->not_metered_octets - a->start.not_metered_octets);
+	t->flows_lost = a->lost_flows + (s->insert_failed - a->start.insert_failed);
+	t->malformed_packets = 0;
+#define X(name, doc) \
+	if (!strncmp(#name, "malformed_", 10)) \
+		t->malformed_packets += s->name - a->start.name;
+	BPFIX_STATS(X)
+#undef X
+}
+
+/* Drain table @slot (frozen by a flip) and account for it. */
+static int drain_slot(struct agent *a, int slot)
+{
+	struct drain_ctx d = { .a = a };
+	struct bpfix_stats s;
+	uint64_t added_flows, added_packets, added_octets;
+	long n;
+	int ret;
+
+	n = meter_drain(&a->meter, slot, on_flow, &d);
+	if (n < 0)
+		return (int)n;
+	ret = meter_read_stats(&a->meter, &s);
+	if (ret)
+		return ret;
+	added_flows = (&s.table_flows_0)[slot] - a->slot_flows[slot];
+	added_packets = (&s.table_packets_0)[slot] - a->slot_packets[slot];
+	added_octets = (&s.table_octets_0)[slot] - a->slot_octets[slot];
+	if (a->slot_known[slot]) {
+		a->drained_flows += d.flows;
+		a->drained_packets += d.packets;
+		a->drained_octets += d.octets;
+		if (added_packets > d.packets) {
+			a->lost_packets += added_packets - d.packets;
+			a->lost_octets += added_octets - d.octets;
+		}
+		if (added_flows > d.flows)
+			a->lost_flows += added_flows - d.flows;
+	} else {
+		/* Adopted from an earlier run: the baseline is unknown, so the
+		 * first drain of this slot is counted apart. */
+		a->adopted_flows += d.flows;
+		a->adopted_packets += d.packets;
+		a->slot_known[slot] = 1;
+	}
+	a->slot_flows[slot] = (&s.table_flows_0)[slot];
+	a->slot_packets[slot] = (&s.table_packets_0)[slot];
+	a->slot_octets[slot] = (&s.table_octets_0)[slot];
+	a->last = s;
+	update_totals(a, &s);
+	return 0;
+}
+
+static void sample_clocks(struct agent *a)
+{
+	a->offset_ns = clock_boot_offset_ns();
+	a->now_ms = clock_wall_ms();
+}
+
+int agent_sweep(struct agent *a)
+{
+	uint64_t t0 = mono_ns(), dt;
+	int slot, ret, i;
+
+	sample_clocks(a);
+	if (a->now_ms >= a->lp_loaded_ms + LISTEN_RELOAD_MS) {
+		listen_ports_load(&a->lp);
+		a->lp_loaded_ms = a->now_ms;
+	}
+	slot = meter_flip(&a->meter);
+	if (slot < 0)
+		return slot;
+	ret = drain_slot(a, slot);
+	flowtab_expire(&a->tab, a->now_ms);
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->ops->tick(a->out[i], &a->totals);
+	dt = mono_ns() - t0;
+	a->sweeps++;
+	a->sweep_ns_last = dt;
+	a->sweep_ns_total += dt;
+	if (dt > a->sweep_ns_max)
+		a->sweep_ns_max = dt;
+	return ret;
+}
+
+static int open_outputs(struct agent *a, char *err, size_t errlen)
+{
+	const struct bpfix_config *cfg = a->cfg;
+	int i;
+
+	if (!cfg->n_collectors) {
+		a->out[a->n_out] = output_text_open(stdout, cfg->format, err, errlen);
+		if (!a->out[a->n_out])
+			return -EINVAL;
+		a->n_out++;
+		return 0;
+	}
+	for (i = 0; i < cfg->n_collectors; i++) {
+		a->out[a->n_out] = output_ipfix_open(&cfg->collectors[i], cfg, err, errlen);
+		if (!a->out[a->n_out])
+			return -EINVAL;
+		a->n_out++;
+	}
+	return 0;
+}
+
+/* Tables of an earlier run whose layout differs: drained once, after our
+ * programs replaced theirs (the first flip waited for those to finish). */
+static void drain_stale(struct agent *a)
+{
+	struct drain_ctx d = { .a = a };
+	int i;
+
+	for (i = 0; i < FLOW_TABLES; i++)
+		if (a->meter.stale_fd[i] >= 0)
+			meter_drain_fd(&a->meter, a->meter.stale_fd[i], on_flow, &d);
+	a->adopted_flows += d.flows;
+	a->adopted_packets += d.packets;
+}
+
+int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen)
+{
+	int ret, i;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	ret = open_outputs(a, err, errlen);
+	if (ret)
+		goto fail;
+	ret = flowtab_init(&a->tab, cfg->flows, !cfg->uniflow, cfg->mode == MODE_TC,
+			   (uint64_t)cfg->idle_timeout_s * 1000,
+			   (uint64_t)cfg->active_timeout_s * 1000, emit, a);
+	if (ret) {
+		snprintf(err, errlen, "out of memory for %u flows", cfg->flows);
+		goto fail;
+	}
+	listen_ports_load(&a->lp);
+	a->tab.lp = &a->lp;
+
+	ret = meter_open(&a->meter, cfg, err, errlen);
+	if (ret)
+		goto fail_meter;
+	ret = meter_read_stats(&a->meter, &a->start);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the stats map: %s", strerror(-ret));
+		goto fail_meter;
+	}
+	a->last = a->start;
+	a->slot_flows[0] = a->start.table_flows_0;
+	a->slot_flows[1] = a->start.table_flows_1;
+	a->slot_packets[0] = a->start.table_packets_0;
+	a->slot_packets[1] = a->start.table_packets_1;
+	a->slot_octets[0] = a->start.table_octets_0;
+	a->slot_octets[1] = a->start.table_octets_1;
+	for (i = 0; i < FLOW_TABLES; i++)
+		a->slot_known[i] = !a->meter.adopted;
+
+	ret = meter_attach(&a->meter, cfg, err, errlen);
+	if (ret)
+		goto fail_meter;
+	sample_clocks(a);
+	a->totals.since_ms = a->now_ms;
+	a->lp_loaded_ms = a->now_ms;
+	if (a->meter.adopted || a->meter.stale_fd[0] >= 0 || a->meter.stale_fd[1] >= 0) {
+		/* Sweep both slots now: one flip is also the barrier after
+		 * which no program of the earlier run still writes. */
+		agent_sweep(a);
+		drain_stale(a);
+		agent_sweep(a);
+	}
+	return 0;
+
+fail_meter:
+	/* Nothing was metered yet: remove what we created, keep an earlier
+	 * run's pins (they may still hold its flows). */
+	meter_close(&a->meter, !a->meter.adopted);
+fail:
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->ops->close(a->out[i], &a->totals);
+	a->n_out = 0;
+	flowtab_free(&a->tab);
+	return ret ? ret : -EINVAL;
+}
+
+void agent_stop(struct agent *a)
+{
+	int i;
+
+	/* Stop metering first; then two flips drain both slots, the second
+	 * catching packets that raced with the detach. */
+	meter_detach(&a->meter);
+	agent_sweep(a);
+	sample_clocks(a);
+	i = meter_flip(&a->meter);
+	if (i >= 0)
+		drain_slot(a, i);
+	flowtab_flush(&a->tab, FLOW_END_FORCED);
+	if (a->cfg->verbose)
+		agent_print_counters(a, stderr, "exit");
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->ops->close(a->out[i], &a->totals);
+	a->n_out = 0;
+	meter_close(&a->meter, 1);
+	flowtab_free(&a->tab);
+}
+
+void agent_print_counters(struct agent *a, FILE *f, const char *when)
+{
+	const struct meter_totals *t = &a->totals;
+	uint64_t exported = 0, not_sent = 0;
+	int i;
+
+	for (i = 0; i < a->n_out; i++) {
+		exported += a->out[i]->stats.records_sent;
+		not_sent += a->out[i]->stats.records_not_sent;
+	}
+	fprintf(f,
+		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
+		"records %llu exported %llu not-sent %llu | lost flows %llu packets %llu | "
+		"malformed %llu | table %u/%u | sweeps %llu last %.1f ms max %.1f ms\n",
+		when, (unsigned long long)t->packets_seen, (unsigned long long)t->octets_seen,
+		(unsigned long long)t->flows_observed, (unsigned long long)a->drained_flows,
+		(unsigned long long)t->records_emitted, (unsigned long long)exported,
+		(unsigned long long)not_sent, (unsigned long long)t->flows_lost,
+		(unsigned long long)t->ignored_packets, (unsigned long long)t->malformed_packets,
+		a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
+		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6);
+	fflush(f);
+}

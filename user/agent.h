@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The agent's loop: sweep (flip, drain, account), expire, hand records to
+ * the outputs. */
+#ifndef BPFIX_AGENT_H
+#define BPFIX_AGENT_H
+
+#include "config.h"
+#include "flowtab.h"
+#include "meter.h"
+#include "output.h"
+
+struct agent {
+	const struct bpfix_config *cfg;
+	struct meter meter;
+	struct flowtab tab;
+	struct listen_ports lp;
+	uint64_t lp_loaded_ms;
+	struct output *out[MAX_COLLECTORS + 1];
+	int n_out;
+
+	/* Kernel counters of each table slot when it was last drained: the
+	 * next drain must account for exactly what was added since. */
+	uint64_t slot_flows[FLOW_TABLES];
+	uint64_t slot_packets[FLOW_TABLES];
+	uint64_t slot_octets[FLOW_TABLES];
+	int slot_known[FLOW_TABLES];	/* 0: adopted, baseline unknown */
+
+	struct bpfix_stats start;	/* kernel stats when the agent started */
+	struct bpfix_stats last;	/* ... at the last sweep */
+	struct meter_totals totals;
+
+	/* what sweeps found */
+	uint64_t sweeps;
+	uint64_t drained_flows, drained_packets, drained_octets;
+	uint64_t adopted_flows, adopted_packets;	/* from an earlier run's tables */
+	uint64_t lost_flows, lost_packets, lost_octets;	/* evicted in the kernel */
+	uint64_t sweep_ns_last, sweep_ns_max, sweep_ns_total;
+	int64_t offset_ns;		/* boot -> wall, this sweep */
+	uint64_t now_ms;
+	int drain_error;
+};
+
+int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);
+/* One sweep: returns 0 or a negative errno (the agent carries on). */
+int agent_sweep(struct agent *a);
+/* Detach, drain everything, emit all as forced end, close outputs. */
+void agent_stop(struct agent *a);
+void agent_print_counters(struct agent *a, FILE *f, const char *when);
+
+#endif /* BPFIX_AGENT_H */

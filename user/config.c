@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Command line -> struct bpfix_config. Every bad value gets one line that
+ * names the option and the cause; nothing is attached until this passed. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include "config.h"
+
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void config_defaults(struct bpfix_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = MODE_TC;
+	cfg->format = FORMAT_TEXT;
+	cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+	cfg->active_timeout_s = DEFAULT_ACTIVE_TIMEOUT_S;
+	cfg->sweep_interval_ms = DEFAULT_SWEEP_INTERVAL_MS;
+	cfg->flows = DEFAULT_FLOWS;
+	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
+	cfg->template_refresh_s = DEFAULT_TEMPLATE_REFRESH_S;
+	cfg->ipfix_mtu = DEFAULT_IPFIX_MTU;
+	cfg->tcp_queue_records = DEFAULT_TCP_QUEUE_RECORDS;
+}
+
+void config_usage(FILE *f)
+{
+	fprintf(f,
+"usage: bpfix [-i IFACE]... [-m tc|xdp|xdp-generic] [-c URI]... [-f text|json]\n"
+"             [--idle-timeout SEC] [--active-timeout SEC] [--sweep-interval MS]\n"
+"             [--flows N] [--uniflow] [--observation-domain ID] [--pin-path DIR]\n"
+"             [--template-refresh SEC] [--ipfix-mtu BYTES] [--tcp-queue N]\n"
+"             [-v] [-h] [-V]\n"
+"\n"
+"Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
+"\n"
+"  -i IFACE               interface to meter; repeat for more (default: the\n"
+"                         interface of the default route)\n"
+"  -m MODE                tc: clsact ingress and egress (default);\n"
+"                         xdp: native XDP, ingress only; xdp-generic: skb XDP\n"
+"  -c URI                 IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT,\n"
+"                         file:PATH; repeat for more (default: print to stdout)\n"
+"  -f text|json           stdout format without -c (default text)\n"
+"  --idle-timeout SEC     end a flow after SEC without packets (default %u)\n"
+"  --active-timeout SEC   report a long flow every SEC (default %u)\n"
+"  --sweep-interval MS    read the kernel tables every MS (default %u)\n"
+"  --flows N              flows held at once, kernel and agent (default %u)\n"
+"  --uniflow              one record per direction instead of biflows\n"
+"  --observation-domain ID  IPFIX observation domain id (default 0)\n"
+"  --pin-path DIR         where maps are pinned (default %s)\n"
+"  --template-refresh SEC IPFIX/UDP template and options resend (default %u)\n"
+"  --ipfix-mtu BYTES      IPFIX/UDP path MTU (default %u)\n"
+"  --tcp-queue N          IPFIX/TCP records held while disconnected (default %u)\n"
+"  -v                     print counters every few seconds (-vv: libbpf too)\n"
+"  -h                     this help;  -V  version\n"
+"\n"
+"examples:\n"
+"  bpfix -i eth0                               flows of eth0 as text lines\n"
+"  bpfix -i eth0 -f json --idle-timeout 5      JSON lines, quick expiry\n"
+"  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
+"                                              native XDP, IPFIX over UDP\n"
+"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n",
+		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
+		DEFAULT_FLOWS, DEFAULT_PIN_PATH, DEFAULT_TEMPLATE_REFRESH_S,
+		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS);
+}
+
+/* A decimal in [min, max], nothing else: "10x", "-1", "" and overflow fail. */
+static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max,
+		      uint32_t *out, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return errf(err, errlen, "%s: '%s' is not a number", opt, s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return errf(err, errlen, "%s: '%s' is not a number", opt, s);
+	if (v < min || v > max)
+		return errf(err, errlen, "%s: %s is out of range %llu..%llu", opt, s,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen)
+{
+	const char *hostport, *colon;
+	size_t hostlen;
+	uint32_t port;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(uri) >= sizeof(c->uri))
+		return errf(err, errlen, "-c: collector URI too long");
+	snprintf(c->uri, sizeof(c->uri), "%s", uri);
+
+	if (!strncmp(uri, "file:", 5)) {
+		c->kind = COLLECTOR_FILE;
+		if (!uri[5])
+			return errf(err, errlen, "-c %s: file: needs a path", uri);
+		if (strlen(uri + 5) >= sizeof(c->path))
+			return errf(err, errlen, "-c %s: path too long", uri);
+		snprintf(c->path, sizeof(c->path), "%s", uri + 5);
+		return 0;
+	}
+	if (!strncmp(uri, "udp://", 6))
+		c->kind = COLLECTOR_UDP;
+	else if (!strncmp(uri, "tcp://", 6))
+		c->kind = COLLECTOR_TCP;
+	else
+		return errf(err, errlen,
+			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT or file:PATH)",
+			    uri);
+
+	hostport = uri + 6;
+	if (*hostport == '[') {			/* [2001:db8::1]:4739 */
+		const char *close = strchr(hostport, ']');
+
+		if (!close || close[1] != ':')
+			return errf(err, errlen, "-c %s: expected [IPv6]:PORT", uri);
+		hostport++;
+		hostlen = close - hostport;
+		colon = close + 1;
+	} else {
+		colon = strrchr(hostport, ':');
+		if (!colon)
+			return errf(err, errlen, "-c %s: missing :PORT", uri);
+		hostlen = colon - hostport;
+		if (memchr(hostport, ':', hostlen))
+			return errf(err, errlen, "-c %s: put an IPv6 address in brackets", uri);
+	}
+	if (!hostlen)
+		return errf(err, errlen, "-c %s: missing host", uri);
+	if (hostlen >= sizeof(c->host))
+		return errf(err, errlen, "-c %s: host name too long", uri);
+	memcpy(c->host, hostport, hostlen);
+	c->host[hostlen] = '\0';
+	if (parse_uint("-c port", colon + 1, 1, 65535, &port, err, errlen))
+		return errf(err, errlen, "-c %s: port must be 1..65535", uri);
+	snprintf(c->port, sizeof(c->port), "%u", port);
+	return 0;
+}
+
+/* The interface of the IPv4 default route, else of the IPv6 one. */
+int config_default_iface(struct iface *out, char *err, size_t errlen)
+{
+	char line[512], name[IF_NAMESIZE];
+	unsigned long dst, mask;
+	char dst6[33];
+	unsigned int plen;
+	FILE *f;
+	int found = 0;
+
+	f = fopen("/proc/net/route", "r");
+	if (f) {
+		while (!found && fgets(line, sizeof(line), f)) {
+			/* Iface Destination Gateway Flags RefCnt Use Metric Mask */
+			if (sscanf(line, "%15s %lx %*x %*x %*d %*d %*d %lx", name, &dst, &mask) == 3 &&
+			    dst == 0 && mask == 0)
+				found = 1;
+		}
+		fclose(f);
+	}
+	f = found ? NULL : fopen("/proc/net/ipv6_route", "r");
+	if (f) {
+		while (!found && fgets(line, sizeof(line), f)) {
+			/* dst plen src plen nexthop metric ref use flags iface */
+			if (sscanf(line, "%32s %x %*s %*x %*s %*x %*x %*x %*x %15s",
+				   dst6, &plen, name) == 3 &&
+			    plen == 0 && strcmp(name, "lo"))
+				found = 1;
+		}
+		fclose(f);
+	}
+	if (!found)
+		return errf(err, errlen, "no default route: name an interface with -i");
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->ifindex = if_nametoindex(name);
+	if (!out->ifindex)
+		return errf(err, errlen, "%s: no such interface", name);
+	return 0;
+}
+
+static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size_t errlen)
+{
+	struct iface *ifc;
+	int i;
+
+	if (!*name || strlen(name) >= IF_NAMESIZE)
+		return errf(err, errlen, "-i '%s': not an interface name", name);
+	if (cfg->n_ifaces == MAX_IFACES)
+		return errf(err, errlen, "-i: at most %d interfaces", MAX_IFACES);
+	for (i = 0; i < cfg->n_ifaces; i++)
+		if (!strcmp(cfg->ifaces[i].name, name))
+			return errf(err, errlen, "-i %s: given twice", name);
+	ifc = &cfg->ifaces[cfg->n_ifaces];
+	ifc->ifindex = if_nametoindex(name);
+	if (!ifc->ifindex)
+		return errf(err, errlen, "%s: no such interface", name);
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	cfg->n_ifaces++;
+	return 0;
+}
+
+enum {
+	OPT_IDLE = 256,
+	OPT_ACTIVE,
+	OPT_SWEEP,
+	OPT_FLOWS,
+	OPT_UNIFLOW,
+	OPT_DOMAIN,
+	OPT_PIN,
+	OPT_TEMPLATE_REFRESH,
+	OPT_IPFIX_MTU,
+	OPT_TCP_QUEUE,
+};
+
+static const struct option long_opts[] = {
+	{ "interface",          required_argument, NULL, 'i' },
+	{ "mode",               required_argument, NULL, 'm' },
+	{ "collector",          required_argument, NULL, 'c' },
+	{ "format",             required_argument, NULL, 'f' },
+	{ "idle-timeout",       required_argument, NULL, OPT_IDLE },
+	{ "active-timeout",     required_argument, NULL, OPT_ACTIVE },
+	{ "sweep-interval",     required_argument, NULL, OPT_SWEEP },
+	{ "flows",              required_argument, NULL, OPT_FLOWS },
+	{ "uniflow",            no_argument,       NULL, OPT_UNIFLOW },
+	{ "observation-domain", required_argument, NULL, OPT_DOMAIN },
+	{ "pin-path",           required_argument, NULL, OPT_PIN },
+	{ "template-refresh",   required_argument, NULL, OPT_TEMPLATE_REFRESH },
+	{ "ipfix-mtu",          required_argument, NULL, OPT_IPFIX_MTU },
+	{ "tcp-queue",          required_argument, NULL, OPT_TCP_QUEUE },
+	{ "verbose",            no_argument,       NULL, 'v' },
+	{ "help",               no_argument,       NULL, 'h' },
+	{ "version",            no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	int opt, ret = 0;
+
+	config_defaults(cfg);
+	optind = 1;
+	opterr = 0;	/* we print our own line */
+	while ((opt = getopt_long(argc, argv, ":i:m:c:f:vhV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			ret = add_iface(cfg, optarg, err, errlen);
+			break;
+		case 'm':
+			if (!strcmp(optarg, "tc"))
+				cfg->mode = MODE_TC;
+			else if (!strcmp(optarg, "xdp"))
+				cfg->mode = MODE_XDP;
+			else if (!strcmp(optarg, "xdp-generic"))
+				cfg->mode = MODE_XDP_GENERIC;
+			else
+				ret = errf(err, errlen, "-m %s: use tc, xdp or xdp-generic", optarg);
+			break;
+		case 'c':
+			if (cfg->n_collectors == MAX_COLLECTORS)
+				ret = errf(err, errlen, "-c: at most %d collectors", MAX_COLLECTORS);
+			else
+				ret = config_parse_collector(optarg,
+							     &cfg->collectors[cfg->n_collectors++],
+							     err, errlen);
+			break;
+		case 'f':
+			if (!strcmp(optarg, "text"))
+				cfg->format = FORMAT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				cfg->format = FORMAT_JSON;
+			else
+				ret = errf(err, errlen, "-f %s: use text or json", optarg);
+			break;
+		case OPT_IDLE:
+			ret = parse_uint("--idle-timeout", optarg, 1, 86400, &cfg->idle_timeout_s,
+					 err, errlen);
+			break;
+		case OPT_ACTIVE:
+			ret = parse_uint("--active-timeout", optarg, 1, 86400,
+					 &cfg->active_timeout_s, err, errlen);
+			break;
+		case OPT_SWEEP:
+			ret = parse_uint("--sweep-interval", optarg, 10, 60000,
+					 &cfg->sweep_interval_ms, err, errlen);
+			break;
+		case OPT_FLOWS:
+			ret = parse_uint("--flows", optarg, 1024, 1u << 24, &cfg->flows, err, errlen);
+			break;
+		case OPT_UNIFLOW:
+			cfg->uniflow = 1;
+			break;
+		case OPT_DOMAIN:
+			ret = parse_uint("--observation-domain", optarg, 0, UINT32_MAX,
+					 &cfg->observation_domain, err, errlen);
+			break;
+		case OPT_PIN:
+			if (!*optarg || strlen(optarg) >= sizeof(cfg->pin_path) - 64)
+				ret = errf(err, errlen, "--pin-path: bad directory '%s'", optarg);
+			else if (optarg[0] != '/')
+				ret = errf(err, errlen, "--pin-path %s: must be an absolute path",
+					   optarg);
+			else
+				snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", optarg);
+			break;
+		case OPT_TEMPLATE_REFRESH:
+			ret = parse_uint("--template-refresh", optarg, 1, 86400,
+					 &cfg->template_refresh_s, err, errlen);
+			break;
+		case OPT_IPFIX_MTU:
+			ret = parse_uint("--ipfix-mtu", optarg, 576, 65535, &cfg->ipfix_mtu,
+					 err, errlen);
+			break;
+		case OPT_TCP_QUEUE:
+			ret = parse_uint("--tcp-queue", optarg, 1, 1u << 24,
+					 &cfg->tcp_queue_records, err, errlen);
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			return CONFIG_HELP;
+		case 'V':
+			return CONFIG_VERSION;
+		case ':':
+			return errf(err, errlen, "%s: needs a value", argv[optind - 1]);
+		default:
+			return errf(err, errlen, "%s: unknown option (see bpfix -h)",
+				    argv[optind - 1]);
+		}
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		return errf(err, errlen, "%s: unexpected argument (see bpfix -h)", argv[optind]);
+	if (cfg->active_timeout_s < cfg->idle_timeout_s)
+		return errf(err, errlen,
+			    "--active-timeout %u is shorter than --idle-timeout %u",
+			    cfg->active_timeout_s, cfg->idle_timeout_s);
+	if (cfg->sweep_interval_ms > cfg->idle_timeout_s * 1000u)
+		return errf(err, errlen,
+			    "--sweep-interval %u ms is longer than --idle-timeout %u s",
+			    cfg->sweep_interval_ms, cfg->idle_timeout_s);
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The agent's configuration: the command line (a contract: extend it, do
+ * not rename it) parsed into one struct. */
+#ifndef BPFIX_CONFIG_H
+#define BPFIX_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <limits.h>
+#include <net/if.h>
+
+#define BPFIX_VERSION "0.1.0"
+
+#define MAX_IFACES     32
+#define MAX_COLLECTORS 8
+
+/* Defaults (README "Timeouts" explains them against nProbe, ipfixprobe and
+ * softflowd). */
+#define DEFAULT_IDLE_TIMEOUT_S     15
+#define DEFAULT_ACTIVE_TIMEOUT_S   60
+#define DEFAULT_SWEEP_INTERVAL_MS  1000
+#define DEFAULT_FLOWS              65536
+#define DEFAULT_PIN_PATH           "/sys/fs/bpf/bpfix"
+#define DEFAULT_TEMPLATE_REFRESH_S 60
+#define DEFAULT_IPFIX_MTU          1500
+#define DEFAULT_TCP_QUEUE_RECORDS  65536
+
+enum attach_mode {
+	MODE_TC,		/* clsact ingress + egress */
+	MODE_XDP,		/* native XDP (driver mode), ingress */
+	MODE_XDP_GENERIC,	/* generic (skb) XDP, ingress */
+};
+
+enum out_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+enum collector_kind {
+	COLLECTOR_UDP,
+	COLLECTOR_TCP,
+	COLLECTOR_FILE,
+};
+
+struct collector {
+	enum collector_kind kind;
+	char uri[PATH_MAX + 8];	/* as given, for messages */
+	char host[256];		/* UDP/TCP: name or address ([v6] brackets removed) */
+	char port[8];		/* UDP/TCP: decimal port */
+	char path[PATH_MAX];	/* file: */
+};
+
+struct iface {
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+};
+
+struct bpfix_config {
+	struct iface ifaces[MAX_IFACES];
+	int n_ifaces;			/* 0 until resolved: default route's */
+	enum attach_mode mode;
+	struct collector collectors[MAX_COLLECTORS];
+	int n_collectors;		/* 0: text or JSON on stdout */
+	enum out_format format;
+	uint32_t idle_timeout_s;
+	uint32_t active_timeout_s;
+	uint32_t sweep_interval_ms;
+	uint32_t flows;			/* agent flow table size; kernel tables too */
+	int uniflow;			/* 1: one record per direction */
+	uint32_t observation_domain;
+	char pin_path[PATH_MAX];
+	int verbose;
+	uint32_t template_refresh_s;	/* IPFIX over UDP: templates and options resent */
+	uint32_t ipfix_mtu;		/* IPFIX over UDP: path MTU (message fits in one datagram) */
+	uint32_t tcp_queue_records;	/* IPFIX over TCP: records held while disconnected */
+};
+
+/* Outcome of config_parse other than 0. */
+#define CONFIG_HELP    1	/* -h: usage printed, exit 0 */
+#define CONFIG_VERSION 2	/* -V: version printed, exit 0 */
+
+/* Parse argv into @cfg (defaults first). Returns 0, CONFIG_HELP,
+ * CONFIG_VERSION, or -EINVAL with one line naming the cause in @err.
+ * Interfaces are resolved to ifindexes here; the default route's interface
+ * is looked up by config_default_iface() when none is given. */
+int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_defaults(struct bpfix_config *cfg);
+int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen);
+int config_default_iface(struct iface *out, char *err, size_t errlen);
+void config_usage(FILE *f);
+
+#endif /* BPFIX_CONFIG_H */

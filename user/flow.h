@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's flow record: what the sweep makes of the kernel's per-CPU
+ * counters and what every output (text, JSON, IPFIX) receives. Agent-only;
+ * the kernel's layout is include/bpfix.h.
+ */
+#ifndef BPFIX_FLOW_H
+#define BPFIX_FLOW_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "bpfix.h"
+
+/* flowEndReason (IANA IPFIX registry, RFC 5102 section 5.11.3). */
+#define FLOW_END_IDLE      1	/* idle timeout */
+#define FLOW_END_ACTIVE    2	/* active timeout: the flow goes on */
+#define FLOW_END_DETECTED  3	/* end of flow detected (TCP FIN both ways, RST) */
+#define FLOW_END_FORCED    4	/* forced end (agent shutdown) */
+#define FLOW_END_RESOURCES 5	/* lack of resources (table near full) */
+
+/* biflowDirection (IE 239, RFC 5103 section 6.3). */
+#define BIFLOW_ARBITRARY        0
+#define BIFLOW_INITIATOR        1	/* source is the initiator */
+#define BIFLOW_REVERSE_INITIATOR 2
+#define BIFLOW_PERIMETER        3
+
+/*
+ * One direction of a flow, merged over CPUs and over the sweeps since the
+ * last record (delta semantics: an active-timeout record carries what came
+ * since the previous record of the same flow).
+ */
+struct flow_side {
+	uint64_t packets;
+	uint64_t octets;	/* IP total length (L2 payload for L2 flows) */
+	uint64_t l2_octets;	/* frame octets */
+	uint64_t first_ms;	/* wall clock, ms since 1970; 0 when packets == 0 */
+	uint64_t last_ms;
+	uint32_t ifindex;	/* interface this direction was metered on */
+	uint32_t fragments;
+	uint32_t flow_label;	/* IPv6 flow label of the first packet */
+	uint16_t min_ip_len;
+	uint16_t max_ip_len;
+	uint16_t tcp_flags;	/* TCP_FLAG_* OR'ed, header bits only (RFC 7125) */
+	uint8_t  direction;	/* FLOW_DIR_* */
+	uint8_t  min_ttl;
+	uint8_t  max_ttl;
+	uint8_t  tos;		/* of the first packet */
+	uint8_t  tcp_syn;	/* TCP_SYN_SEEN | TCP_SYNACK_SEEN */
+	uint8_t  flags;		/* FLOW_F_* */
+};
+
+/*
+ * A flow record as exported. key is the forward direction's key: for a
+ * biflow the initiator's (source = initiator), key.ifindex/direction are
+ * those of fwd. A biflow's rev describes packets from key.dst to key.src;
+ * it may have no packets (a one-way conversation seen in biflow mode).
+ */
+struct flow_record {
+	struct flow_key  key;
+	uint8_t          biflow;		/* 1: rev is meaningful */
+	uint8_t          end_reason;		/* FLOW_END_* */
+	uint8_t          biflow_direction;	/* BIFLOW_* */
+	struct flow_side fwd;
+	struct flow_side rev;
+};
+
+/* Start and end of a record over both directions, in wall-clock ms. */
+static inline uint64_t flow_record_start_ms(const struct flow_record *r)
+{
+	uint64_t s = r->fwd.packets ? r->fwd.first_ms : UINT64_MAX;
+
+	if (r->biflow && r->rev.packets && r->rev.first_ms < s)
+		s = r->rev.first_ms;
+	return s == UINT64_MAX ? 0 : s;
+}
+
+static inline uint64_t flow_record_end_ms(const struct flow_record *r)
+{
+	uint64_t e = r->fwd.packets ? r->fwd.last_ms : 0;
+
+	if (r->biflow && r->rev.packets && r->rev.last_ms > e)
+		e = r->rev.last_ms;
+	return e;
+}
+
+/*
+ * What the agent knows of the metering process as a whole, handed to the
+ * outputs on each tick (IPFIX options records report it).
+ */
+struct meter_totals {
+	uint64_t since_ms;		/* wall clock when these counters started */
+	uint64_t now_ms;		/* wall clock of this report */
+	uint64_t packets_seen;		/* kernel: wire packets seen */
+	uint64_t octets_seen;
+	uint64_t flows_observed;	/* flows created in the kernel tables */
+	uint64_t ignored_packets;	/* seen but in no record (table full, not keyed) */
+	uint64_t ignored_octets;
+	uint64_t flows_lost;		/* flows the kernel LRU evicted before a drain */
+	uint64_t malformed_packets;	/* metered, but counted under a malformed reason */
+	uint64_t records_emitted;	/* records handed to the outputs */
+};
+
+#endif /* BPFIX_FLOW_H */

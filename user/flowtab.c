@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The agent's flow table, the per-CPU merge, the direction heuristic and
+ * the expiry decisions. See flowtab.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "flowtab.h"
+
+#define IPPROTO_ICMP_   1
+#define IPPROTO_TCP_    6
+#define IPPROTO_UDP_    17
+#define IPPROTO_ICMPV6_ 58
+
+/* ---- clocks --------------------------------------------------------------- */
+
+static int64_t ts_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t clock_boot_offset_ns(void)
+{
+	/* Bracket the boot-time read with two wall-clock reads and use their
+	 * midpoint: the error is half the time between them. */
+	int64_t w0 = ts_ns(CLOCK_REALTIME);
+	int64_t b = ts_ns(CLOCK_BOOTTIME);
+	int64_t w1 = ts_ns(CLOCK_REALTIME);
+
+	return w0 + (w1 - w0) / 2 - b;
+}
+
+uint64_t clock_boot_to_wall_ms(uint64_t boot_ns, int64_t offset_ns)
+{
+	int64_t wall = (int64_t)boot_ns + offset_ns;
+
+	return wall > 0 ? (uint64_t)wall / 1000000 : 0;
+}
+
+uint64_t clock_wall_ms(void)
+{
+	return (uint64_t)ts_ns(CLOCK_REALTIME) / 1000000;
+}
+
+/* ---- merging --------------------------------------------------------------- */
+
+void flow_merge_percpu(const struct flow_counters *pc, int ncpus, int64_t offset_ns,
+		       struct flow_side *out)
+{
+	uint64_t first = UINT64_MAX, last = 0;
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpus; c++) {
+		const struct flow_counters *v = &pc[c];
+
+		if (!v->packets)
+			continue;
+		if (!out->packets || v->min_ip_len < out->min_ip_len)
+			out->min_ip_len = v->min_ip_len;
+		if (!out->packets || v->min_ttl < out->min_ttl)
+			out->min_ttl = v->min_ttl;
+		if (v->max_ip_len > out->max_ip_len)
+			out->max_ip_len = v->max_ip_len;
+		if (v->max_ttl > out->max_ttl)
+			out->max_ttl = v->max_ttl;
+		if (v->first_ns < first) {
+			/* The first packet's fields come from the earliest slot. */
+			first = v->first_ns;
+			out->tos = v->tos;
+			out->flow_label = v->flow_label;
+		}
+		if (v->last_ns > last)
+			last = v->last_ns;
+		out->packets += v->packets;
+		out->octets += v->octets;
+		out->l2_octets += v->l2_octets;
+		out->fragments += v->fragments;
+		out->tcp_flags |= v->tcp_flags;
+		out->tcp_syn |= v->tcp_syn;
+		out->flags |= v->flags;
+	}
+	if (out->packets) {
+		out->first_ms = clock_boot_to_wall_ms(first, offset_ns);
+		out->last_ms = clock_boot_to_wall_ms(last, offset_ns);
+	}
+}
+
+void flow_side_add(struct flow_side *acc, const struct flow_side *d)
+{
+	if (!d->packets)
+		return;
+	if (!acc->packets) {
+		uint32_t ifindex = acc->ifindex;
+		uint8_t dir = acc->direction;
+
+		*acc = *d;
+		if (ifindex) {
+			acc->ifindex = ifindex;
+			acc->direction = dir;
+		}
+		return;
+	}
+	if (d->first_ms < acc->first_ms)
+		acc->first_ms = d->first_ms;
+	if (d->last_ms > acc->last_ms)
+		acc->last_ms = d->last_ms;
+	if (d->min_ip_len < acc->min_ip_len)
+		acc->min_ip_len = d->min_ip_len;
+	if (d->max_ip_len > acc->max_ip_len)
+		acc->max_ip_len = d->max_ip_len;
+	if (d->min_ttl < acc->min_ttl)
+		acc->min_ttl = d->min_ttl;
+	if (d->max_ttl > acc->max_ttl)
+		acc->max_ttl = d->max_ttl;
+	acc->packets += d->packets;
+	acc->octets += d->octets;
+	acc->l2_octets += d->l2_octets;
+	acc->fragments += d->fragments;
+	acc->tcp_flags |= d->tcp_flags;
+	acc->tcp_syn |= d->tcp_syn;
+	acc->flags |= d->flags;
+}
+
+/* ---- keys and directions --------------------------------------------------- */
+
+static int is_icmp(const struct flow_key *k)
+{
+	return (k->ip_version == 4 && k->protocol == IPPROTO_ICMP_) ||
+	       (k->ip_version == 6 && k->protocol == IPPROTO_ICMPV6_);
+}
+
+/* ICMP types that ask (1) or answer (-1); 0: neither. */
+static int icmp_query(const struct flow_key *k)
+{
+	uint8_t type = k->dst_port >> 8;
+
+	if (k->protocol == IPPROTO_ICMP_) {
+		switch (type) {
+		case 8: case 13: case 15: case 17: return 1;	/* echo, timestamp, info, mask */
+		case 0: case 14: case 16: case 18: return -1;
+		}
+	} else {
+		switch (type) {
+		case 128: case 130: case 133: case 135: case 139: return 1;
+		case 129: case 131: case 134: case 136: case 140: return -1;
+		}
+	}
+	return 0;
+}
+
+/* The request type an answer belongs to, as type << 8 (code dropped: the
+ * pair shares one entry; each side keeps its own key). */
+static uint16_t icmp_pair_type(const struct flow_key *k)
+{
+	uint8_t type = k->dst_port >> 8;
+
+	if (icmp_query(k) < 0)
+		type = k->protocol == IPPROTO_ICMP_ ? (type == 0 ? 8 : type - 1) : type - 1;
+	return (uint16_t)type << 8;
+}
+
+void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
+{
+	*out = *k;
+	out->src = k->dst;
+	out->dst = k->src;
+	if (is_icmp(k)) {
+		uint8_t type = k->dst_port >> 8;
+		int q = icmp_query(k);
+
+		if (q > 0)
+			type = k->protocol == IPPROTO_ICMP_ ? (type == 8 ? 0 : type + 1) : type + 1;
+		else if (q < 0)
+			type = icmp_pair_type(k) >> 8;
+		out->src_port = 0;
+		out->dst_port = (uint16_t)type << 8;
+		return;
+	}
+	out->src_port = k->dst_port;
+	out->dst_port = k->src_port;
+}
+
+/* 1 when (src, sport) sorts after (dst, dport): the key is the reverse of
+ * its canonical orientation. */
+static int key_reversed(const struct flow_key *k)
+{
+	int c = memcmp(&k->src, &k->dst, sizeof(k->src));
+
+	if (c)
+		return c > 0;
+	return !is_icmp(k) && k->src_port > k->dst_port;
+}
+
+/* Both directions of a conversation map to one canonical key: direction
+ * cleared, endpoints sorted, ICMP answers folded onto their request; the
+ * interface kept only where both directions cross the same one (TC). */
+static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex,
+			  struct flow_key *c, int *side)
+{
+	*c = *k;
+	*side = 0;
+	if (!biflow)
+		return;
+	c->direction = 0;
+	if (!pair_ifindex)
+		c->ifindex = 0;
+	if (is_icmp(k)) {
+		c->src_port = 0;
+		c->dst_port = icmp_pair_type(k);
+	}
+	if (key_reversed(k)) {
+		c->src = k->dst;
+		c->dst = k->src;
+		if (!is_icmp(k)) {
+			c->src_port = k->dst_port;
+			c->dst_port = k->src_port;
+		}
+		*side = 1;
+	}
+}
+
+/* ---- listening sockets ----------------------------------------------------- */
+
+void listen_ports_set(struct listen_ports *lp, int proto, uint16_t port)
+{
+	uint8_t *bits = proto == IPPROTO_TCP_ ? lp->tcp : lp->udp;
+
+	bits[port / 8] |= 1u << (port % 8);
+}
+
+static int listen_port_is_set(const struct listen_ports *lp, int proto, uint16_t port)
+{
+	const uint8_t *bits;
+
+	if (!lp || (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_))
+		return 0;
+	bits = proto == IPPROTO_TCP_ ? lp->tcp : lp->udp;
+	return bits[port / 8] >> (port % 8) & 1;
+}
+
+static void listen_ports_file(struct listen_ports *lp, const char *path, int proto)
+{
+	char line[512];
+	unsigned int port, state;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* sl local_address:port rem_address:port st ... */
+		if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &port, &state) != 2)
+			continue;
+		/* TCP_LISTEN is 0x0A; a bound UDP socket is 0x07 (TCP_CLOSE). */
+		if ((proto == IPPROTO_TCP_ && state == 0x0A) || (proto == IPPROTO_UDP_ && state == 0x07))
+			listen_ports_set(lp, proto, port);
+	}
+	fclose(f);
+}
+
+int listen_ports_load(struct listen_ports *lp)
+{
+	memset(lp, 0, sizeof(*lp));
+	listen_ports_file(lp, "/proc/net/tcp", IPPROTO_TCP_);
+	listen_ports_file(lp, "/proc/net/tcp6", IPPROTO_TCP_);
+	listen_ports_file(lp, "/proc/net/udp", IPPROTO_UDP_);
+	listen_ports_file(lp, "/proc/net/udp6", IPPROTO_UDP_);
+	return 0;
+}
+
+static int has_ports(const struct flow_key *k)
+{
+	switch (k->protocol) {
+	case 6: case 17: case 33: case 132: case 136:
+		return k->ip_version != 0;
+	}
+	return 0;
+}
+
+static int is_service(const struct listen_ports *lp, int proto, uint16_t port)
+{
+	return (port && port < 1024) || listen_port_is_set(lp, proto, port);
+}
+
+int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
+		   const int seen[2], const struct listen_ports *lp, enum initiator_rule *rule)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		/* 1. A SYN without ACK opens a connection. */
+		if (seen[s] && (side[s].tcp_syn & TCP_SYN_SEEN) &&
+		    !(seen[!s] && (side[!s].tcp_syn & TCP_SYN_SEEN))) {
+			*rule = INIT_TCP_SYN;
+			return s;
+		}
+	}
+	for (s = 0; s < 2; s++) {
+		/* 2. The SYN-ACK comes from the responder. */
+		if (seen[s] && (side[s].tcp_syn & TCP_SYNACK_SEEN) &&
+		    !(seen[!s] && (side[!s].tcp_syn & TCP_SYNACK_SEEN))) {
+			*rule = INIT_TCP_SYNACK;
+			return !s;
+		}
+	}
+	for (s = 0; s < 2; s++) {
+		/* 3. ICMP: the request's sender. */
+		if (seen[s] && is_icmp(&key[s]) && icmp_query(&key[s])) {
+			*rule = INIT_ICMP_REQUEST;
+			return icmp_query(&key[s]) > 0 ? s : !s;
+		}
+	}
+	for (s = 0; s < 2; s++) {
+		/* 4. Towards a service port from an ephemeral one. */
+		const struct flow_key *k = &key[s];
+
+		if (!seen[s] || !has_ports(k))
+			continue;
+		if (is_service(lp, k->protocol, k->dst_port) !=
+		    is_service(lp, k->protocol, k->src_port)) {
+			*rule = INIT_SERVICE_PORT;
+			return is_service(lp, k->protocol, k->dst_port) ? s : !s;
+		}
+		/* Below 1024 wins over a listening socket: compare ranks. */
+		if (k->src_port && k->dst_port && (k->src_port < 1024) != (k->dst_port < 1024)) {
+			*rule = INIT_SERVICE_PORT;
+			return k->dst_port < 1024 ? s : !s;
+		}
+	}
+	/* 5. Whoever spoke first. */
+	*rule = INIT_FIRST_SEEN;
+	if (seen[0] && seen[1])
+		return side[1].first_ms < side[0].first_ms;
+	return seen[0] ? 0 : 1;
+}
+
+/* ---- the table --------------------------------------------------------------- */
+
+static uint32_t key_hash(const struct flow_key *k)
+{
+	const uint32_t *w = (const uint32_t *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k) / 4; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h;
+}
+
+int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifindex,
+		 uint64_t idle_ms, uint64_t active_ms, flow_emit_fn emit, void *ctx)
+{
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->capacity = capacity;
+	for (t->nbuckets = 1024; t->nbuckets < capacity * 2; t->nbuckets <<= 1)
+		;
+	t->e = calloc(capacity, sizeof(*t->e));
+	t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
+	t->free_list = malloc(sizeof(*t->free_list) * capacity);
+	if (!t->e || !t->bucket || !t->free_list) {
+		flowtab_free(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < capacity; i++)
+		t->free_list[i] = capacity - 1 - i;
+	t->nfree = capacity;
+	t->biflow = biflow;
+	t->pair_ifindex = pair_ifindex;
+	t->idle_ms = idle_ms;
+	t->active_ms = active_ms;
+	t->end_grace_ms = idle_ms < END_GRACE_MS ? idle_ms : END_GRACE_MS;
+	t->high_water = capacity - capacity / 10;	/* 90 % */
+	t->low_water = capacity - capacity / 4;		/* 75 % */
+	t->emit = emit;
+	t->emit_ctx = ctx;
+	return 0;
+}
+
+void flowtab_free(struct flowtab *t)
+{
+	free(t->e);
+	free(t->bucket);
+	free(t->free_list);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct flowtab_entry *lookup(struct flowtab *t, const struct flow_key *canon, uint32_t h)
+{
+	uint32_t i = t->bucket[h & (t->nbuckets - 1)];
+
+	while (i) {
+		struct flowtab_entry *e = &t->e[i - 1];
+
+		if (!memcmp(&e->canon, canon, sizeof(*canon)))
+			return e;
+		i = e->hnext;
+	}
+	return NULL;
+}
+
+static void unlink_entry(struct flowtab *t, struct flowtab_entry *e)
+{
+	uint32_t idx = e - t->e, *p = &t->bucket[key_hash(&e->canon) & (t->nbuckets - 1)];
+
+	while (*p && *p != idx + 1)
+		p = &t->e[*p - 1].hnext;
+	if (*p)
+		*p = e->hnext;
+	memset(e, 0, sizeof(*e));
+	t->free_list[t->nfree++] = idx;
+	t->used--;
+}
+
+/* Make the record of @e (if it has anything new) and reset its deltas. */
+static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reason)
+{
+	struct flow_record r;
+	int init, s;
+
+	if (!e->side[0].packets && !e->side[1].packets)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.end_reason = reason;
+	if (!t->biflow) {
+		r.key = e->key[0];
+		r.fwd = e->side[0];
+	} else {
+		if (e->initiator < 0) {
+			enum initiator_rule rule;
+			int seen[2] = { e->seen[0], e->seen[1] };
+
+			e->initiator = flow_initiator(e->key, e->side, seen, t->lp, &rule);
+			e->rule = rule;
+		}
+		init = e->initiator;
+		r.biflow = 1;
+		r.biflow_direction = e->rule == INIT_FIRST_SEEN ? BIFLOW_ARBITRARY : BIFLOW_INITIATOR;
+		if (e->seen[init])
+			r.key = e->key[init];
+		else
+			flow_key_reverse(&e->key[!init], &r.key);
+		r.fwd = e->side[init];
+		r.rev = e->side[!init];
+	}
+	t->emit(t->emit_ctx, &r);
+	t->stats.records++;
+	t->stats.by_reason[reason]++;
+	for (s = 0; s < 2; s++) {
+		uint32_t ifindex = e->side[s].ifindex;
+		uint8_t dir = e->side[s].direction;
+
+		memset(&e->side[s], 0, sizeof(e->side[s]));
+		e->side[s].ifindex = ifindex;
+		e->side[s].direction = dir;
+	}
+}
+
+static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t reason)
+{
+	emit_record(t, e, reason);
+	unlink_entry(t, e);
+}
+
+static int cmp_u64_pair(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Lack of resources: expire the least recently active flows until the
+ * table is down to @target entries. */
+static void expire_oldest(struct flowtab *t, uint32_t target)
+{
+	uint64_t (*v)[2];
+	uint32_t i, n = 0;
+
+	if (t->used <= target)
+		return;
+	v = malloc(sizeof(*v) * t->used);
+	if (!v) {
+		/* No memory to sort: expire in table order rather than lose. */
+		for (i = 0; i < t->capacity && t->used > target; i++)
+			if (t->e[i].used)
+				expire_entry(t, &t->e[i], FLOW_END_RESOURCES);
+		return;
+	}
+	for (i = 0; i < t->capacity; i++)
+		if (t->e[i].used) {
+			v[n][0] = t->e[i].last_ms;
+			v[n][1] = i;
+			n++;
+		}
+	qsort(v, n, sizeof(*v), cmp_u64_pair);
+	for (i = 0; i < n && t->used > target; i++)
+		expire_entry(t, &t->e[v[i][1]], FLOW_END_RESOURCES);
+	free(v);
+}
+
+static struct flowtab_entry *create(struct flowtab *t, const struct flow_key *canon, uint32_t h)
+{
+	struct flowtab_entry *e;
+	uint32_t idx, b;
+
+	if (!t->nfree)
+		expire_oldest(t, t->low_water);
+	idx = t->free_list[--t->nfree];
+	e = &t->e[idx];
+	memset(e, 0, sizeof(*e));
+	e->used = 1;
+	e->canon = *canon;
+	e->initiator = -1;
+	b = h & (t->nbuckets - 1);
+	e->hnext = t->bucket[b];
+	t->bucket[b] = idx + 1;
+	t->used++;
+	t->stats.flows_created++;
+	return e;
+}
+
+void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
+		 uint64_t now_ms)
+{
+	struct flowtab_entry *e;
+	struct flow_key canon;
+	uint32_t h;
+	int s;
+
+	if (!d->packets)
+		return;
+	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);
+	h = key_hash(&canon);
+	e = lookup(t, &canon, h);
+	/* A new SYN after the end of a TCP connection opens a new flow. */
+	if (e && e->end_seen_ms && (d->tcp_syn & TCP_SYN_SEEN)) {
+		expire_entry(t, e, FLOW_END_DETECTED);
+		e = NULL;
+	}
+	if (!e)
+		e = create(t, &canon, h);
+	if (!e->seen[s]) {
+		e->seen[s] = 1;
+		e->key[s] = *key;
+		e->side[s].ifindex = key->ifindex;
+		e->side[s].direction = key->direction;
+	}
+	flow_side_add(&e->side[s], d);
+	if (d->last_ms > e->last_ms)
+		e->last_ms = d->last_ms;
+	if (key->protocol == IPPROTO_TCP_ && key->ip_version) {
+		if (d->tcp_flags & TCP_FLAG_FIN)
+			e->fin[s] = 1;
+		if (d->tcp_flags & TCP_FLAG_RST)
+			e->rst = 1;
+		if (!e->end_seen_ms && (e->rst || (e->fin[0] && (e->fin[1] || !t->biflow))))
+			e->end_seen_ms = now_ms;
+	}
+}
+
+uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
+{
+	uint64_t before = t->stats.records;
+	uint32_t i;
+
+	for (i = 0; i < t->capacity; i++) {
+		struct flowtab_entry *e = &t->e[i];
+		uint64_t start;
+
+		if (!e->used)
+			continue;
+		if (e->end_seen_ms && now_ms >= e->end_seen_ms + t->end_grace_ms) {
+			expire_entry(t, e, FLOW_END_DETECTED);
+			continue;
+		}
+		if (now_ms >= e->last_ms + t->idle_ms) {
+			expire_entry(t, e, e->end_seen_ms ? FLOW_END_DETECTED : FLOW_END_IDLE);
+			continue;
+		}
+		start = UINT64_MAX;
+		if (e->side[0].packets)
+			start = e->side[0].first_ms;
+		if (e->side[1].packets && e->side[1].first_ms < start)
+			start = e->side[1].first_ms;
+		if (start != UINT64_MAX && now_ms >= start + t->active_ms)
+			emit_record(t, e, FLOW_END_ACTIVE);
+	}
+	if (t->used > t->high_water)
+		expire_oldest(t, t->low_water);
+	return (uint32_t)(t->stats.records - before);
+}
+
+uint32_t flowtab_flush(struct flowtab *t, uint8_t reason)
+{
+	uint64_t before = t->stats.records;
+	uint32_t i;
+
+	for (i = 0; i < t->capacity; i++)
+		if (t->e[i].used)
+			expire_entry(t, &t->e[i], reason);
+	return (uint32_t)(t->stats.records - before);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's flow table: where drained deltas accumulate until a flow's
+ * record is due (idle, active, end detected, lack of resources, forced).
+ * In biflow mode the two directions of a conversation share an entry; the
+ * initiator is chosen by flow_initiator() when the first record is made.
+ */
+#ifndef BPFIX_FLOWTAB_H
+#define BPFIX_FLOWTAB_H
+
+#include <stdint.h>
+#include "flow.h"
+
+/* ---- pure helpers (unit-tested) ----------------------------------------- */
+
+/* CLOCK_REALTIME - CLOCK_BOOTTIME in ns, sampled now (kernel timestamps are
+ * bpf_ktime_get_boot_ns()). */
+int64_t clock_boot_offset_ns(void);
+/* Boot-time ns -> wall-clock ms with @offset_ns from clock_boot_offset_ns(). */
+uint64_t clock_boot_to_wall_ms(uint64_t boot_ns, int64_t offset_ns);
+/* Wall clock now in ms. */
+uint64_t clock_wall_ms(void);
+
+/* Merge the per-CPU slots of one drained flow into @out (which is zeroed
+ * first): sum the counters, min of first time and minima, max of last time
+ * and maxima, OR of flags; tos and flow label from the earliest slot. */
+void flow_merge_percpu(const struct flow_counters *percpu, int ncpus, int64_t offset_ns,
+		       struct flow_side *out);
+/* Add @d (a later delta of the same direction) to @acc. */
+void flow_side_add(struct flow_side *acc, const struct flow_side *d);
+
+/* How flow_initiator() decided; the table in the README lists the cases. */
+enum initiator_rule {
+	INIT_TCP_SYN = 1,	/* a SYN without ACK */
+	INIT_TCP_SYNACK,	/* the other side sent the SYN-ACK */
+	INIT_ICMP_REQUEST,	/* ICMP/ICMPv6 echo (or other) request */
+	INIT_SERVICE_PORT,	/* destination is a service port, source is not */
+	INIT_FIRST_SEEN,	/* neither: the side seen first */
+};
+
+/* Ports where a socket listens on this host, per protocol (TCP, UDP). */
+struct listen_ports {
+	uint8_t tcp[65536 / 8];
+	uint8_t udp[65536 / 8];
+};
+int listen_ports_load(struct listen_ports *lp);	/* from /proc/net/{tcp,udp}{,6} */
+void listen_ports_set(struct listen_ports *lp, int proto, uint16_t port);
+
+/*
+ * Which side began the conversation: 0 or 1. @key[s] is side s's key (its
+ * source is the sender of side s), @side[s] its counters; seen[s] says
+ * whether side s ever had packets. @lp may be NULL.
+ */
+int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
+		   const int seen[2], const struct listen_ports *lp, enum initiator_rule *rule);
+
+/* The key of the opposite direction (ICMP echo reply <-> request). */
+void flow_key_reverse(const struct flow_key *k, struct flow_key *out);
+
+/* ---- the table ---------------------------------------------------------- */
+
+struct flowtab_entry {
+	struct flow_key canon;		/* lookup key (both directions map here) */
+	struct flow_key key[2];		/* first exact key seen per direction */
+	struct flow_side side[2];	/* deltas since the last record */
+	uint64_t last_ms;		/* last packet of either side */
+	uint64_t end_seen_ms;		/* sweep time the end (FIN both ways, RST) was seen */
+	uint32_t hnext;			/* bucket chain: index + 1, 0 ends */
+	uint8_t  used;
+	uint8_t  seen[2];		/* side ever had packets */
+	uint8_t  fin[2];		/* FIN seen from side */
+	uint8_t  rst;
+	int8_t   initiator;		/* -1 until the first record */
+	uint8_t  rule;			/* enum initiator_rule that chose it */
+};
+
+typedef void (*flow_emit_fn)(void *ctx, const struct flow_record *r);
+
+struct flowtab_stats {
+	uint64_t flows_created;		/* entries created */
+	uint64_t records;		/* records emitted, per reason below */
+	uint64_t by_reason[6];		/* FLOW_END_* */
+};
+
+struct flowtab {
+	struct flowtab_entry *e;
+	uint32_t capacity;
+	uint32_t used;
+	uint32_t *bucket;		/* index + 1 */
+	uint32_t nbuckets;		/* power of two */
+	uint32_t *free_list;		/* stack of free indexes */
+	uint32_t nfree;
+	int biflow;
+	int pair_ifindex;		/* TC: pair directions on the same interface only */
+	uint64_t idle_ms, active_ms, end_grace_ms;
+	uint32_t high_water, low_water;	/* lack-of-resources expiry */
+	const struct listen_ports *lp;
+	flow_emit_fn emit;
+	void *emit_ctx;
+	struct flowtab_stats stats;
+};
+
+/* Grace after FIN both ways or RST, so the last ACK lands in the record. */
+#define END_GRACE_MS 2000
+
+int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifindex,
+		 uint64_t idle_ms, uint64_t active_ms, flow_emit_fn emit, void *ctx);
+void flowtab_free(struct flowtab *t);
+
+/* Add one drained delta for @key. Never loses it: a full table first
+ * expires its oldest flows (lack of resources). @now_ms is the sweep time. */
+void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
+		 uint64_t now_ms);
+/* Emit every record that is due at @now_ms; returns how many. */
+uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms);
+/* Emit everything with @reason (FLOW_END_FORCED at shutdown). */
+uint32_t flowtab_flush(struct flowtab *t, uint8_t reason);
+
+#endif /* BPFIX_FLOWTAB_H */

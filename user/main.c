@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfix: meter flows in the kernel, expire them exactly, print or export.
+ * Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a usage
+ * error, 1 for a run-time error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+
+#define EXIT_USAGE   2
+#define EXIT_RUNTIME 1
+#define VERBOSE_EVERY_MS 5000
+
+static volatile sig_atomic_t stop_signal;
+static int verbosity;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's own lines (probes that fail by design included) only
+	 * with -vv; our errors say what went wrong in one line. */
+	(void)level;
+	if (verbosity < 2)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep until @deadline_ms (monotonic) or a signal. */
+static void sleep_until(uint64_t deadline_ms)
+{
+	struct timespec ts = {
+		.tv_sec = deadline_ms / 1000,
+		.tv_nsec = (deadline_ms % 1000) * 1000000,
+	};
+
+	while (!stop_signal &&
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bpfix_config cfg;
+	static struct agent agent;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512] = "";
+	uint64_t next, next_verbose;
+	int ret;
+
+	ret = config_parse(&cfg, argc, argv, err, sizeof(err));
+	if (ret == CONFIG_HELP) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (ret == CONFIG_VERSION) {
+		printf("bpfix %s (kernel/agent ABI %d)\n", BPFIX_VERSION, BPFIX_ABI_VERSION);
+		return 0;
+	}
+	if (ret) {
+		fprintf(stderr, "bpfix: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!cfg.n_ifaces) {
+		if (config_default_iface(&cfg.ifaces[0], err, sizeof(err))) {
+			fprintf(stderr, "bpfix: %s\n", err);
+			return EXIT_USAGE;
+		}
+		cfg.n_ifaces = 1;
+	}
+	verbosity = cfg.verbose;
+	libbpf_set_print(libbpf_print);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = agent_start(&agent, &cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "bpfix: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	if (cfg.verbose) {
+		int i;
+
+		fprintf(stderr, "bpfix: metering");
+		for (i = 0; i < cfg.n_ifaces; i++)
+			fprintf(stderr, " %s", cfg.ifaces[i].name);
+		fprintf(stderr, " (%s)%s; maps pinned at %s\n",
+			cfg.mode == MODE_TC ? "tc" : cfg.mode == MODE_XDP ? "xdp" : "xdp-generic",
+			agent.meter.adopted ? ", adopted an earlier run's tables" : "",
+			cfg.pin_path);
+	}
+
+	next = mono_ms() + cfg.sweep_interval_ms;
+	next_verbose = mono_ms() + VERBOSE_EVERY_MS;
+	while (!stop_signal) {
+		sleep_until(next);
+		if (stop_signal)
+			break;
+		ret = agent_sweep(&agent);
+		if (ret)
+			fprintf(stderr, "bpfix: sweep: %s\n", strerror(-ret));
+		next += cfg.sweep_interval_ms;
+		/* Fell behind (a long sweep, a suspended machine): no burst. */
+		if (next < mono_ms())
+			next = mono_ms() + cfg.sweep_interval_ms;
+		if (cfg.verbose && mono_ms() >= next_verbose) {
+			agent_print_counters(&agent, stderr, "running");
+			next_verbose += VERBOSE_EVERY_MS;
+		}
+	}
+	agent_stop(&agent);
+	return 0;
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Load, pin, attach, flip, drain. One cleanup path undoes exactly what was
+ * done: a clsact qdisc is removed only if this agent created it, an XDP
+ * program only while it is still ours.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfix.skel.h"
+#include "meter.h"
+
+#define BPF_FS_MAGIC_ 0xcafe4a11
+#define BPFIX_TC_HANDLE 0xb9f1	/* our cls_bpf filter's handle, both hooks */
+#define BPFIX_TC_PRIO   1	/* meter before other classifiers can drop */
+#define LOCK_DIR "/run/bpfix"
+#define DRAIN_BATCH_BYTES (4u << 20)	/* per-CPU values of one batch */
+
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* The maps pinned under pin_dir, by their names in the object. */
+static struct bpf_map *skel_map(struct bpfix *skel, int i)
+{
+	struct bpf_map *maps[] = {
+		skel->maps.flow_table_0, skel->maps.flow_table_1, skel->maps.flow_tables,
+		skel->maps.flow_epoch, skel->maps.stats, skel->maps.frag_table,
+	};
+	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+}
+
+/* bpffs at /sys/fs/bpf, mounted if missing (`ip netns exec` gives a fresh
+ * /sys without it). */
+static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
+{
+	struct statfs st;
+	char parent[PATH_MAX], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (!statfs(parent, &st) && st.f_type == BPF_FS_MAGIC_)
+		return 0;
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12))
+		return errf(err, errlen, -ENOTDIR, "--pin-path %s: %s is not on a bpf filesystem",
+			    pin_dir, parent);
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return errf(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s",
+			    strerror(errno));
+	return 0;
+}
+
+/* Does the pinned map at @path match what we are about to create? */
+static int pin_compatible(const char *path, const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, ok;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	     info.type == bpf_map__type(map) &&
+	     info.key_size == bpf_map__key_size(map) &&
+	     info.value_size == bpf_map__value_size(map) &&
+	     info.max_entries == bpf_map__max_entries(map);
+	close(fd);
+	return ok;
+}
+
+/*
+ * An earlier run left pins. Compatible ones are reused (the kernel never
+ * stopped metering into them, so nothing is lost across a restart). If any
+ * differs (another --flows, another layout), the old flow tables are kept
+ * open for one last drain and every old pin is removed.
+ */
+static int check_pins(struct meter *m, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64];
+	int i, found = 0, compatible = 1;
+	struct bpf_map *map;
+
+	for (i = 0; (map = skel_map(m->skel, i)); i++) {
+		int ok;
+
+		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
+		ok = pin_compatible(path, map);
+		if (ok == -ENOENT)
+			continue;
+		found = 1;
+		if (ok <= 0)
+			compatible = 0;
+	}
+	if (!found)
+		return 0;
+	if (compatible) {
+		m->adopted = 1;
+		return 0;
+	}
+	for (i = 0; i < FLOW_TABLES; i++) {
+		snprintf(path, sizeof(path), "%s/flow_table_%d", m->pin_dir, i);
+		m->stale_fd[i] = bpf_obj_get(path);
+	}
+	for (i = 0; (map = skel_map(m->skel, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
+		if (unlink(path) && errno != ENOENT)
+			return errf(err, errlen, -errno, "%s: cannot remove stale pin: %s",
+				    path, strerror(errno));
+	}
+	return 0;
+}
+
+static int alloc_batch(struct meter *m, uint32_t batch)
+{
+	free(m->keys);
+	free(m->values);
+	m->batch = batch;
+	m->keys = calloc(batch, sizeof(*m->keys));
+	m->values = calloc((size_t)batch * m->ncpus, sizeof(*m->values));
+	return m->keys && m->values ? 0 : -ENOMEM;
+}
+
+int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX + 64];
+	__u32 zero = 0;
+	int i, ret;
+
+	memset(m, 0, sizeof(*m));
+	m->pin_dir_fd = -1;
+	m->stale_fd[0] = m->stale_fd[1] = -1;
+	m->mode = cfg->mode;
+	m->table_entries = cfg->flows;
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", cfg->pin_path);
+
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus <= 0)
+		return errf(err, errlen, -EINVAL, "cannot count possible CPUs");
+
+	ret = ensure_bpffs(m->pin_dir, err, errlen);
+	if (ret)
+		return ret;
+	if (mkdir(m->pin_dir, 0700) && errno != EEXIST)
+		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->pin_dir_fd < 0)
+		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+	if (flock(m->pin_dir_fd, LOCK_EX | LOCK_NB))
+		return errf(err, errlen, -EBUSY,
+			    "--pin-path %s: another bpfix is running with it", m->pin_dir);
+
+	m->skel = bpfix__open();
+	if (!m->skel)
+		return errf(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	for (i = 0; i < FLOW_TABLES; i++) {
+		map = skel_map(m->skel, i);
+		ret = bpf_map__set_max_entries(map, cfg->flows);
+		if (ret)
+			return errf(err, errlen, ret, "--flows %u: %s", cfg->flows, strerror(-ret));
+	}
+	ret = check_pins(m, err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; (map = skel_map(m->skel, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
+		ret = bpf_map__set_pin_path(map, path);
+		if (ret)
+			return errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
+	}
+
+	ret = bpfix__load(m->skel);
+	if (ret) {
+		if (ret == -EPERM || ret == -EACCES)
+			return errf(err, errlen, ret,
+				    "cannot load the BPF programs: missing privileges "
+				    "(needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root)");
+		return errf(err, errlen, ret, "cannot load the BPF programs: %s%s", strerror(-ret),
+			    getenv("BPFIX_VERBOSE") ? "" : " (run with -vv for libbpf's log)");
+	}
+	m->pinned = 1;
+	for (i = 0; (map = skel_map(m->skel, i)); i++)
+		chmod(bpf_map__get_pin_path(map), 0600);
+
+	m->table_fd[0] = bpf_map__fd(m->skel->maps.flow_table_0);
+	m->table_fd[1] = bpf_map__fd(m->skel->maps.flow_table_1);
+	m->tables_fd = bpf_map__fd(m->skel->maps.flow_tables);
+	m->epoch_fd = bpf_map__fd(m->skel->maps.flow_epoch);
+	m->stats_fd = bpf_map__fd(m->skel->maps.stats);
+	if (bpf_map_lookup_elem(m->epoch_fd, &zero, &m->epoch))
+		return errf(err, errlen, -errno, "flow_epoch: %s", strerror(errno));
+
+	ret = alloc_batch(m, DRAIN_BATCH_BYTES / (sizeof(struct flow_counters) * m->ncpus) + 64);
+	if (ret)
+		return errf(err, errlen, ret, "out of memory");
+	return 0;
+}
+
+/* ---- attach ------------------------------------------------------------- */
+
+static int prog_name_of_id(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	snprintf(name, len, "%s", info.name);
+	return 0;
+}
+
+/* One running bpfix per interface (per network namespace): a lock file
+ * held for the agent's life; a crashed agent's lock goes with it. */
+static int lock_iface(struct attachment *a, char *err, size_t errlen)
+{
+	char path[128], pid[32];
+	struct stat ns;
+	ssize_t n;
+
+	if (stat("/proc/self/ns/net", &ns))
+		ns.st_ino = 0;
+	mkdir(LOCK_DIR, 0700);
+	snprintf(path, sizeof(path), LOCK_DIR "/%lu-%u.lock", (unsigned long)ns.st_ino,
+		 a->ifindex);
+	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (a->lock_fd < 0)
+		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
+		n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(a->lock_fd);
+		a->lock_fd = -1;
+		return errf(err, errlen, -EBUSY, "%s: already metered by another bpfix (pid %s)",
+			    a->name, *pid ? pid : "?");
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, pid, n, 0) != n)
+		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int attach_tc_hook(struct attachment *a, enum bpf_tc_attach_point point,
+			  const struct bpf_program *prog, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, query, .handle = BPFIX_TC_HANDLE,
+			    .priority = BPFIX_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFIX_TC_HANDLE,
+			    .priority = BPFIX_TC_PRIO, .prog_fd = bpf_program__fd(prog));
+	const char *where = point == BPF_TC_INGRESS ? "ingress" : "egress";
+	char name[BPF_OBJ_NAME_LEN];
+	int ret;
+
+	/* Our handle already taken: a crashed bpfix's filter (we hold the
+	 * interface lock, so no live one) is replaced; anyone else's is not. */
+	if (!bpf_tc_query(&hook, &query)) {
+		if (prog_name_of_id(query.prog_id, name, sizeof(name)) ||
+		    strncmp(name, bpf_program__name(prog), BPF_OBJ_NAME_LEN - 1))
+			return errf(err, errlen, -EBUSY,
+				    "%s: tc %s filter handle 0x%x prio %u belongs to program '%s'",
+				    a->name, where, BPFIX_TC_HANDLE, BPFIX_TC_PRIO, name);
+		opts.flags = BPF_TC_F_REPLACE;
+	}
+	ret = bpf_tc_attach(&hook, &opts);
+	if (ret)
+		return errf(err, errlen, ret, "%s: cannot attach tc %s: %s", a->name, where,
+			    strerror(-ret));
+	return 0;
+}
+
+static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int ret;
+
+	ret = bpf_tc_hook_create(&hook);
+	if (ret && ret != -EEXIST)
+		return errf(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
+			    strerror(-ret));
+	a->created_qdisc = !ret;
+	ret = attach_tc_hook(a, BPF_TC_INGRESS, m->skel->progs.bpfix_tc_ingress, err, errlen);
+	if (ret)
+		return ret;
+	a->attached_in = 1;
+	ret = attach_tc_hook(a, BPF_TC_EGRESS, m->skel->progs.bpfix_tc_egress, err, errlen);
+	if (ret)
+		return ret;
+	a->attached_eg = 1;
+	return 0;
+}
+
+static __u32 xdp_mode_flag(enum attach_mode mode)
+{
+	return mode == MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	int prog_fd = bpf_program__fd(m->skel->progs.bpfix_xdp);
+	__u32 flags = xdp_mode_flag(m->mode) | XDP_FLAGS_UPDATE_IF_NOEXIST;
+	char name[BPF_OBJ_NAME_LEN] = "";
+	__u32 id = 0;
+	int ret, old_fd = -1;
+
+	if (!bpf_xdp_query_id(a->ifindex, 0, &id) && id) {
+		prog_name_of_id(id, name, sizeof(name));
+		if (strcmp(name, "bpfix_xdp"))
+			return errf(err, errlen, -EBUSY,
+				    "%s: XDP program '%s' (id %u) is attached; bpfix leaves it alone",
+				    a->name, name, id);
+		/* A crashed bpfix's program: replace it in place. */
+		old_fd = bpf_prog_get_fd_by_id(id);
+		if (old_fd >= 0) {
+			opts.old_prog_fd = old_fd;
+			flags = xdp_mode_flag(m->mode) | XDP_FLAGS_REPLACE;
+		}
+	}
+	ret = bpf_xdp_attach(a->ifindex, prog_fd, flags, &opts);
+	if (old_fd >= 0)
+		close(old_fd);
+	if (ret == -EOPNOTSUPP && m->mode == MODE_XDP)
+		return errf(err, errlen, ret,
+			    "%s: the driver cannot run native XDP; try -m xdp-generic", a->name);
+	if (ret == -EEXIST || ret == -EBUSY)
+		return errf(err, errlen, ret,
+			    "%s: another XDP program is attached in another mode", a->name);
+	if (ret)
+		return errf(err, errlen, ret, "%s: cannot attach XDP (%s): %s", a->name,
+			    m->mode == MODE_XDP ? "native" : "generic", strerror(-ret));
+	a->attached_in = 1;
+	return 0;
+}
+
+int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
+{
+	int i, ret;
+
+	for (i = 0; i < cfg->n_ifaces; i++) {
+		struct attachment *a = &m->att[m->n_att++];
+
+		memset(a, 0, sizeof(*a));
+		a->lock_fd = -1;
+		a->ifindex = cfg->ifaces[i].ifindex;
+		snprintf(a->name, sizeof(a->name), "%s", cfg->ifaces[i].name);
+		ret = lock_iface(a, err, errlen);
+		if (!ret)
+			ret = m->mode == MODE_TC ? attach_tc(m, a, err, errlen)
+						 : attach_xdp(m, a, err, errlen);
+		if (ret) {
+			meter_detach(m);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void meter_detach(struct meter *m)
+{
+	int i;
+
+	for (i = m->n_att - 1; i >= 0; i--) {
+		struct attachment *a = &m->att[i];
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFIX_TC_HANDLE,
+				    .priority = BPFIX_TC_PRIO);
+
+		if (m->mode == MODE_TC) {
+			if (a->attached_in) {
+				hook.attach_point = BPF_TC_INGRESS;
+				bpf_tc_detach(&hook, &opts);
+			}
+			if (a->attached_eg) {
+				hook.attach_point = BPF_TC_EGRESS;
+				bpf_tc_detach(&hook, &opts);
+			}
+			if (a->created_qdisc) {
+				hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+				bpf_tc_hook_destroy(&hook);
+			}
+		} else if (a->attached_in) {
+			/* Only while it is still ours. */
+			DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, xopts,
+					    .old_prog_fd = bpf_program__fd(m->skel->progs.bpfix_xdp));
+
+			bpf_xdp_detach(a->ifindex, xdp_mode_flag(m->mode) | XDP_FLAGS_REPLACE,
+				       &xopts);
+		}
+		if (a->lock_fd >= 0)
+			close(a->lock_fd);
+		memset(a, 0, sizeof(*a));
+	}
+	m->n_att = 0;
+}
+
+void meter_close(struct meter *m, int unpin)
+{
+	int i;
+
+	meter_detach(m);
+	if (m->skel && unpin && m->pinned) {
+		struct bpf_map *map;
+
+		for (i = 0; (map = skel_map(m->skel, i)); i++)
+			bpf_map__unpin(map, NULL);
+		rmdir(m->pin_dir);
+	}
+	for (i = 0; i < FLOW_TABLES; i++)
+		if (m->stale_fd[i] >= 0)
+			close(m->stale_fd[i]);
+	bpfix__destroy(m->skel);
+	if (m->pin_dir_fd >= 0)
+		close(m->pin_dir_fd);
+	free(m->keys);
+	free(m->values);
+	memset(m, 0, sizeof(*m));
+	m->pin_dir_fd = -1;
+	m->stale_fd[0] = m->stale_fd[1] = -1;
+}
+
+/* ---- epochs and drains -------------------------------------------------- */
+
+int meter_flip(struct meter *m)
+{
+	__u32 zero = 0, next = m->epoch + 1, old = m->epoch & (FLOW_TABLES - 1);
+
+	if (bpf_map_update_elem(m->epoch_fd, &zero, &next, BPF_ANY))
+		return -errno;
+	/* Re-storing the same inner map makes the kernel synchronize_rcu():
+	 * every program that may have read the old epoch has returned. */
+	if (bpf_map_update_elem(m->tables_fd, &old, &m->table_fd[old], BPF_ANY))
+		return -errno;
+	m->epoch = next;
+	return old;
+}
+
+long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in = 0, out = 0;
+	long total = 0;
+	int first = 1;
+
+	for (;;) {
+		__u32 i, count = m->batch;
+		int ret;
+
+		ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, m->keys,
+						      m->values, &count, &opts);
+		if (ret && ret != -ENOENT) {
+			/* A bucket holds more than a batch: grow and retry. */
+			if (ret == -ENOSPC && m->batch < (1u << 20) &&
+			    !alloc_batch(m, m->batch * 2))
+				continue;
+			return ret;
+		}
+		for (i = 0; i < count; i++)
+			fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
+		total += count;
+		if (ret == -ENOENT)
+			return total;
+		in = out;
+		first = 0;
+	}
+}
+
+long meter_drain(struct meter *m, int slot, drain_fn fn, void *ctx)
+{
+	return meter_drain_fd(m, m->table_fd[slot], fn, ctx);
+}
+
+void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *sum)
+{
+	const __u64 *p = (const __u64 *)percpu;
+	__u64 *s = (__u64 *)sum;
+	size_t i;
+	int c;
+
+	memset(sum, 0, sizeof(*sum));
+	for (c = 0; c < ncpus; c++)
+		for (i = 0; i < BPFIX_STAT_COUNT; i++)
+			s[i] += p[(size_t)c * BPFIX_STAT_COUNT + i];
+}
+
+int meter_read_stats(struct meter *m, struct bpfix_stats *sum)
+{
+	struct bpfix_stats *percpu = calloc(m->ncpus, sizeof(*percpu));
+	__u32 zero = 0;
+	int ret = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->stats_fd, &zero, percpu))
+		ret = -errno;
+	else
+		stats_sum(percpu, m->ncpus, sum);
+	free(percpu);
+	return ret;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel side as the agent sees it: load the programs through the
+ * skeleton, pin the maps, attach to interfaces, flip the epoch and drain
+ * the old flow table (include/bpfix.h, FLOW EPOCHS).
+ */
+#ifndef BPFIX_METER_H
+#define BPFIX_METER_H
+
+#include <stdint.h>
+#include "bpfix.h"
+#include "config.h"
+
+struct bpfix;
+
+struct attachment {
+	unsigned int ifindex;
+	char name[IF_NAMESIZE];
+	int lock_fd;		/* flock'd: one bpfix per interface */
+	int created_qdisc;	/* we created clsact: we remove it */
+	int attached_in;	/* TC ingress filter / XDP program in place */
+	int attached_eg;	/* TC egress filter */
+};
+
+struct meter {
+	struct bpfix *skel;
+	enum attach_mode mode;
+	int ncpus;		/* possible CPUs: per-CPU value slots */
+	int table_fd[FLOW_TABLES];
+	int tables_fd;		/* flow_tables (map of maps) */
+	int epoch_fd;
+	int stats_fd;
+	uint32_t epoch;		/* the epoch the kernel writes now */
+	uint32_t table_entries;
+	int pinned;		/* maps pinned under pin_dir (by us or adopted) */
+	int adopted;		/* pinned maps of an earlier run were reused */
+	int pin_dir_fd;		/* flock'd: one agent per pin path */
+	int stale_fd[FLOW_TABLES];	/* incompatible tables of an earlier run, or -1 */
+	char pin_dir[PATH_MAX];
+	struct attachment att[MAX_IFACES];
+	int n_att;
+	/* drain buffers */
+	uint32_t batch;
+	struct flow_key *keys;
+	struct flow_counters *values;	/* batch * ncpus */
+};
+
+/* Callback for each drained flow: its key and its per-CPU slots. */
+typedef void (*drain_fn)(void *ctx, const struct flow_key *key,
+			 const struct flow_counters *percpu, int ncpus);
+
+/* Open, size, pin (reusing an earlier run's pins when compatible) and load.
+ * Returns 0 or a negative errno with one line in @err. */
+int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen);
+/* Attach to every interface of @cfg; on failure, what was attached is
+ * detached again and @err names the interface and the cause. */
+int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen);
+/* Undo exactly what meter_attach did. */
+void meter_detach(struct meter *m);
+/* Release everything; @unpin also removes the pins (clean shutdown). */
+void meter_close(struct meter *m, int unpin);
+
+/* Switch the kernel to the other table and wait until no program can still
+ * write the old one. Returns the old table's slot, or a negative errno. */
+int meter_flip(struct meter *m);
+/* Read and delete every flow of table @slot (batch operations only).
+ * Returns the number of flows drained or a negative errno. */
+long meter_drain(struct meter *m, int slot, drain_fn fn, void *ctx);
+/* The same for any flow table fd (an earlier run's stale table). */
+long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx);
+/* Sum the per-CPU stats. */
+int meter_read_stats(struct meter *m, struct bpfix_stats *sum);
+
+/* Sum per-CPU stats slots (exposed for tests). */
+void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *sum);
+
+#endif /* BPFIX_METER_H */

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Outputs: where flow records go. One interface for the stdout printers
+ * (text, JSON lines) and the IPFIX exporting processes (UDP, TCP, file);
+ * the agent holds a list of them and hands each record to all.
+ */
+#ifndef BPFIX_OUTPUT_H
+#define BPFIX_OUTPUT_H
+
+#include <stdio.h>
+#include "flow.h"
+#include "config.h"
+
+struct output;
+
+struct output_ops {
+	/* One record; must not block on the network (queue or count it). */
+	int  (*record)(struct output *o, const struct flow_record *r);
+	/* Once per sweep, after its records: flush, refresh templates,
+	 * send options records, reconnect. */
+	int  (*tick)(struct output *o, const struct meter_totals *t);
+	/* Shutdown: send what is pending (bounded wait), release. */
+	void (*close)(struct output *o, const struct meter_totals *t);
+};
+
+/* What every output counts; the agent prints them with -v. */
+struct output_stats {
+	uint64_t records;		/* records accepted */
+	uint64_t records_sent;		/* records written to the transport */
+	uint64_t records_not_sent;	/* dropped (queue full, collector gone) */
+	uint64_t packets_not_sent;
+	uint64_t octets_not_sent;
+	uint64_t messages;		/* IPFIX messages sent */
+	uint64_t errors;		/* transport errors seen */
+};
+
+struct output {
+	const struct output_ops *ops;
+	char name[PATH_MAX + 16];	/* "stdout", the collector URI */
+	struct output_stats stats;
+};
+
+/* stdout: one readable line per record, or one JSON object per line. */
+struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen);
+
+/* IPFIX exporting process to one collector (user/ipfix_export.c).
+ * Returns NULL with one line in @err when the collector cannot be used at
+ * all (unresolvable name, unwritable file); a TCP collector that is merely
+ * down is not an error: it is retried. */
+struct output *output_ipfix_open(const struct collector *c, const struct bpfix_config *cfg,
+				 char *err, size_t errlen);
+
+/* Format one record as text or JSON into @buf (no newline). Returns the
+ * length (snprintf semantics). Used by the stdout output and tests. */
+int flow_format_text(const struct flow_record *r, char *buf, size_t len);
+int flow_format_json(const struct flow_record *r, char *buf, size_t len);
+/* Header line for the text format. */
+const char *flow_text_header(void);
+
+#endif /* BPFIX_OUTPUT_H */

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* stdout output: one readable line per flow (in the spirit of nfdump's line
+ * format) or one JSON object per line. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include "output.h"
+
+static const char *const end_names[] = {
+	"?", "idle", "active", "end", "forced", "resources",
+};
+
+static const char *end_name(uint8_t reason)
+{
+	return reason < sizeof(end_names) / sizeof(end_names[0]) ? end_names[reason] : "?";
+}
+
+static const char *proto_name(const struct flow_key *k, char *buf, size_t len)
+{
+	if (!k->ip_version) {
+		switch (k->ether_type) {
+		case 0x0806: return "ARP";
+		case 0x88cc: return "LLDP";
+		case 0x8035: return "RARP";
+		case 0x88f7: return "PTP";
+		}
+		snprintf(buf, len, "0x%04x", k->ether_type);
+		return buf;
+	}
+	switch (k->protocol) {
+	case 1:   return "ICMP";
+	case 6:   return "TCP";
+	case 17:  return "UDP";
+	case 33:  return "DCCP";
+	case 47:  return "GRE";
+	case 50:  return "ESP";
+	case 58:  return "ICMP6";
+	case 132: return "SCTP";
+	case 136: return "UDPL";
+	}
+	snprintf(buf, len, "%u", k->protocol);
+	return buf;
+}
+
+static int is_icmp(const struct flow_key *k)
+{
+	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
+}
+
+static void addr_str(const struct flow_key *k, const union flow_addr *a, char *buf, size_t len)
+{
+	if (k->ip_version == 4)
+		inet_ntop(AF_INET, &a->ip4, buf, len);
+	else if (k->ip_version == 6)
+		inet_ntop(AF_INET6, a->ip6, buf, len);
+	else
+		snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", a->mac[0], a->mac[1],
+			 a->mac[2], a->mac[3], a->mac[4], a->mac[5]);
+}
+
+/* "10.0.0.1:80", "[fd00::1]:80", "10.0.0.1" (ICMP source), "8.0" type.code
+ * for an ICMP destination, a MAC for L2 flows. */
+static void endpoint_str(const struct flow_key *k, int dst, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint16_t port = dst ? k->dst_port : k->src_port;
+
+	addr_str(k, dst ? &k->dst : &k->src, a, sizeof(a));
+	if (!k->ip_version)
+		snprintf(buf, len, "%s", a);
+	else if (is_icmp(k))
+		snprintf(buf, len, dst ? (k->ip_version == 6 ? "[%s]:%u.%u" : "%s:%u.%u") : "%s", a,
+			 port >> 8, port & 0xff);
+	else
+		snprintf(buf, len, k->ip_version == 6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static void flags_str(uint16_t f, char *buf)
+{
+	/* nfdump's order: CWR ECE URG ACK PSH RST SYN FIN. */
+	static const char letters[] = "CEUAPRSF";
+	int i;
+
+	for (i = 0; i < 8; i++)
+		buf[i] = f & (0x80 >> i) ? letters[i] : '.';
+	buf[8] = '\0';
+}
+
+static void time_str(uint64_t ms, char *buf, size_t len, int iso)
+{
+	time_t s = ms / 1000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(buf, len, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf + n, len - n, iso ? ".%03uZ" : ".%03u", (unsigned int)(ms % 1000));
+}
+
+/* Interface names, cached: a record must not cost a syscall. */
+static const char *if_name(uint32_t ifindex)
+{
+	static struct { uint32_t ifindex; char name[IF_NAMESIZE]; } cache[64];
+	unsigned int slot = ifindex % 64;
+
+	if (!ifindex)
+		return "-";
+	if (cache[slot].ifindex != ifindex) {
+		if (!if_indextoname(ifindex, cache[slot].name))
+			snprintf(cache[slot].name, IF_NAMESIZE, "if%u", ifindex);
+		cache[slot].ifindex = ifindex;
+	}
+	return cache[slot].name;
+}
+
+const char *flow_text_header(void)
+{
+	return "Start (UTC)              Duration Proto Source                  "
+	       "   Destination                Packets      Bytes  RPackets     RBytes "
+	       "Flags    RFlags   VLAN  Interface   End";
+}
+
+int flow_format_text(const struct flow_record *r, char *buf, size_t len)
+{
+	char start[32], src[64], dst[64], proto[16], fl[9], rfl[9], vlan[16], ifc[32];
+	char rpk[24] = "-", rby[24] = "-";
+	uint64_t s = flow_record_start_ms(r), e = flow_record_end_ms(r);
+	const struct flow_key *k = &r->key;
+
+	time_str(s, start, sizeof(start), 0);
+	endpoint_str(k, 0, src, sizeof(src));
+	endpoint_str(k, 1, dst, sizeof(dst));
+	flags_str(r->fwd.tcp_flags, fl);
+	flags_str(r->rev.tcp_flags, rfl);
+	if (r->biflow) {
+		snprintf(rpk, sizeof(rpk), "%llu", (unsigned long long)r->rev.packets);
+		snprintf(rby, sizeof(rby), "%llu", (unsigned long long)r->rev.octets);
+	} else {
+		snprintf(rfl, sizeof(rfl), "-");
+	}
+	if (k->vlan_inner)
+		snprintf(vlan, sizeof(vlan), "%u.%u", k->vlan_outer, k->vlan_inner);
+	else if (k->vlan_outer)
+		snprintf(vlan, sizeof(vlan), "%u", k->vlan_outer);
+	else
+		snprintf(vlan, sizeof(vlan), "-");
+	snprintf(ifc, sizeof(ifc), "%s/%s", if_name(r->fwd.ifindex ? r->fwd.ifindex : r->rev.ifindex),
+		 (r->fwd.packets ? r->fwd.direction : !r->rev.direction) ? "out" : "in");
+	return snprintf(buf, len,
+			"%-23s %9.3f %-5s %-26s %2s %-26s %8llu %10llu %9s %10s %-8s %-8s %-5s %-11s %s",
+			start, (e - s) / 1000.0, proto_name(k, proto, sizeof(proto)), src,
+			r->biflow ? "<>" : "->", dst, (unsigned long long)r->fwd.packets,
+			(unsigned long long)r->fwd.octets, rpk, rby, fl, rfl, vlan, ifc,
+			end_name(r->end_reason));
+}
+
+static int json_side(char *buf, size_t len, const char *pre, const struct flow_side *s)
+{
+	char first[32], last[32];
+
+	time_str(s->first_ms, first, sizeof(first), 1);
+	time_str(s->last_ms, last, sizeof(last), 1);
+	return snprintf(buf, len,
+			",\"%spackets\":%llu,\"%sbytes\":%llu,\"%sl2_bytes\":%llu"
+			",\"%sfirst\":\"%s\",\"%slast\":\"%s\",\"%sfirst_ms\":%llu,\"%slast_ms\":%llu"
+			",\"%sifindex\":%u,\"%sinterface\":\"%s\",\"%sdirection\":\"%s\""
+			",\"%stcp_flags\":%u,\"%smin_ttl\":%u,\"%smax_ttl\":%u"
+			",\"%smin_ip_len\":%u,\"%smax_ip_len\":%u,\"%stos\":%u,\"%sflow_label\":%u"
+			",\"%sfragments\":%u,\"%sflags\":%u",
+			pre, (unsigned long long)s->packets, pre, (unsigned long long)s->octets,
+			pre, (unsigned long long)s->l2_octets, pre, first, pre, last,
+			pre, (unsigned long long)s->first_ms, pre, (unsigned long long)s->last_ms,
+			pre, s->ifindex, pre, if_name(s->ifindex),
+			pre, s->direction ? "egress" : "ingress", pre, s->tcp_flags,
+			pre, s->min_ttl, pre, s->max_ttl, pre, s->min_ip_len, pre, s->max_ip_len,
+			pre, s->tos, pre, s->flow_label, pre, s->fragments, pre, s->flags);
+}
+
+int flow_format_json(const struct flow_record *r, char *buf, size_t len)
+{
+	char start[32], end[32], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], proto[16];
+	uint64_t s = flow_record_start_ms(r), e = flow_record_end_ms(r);
+	const struct flow_key *k = &r->key;
+	size_t n;
+
+	time_str(s, start, sizeof(start), 1);
+	time_str(e, end, sizeof(end), 1);
+	addr_str(k, &k->src, src, sizeof(src));
+	addr_str(k, &k->dst, dst, sizeof(dst));
+	n = snprintf(buf, len,
+		     "{\"start\":\"%s\",\"end\":\"%s\",\"start_ms\":%llu,\"end_ms\":%llu"
+		     ",\"end_reason\":\"%s\",\"end_reason_code\":%u,\"biflow\":%s"
+		     ",\"ip_version\":%u,\"protocol\":%u,\"proto\":\"%s\",\"ether_type\":%u"
+		     ",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u"
+		     ",\"vlan\":%u,\"vlan_inner\":%u",
+		     start, end, (unsigned long long)s, (unsigned long long)e,
+		     end_name(r->end_reason), r->end_reason, r->biflow ? "true" : "false",
+		     k->ip_version, k->protocol, proto_name(k, proto, sizeof(proto)), k->ether_type,
+		     src, dst, is_icmp(k) ? 0 : k->src_port, is_icmp(k) ? 0 : k->dst_port,
+		     k->vlan_outer, k->vlan_inner);
+	if (is_icmp(k) && n < len)
+		n += snprintf(buf + n, len - n, ",\"icmp_type\":%u,\"icmp_code\":%u",
+			      k->dst_port >> 8, k->dst_port & 0xff);
+	if (n < len)
+		n += json_side(buf + n, len - n, "", &r->fwd);
+	if (r->biflow && n < len) {
+		n += json_side(buf + n, len - n, "rev_", &r->rev);
+		if (n < len)
+			n += snprintf(buf + n, len - n, ",\"biflow_direction\":%u",
+				      r->biflow_direction);
+	}
+	if (n < len)
+		n += snprintf(buf + n, len - n, "}");
+	return n;
+}
+
+/* ---- the stdout output ----------------------------------------------------- */
+
+struct output_text {
+	struct output out;
+	FILE *f;
+	enum out_format format;
+	int header_done;
+	char line[4096];
+};
+
+static int text_record(struct output *o, const struct flow_record *r)
+{
+	struct output_text *t = (struct output_text *)o;
+
+	if (t->format == FORMAT_TEXT && !t->header_done) {
+		fprintf(t->f, "%s\n", flow_text_header());
+		t->header_done = 1;
+	}
+	if (t->format == FORMAT_JSON)
+		flow_format_json(r, t->line, sizeof(t->line));
+	else
+		flow_format_text(r, t->line, sizeof(t->line));
+	o->stats.records++;
+	if (fprintf(t->f, "%s\n", t->line) < 0) {
+		o->stats.records_not_sent++;
+		o->stats.packets_not_sent += r->fwd.packets + r->rev.packets;
+		o->stats.octets_not_sent += r->fwd.octets + r->rev.octets;
+		o->stats.errors++;
+		return -EIO;
+	}
+	o->stats.records_sent++;
+	return 0;
+}
+
+static int text_tick(struct output *o, const struct meter_totals *tot)
+{
+	struct output_text *t = (struct output_text *)o;
+
+	(void)tot;
+	return fflush(t->f) ? -errno : 0;
+}
+
+static void text_close(struct output *o, const struct meter_totals *tot)
+{
+	text_tick(o, tot);
+	free(o);
+}
+
+static const struct output_ops text_ops = {
+	.record = text_record,
+	.tick = text_tick,
+	.close = text_close,
+};
+
+struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen)
+{
+	struct output_text *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->out.ops = &text_ops;
+	snprintf(t->out.name, sizeof(t->out.name), "stdout");
+	t->f = f;
+	t->format = format;
+	return &t->out;
+}
