@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of the agent's logic: command line, clock conversion, per-CPU
+ * merge, the direction heuristic (a table of cases), expiry decisions and
+ * the flow table's bookkeeping (nothing lost, nothing counted twice).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <time.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "config.h"
+#include "flowtab.h"
+#include "meter.h"
+#include "output.h"
+
+/* ---- command line ----------------------------------------------------------- */
+
+static int parse(struct bpfix_config *cfg, char *err, const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	argv[argc++] = "bpfix";
+	va_start(ap, first);
+	for (a = first; a; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return config_parse(cfg, argc, argv, err, 256);
+}
+
+static void test_config_defaults(void **state)
+{
+	struct bpfix_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(&cfg, err, NULL), 0);
+	assert_int_equal(cfg.mode, MODE_TC);
+	assert_int_equal(cfg.format, FORMAT_TEXT);
+	assert_int_equal(cfg.idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S);
+	assert_int_equal(cfg.active_timeout_s, DEFAULT_ACTIVE_TIMEOUT_S);
+	assert_int_equal(cfg.sweep_interval_ms, DEFAULT_SWEEP_INTERVAL_MS);
+	assert_int_equal(cfg.flows, DEFAULT_FLOWS);
+	assert_int_equal(cfg.n_ifaces, 0);
+	assert_int_equal(cfg.n_collectors, 0);
+	assert_int_equal(cfg.uniflow, 0);
+	assert_string_equal(cfg.pin_path, DEFAULT_PIN_PATH);
+}
+
+static void test_config_values(void **state)
+{
+	struct bpfix_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(&cfg, err, "-i", "lo", "-m", "xdp-generic", "-f", "json",
+			       "--idle-timeout", "5", "--active-timeout", "30",
+			       "--sweep-interval", "250", "--flows", "4096", "--uniflow",
+			       "--observation-domain", "4294967295", "--pin-path", "/sys/fs/bpf/x",
+			       "-c", "udp://192.0.2.1:4739", "-c", "tcp://[2001:db8::1]:9995",
+			       "-c", "file:/tmp/f.ipfix", "-vv", NULL), 0);
+	assert_int_equal(cfg.n_ifaces, 1);
+	assert_string_equal(cfg.ifaces[0].name, "lo");
+	assert_int_equal(cfg.ifaces[0].ifindex, 1);
+	assert_int_equal(cfg.mode, MODE_XDP_GENERIC);
+	assert_int_equal(cfg.format, FORMAT_JSON);
+	assert_int_equal(cfg.idle_timeout_s, 5);
+	assert_int_equal(cfg.active_timeout_s, 30);
+	assert_int_equal(cfg.sweep_interval_ms, 250);
+	assert_int_equal(cfg.flows, 4096);
+	assert_int_equal(cfg.uniflow, 1);
+	assert_int_equal(cfg.observation_domain, 4294967295u);
+	assert_string_equal(cfg.pin_path, "/sys/fs/bpf/x");
+	assert_int_equal(cfg.verbose, 2);
+	assert_int_equal(cfg.n_collectors, 3);
+	assert_int_equal(cfg.collectors[0].kind, COLLECTOR_UDP);
+	assert_string_equal(cfg.collectors[0].host, "192.0.2.1");
+	assert_string_equal(cfg.collectors[0].port, "4739");
+	assert_int_equal(cfg.collectors[1].kind, COLLECTOR_TCP);
+	assert_string_equal(cfg.collectors[1].host, "2001:db8::1");
+	assert_string_equal(cfg.collectors[1].port, "9995");
+	assert_int_equal(cfg.collectors[2].kind, COLLECTOR_FILE);
+	assert_string_equal(cfg.collectors[2].path, "/tmp/f.ipfix");
+}
+
+/* Each bad command line fails with a message naming the cause. */
+static void test_config_errors(void **state)
+{
+	static const struct {
+		const char *args[4];
+		const char *msg;
+	} rows[] = {
+		{ { "-i", "nosuchif0" }, "nosuchif0: no such interface" },
+		{ { "-i", "lo", "-i", "lo" }, "given twice" },
+		{ { "-m", "ebpf" }, "-m ebpf" },
+		{ { "-f", "xml" }, "-f xml" },
+		{ { "--idle-timeout", "0" }, "out of range" },
+		{ { "--idle-timeout", "10x" }, "not a number" },
+		{ { "--idle-timeout", "-1" }, "not a number" },
+		{ { "--active-timeout", "99999999999999999999" }, "not a number" },
+		{ { "--sweep-interval", "5" }, "out of range" },
+		{ { "--flows", "100" }, "out of range" },
+		{ { "--observation-domain", "4294967296" }, "out of range" },
+		{ { "--pin-path", "relative" }, "absolute" },
+		{ { "-c", "udp://host" }, "missing :PORT" },
+		{ { "-c", "udp://host:0" }, "port" },
+		{ { "-c", "udp://host:65536" }, "port" },
+		{ { "-c", "ftp://x:1" }, "unknown collector" },
+		{ { "-c", "udp://[::1:4739" }, "[IPv6]:PORT" },
+		{ { "-c", "udp://::1:4739" }, "brackets" },
+		{ { "-c", "file:" }, "needs a path" },
+		{ { "-c", "udp://:4739" }, "missing host" },
+		{ { "--idle-timeout", "30", "--active-timeout", "10" }, "shorter than" },
+		{ { "--bogus" }, "unknown option" },
+		{ { "-x" }, "unknown option" },
+		{ { "--flows" }, "needs a value" },
+		{ { "extra" }, "unexpected argument" },
+	};
+	struct bpfix_config cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char err[256] = "";
+		int ret = parse(&cfg, err, rows[i].args[0], rows[i].args[1], rows[i].args[2],
+				rows[i].args[3], NULL);
+
+		if (ret != -EINVAL || !strstr(err, rows[i].msg))
+			fail_msg("row %zu (%s %s): ret %d, message '%s', expected '%s'", i,
+				 rows[i].args[0], rows[i].args[1] ? rows[i].args[1] : "", ret, err,
+				 rows[i].msg);
+	}
+}
+
+static void test_config_help_version(void **state)
+{
+	struct bpfix_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&cfg, err, "-h", NULL), CONFIG_HELP);
+	assert_int_equal(parse(&cfg, err, "-V", NULL), CONFIG_VERSION);
+}
+
+/* ---- clocks and merging --------------------------------------------------------- */
+
+static void test_clock_conversion(void **state)
+{
+	int64_t off;
+
+	(void)state;
+	assert_int_equal(clock_boot_to_wall_ms(1500000000ull, 1000000000000ll), 1001500);
+	assert_int_equal(clock_boot_to_wall_ms(999999, 0), 0);	/* truncates */
+	assert_int_equal(clock_boot_to_wall_ms(5, -10), 0);	/* never negative */
+	/* The sampled offset places "now" in boot time at wall-clock now. */
+	off = clock_boot_offset_ns();
+	{
+		struct timespec b;
+		uint64_t now = clock_wall_ms(), conv;
+
+		clock_gettime(CLOCK_BOOTTIME, &b);
+		conv = clock_boot_to_wall_ms((uint64_t)b.tv_sec * 1000000000 + b.tv_nsec, off);
+		assert_true(conv + 5 >= now && conv <= now + 5);
+	}
+}
+
+static void test_merge_percpu(void **state)
+{
+	struct flow_counters pc[3] = {
+		{ .packets = 2, .octets = 200, .l2_octets = 228, .first_ns = 3000000,
+		  .last_ns = 9000000, .min_ip_len = 60, .max_ip_len = 140, .tcp_flags = 0x10,
+		  .min_ttl = 60, .max_ttl = 64, .tos = 0x20, .flow_label = 7, .fragments = 1,
+		  .tcp_syn = TCP_SYNACK_SEEN },
+		{ 0 },	/* a CPU that saw nothing: its zeros must not count */
+		{ .packets = 1, .octets = 40, .l2_octets = 54, .first_ns = 1000000,
+		  .last_ns = 1000000, .min_ip_len = 40, .max_ip_len = 40, .tcp_flags = 0x02,
+		  .min_ttl = 63, .max_ttl = 63, .tos = 0x10, .flow_label = 9,
+		  .tcp_syn = TCP_SYN_SEEN, .flags = FLOW_F_GSO },
+	};
+	struct flow_side s;
+
+	(void)state;
+	flow_merge_percpu(pc, 3, 1000000000ll, &s);
+	assert_int_equal(s.packets, 3);
+	assert_int_equal(s.octets, 240);
+	assert_int_equal(s.l2_octets, 282);
+	assert_int_equal(s.first_ms, 1001);
+	assert_int_equal(s.last_ms, 1009);
+	assert_int_equal(s.min_ip_len, 40);
+	assert_int_equal(s.max_ip_len, 140);
+	assert_int_equal(s.min_ttl, 60);
+	assert_int_equal(s.max_ttl, 64);
+	assert_int_equal(s.tcp_flags, 0x12);
+	assert_int_equal(s.tcp_syn, TCP_SYN_SEEN | TCP_SYNACK_SEEN);
+	assert_int_equal(s.tos, 0x10);		/* from the earliest slot */
+	assert_int_equal(s.flow_label, 9);
+	assert_int_equal(s.fragments, 1);
+	assert_int_equal(s.flags, FLOW_F_GSO);
+
+	memset(pc, 0, sizeof(pc));
+	flow_merge_percpu(pc, 3, 0, &s);
+	assert_int_equal(s.packets, 0);
+	assert_int_equal(s.first_ms, 0);
+}
+
+static void test_stats_sum(void **state)
+{
+	struct bpfix_stats pc[2] = { { 0 } }, sum;
+
+	(void)state;
+	pc[0].packets = 5;
+	pc[1].packets = 7;
+	pc[1].no_table = 3;
+	pc[0].table_octets_1 = 11;
+	stats_sum(pc, 2, &sum);
+	assert_int_equal(sum.packets, 12);
+	assert_int_equal(sum.no_table, 3);
+	assert_int_equal(sum.table_octets_1, 11);
+}
+
+/* ---- the direction heuristic ------------------------------------------------------ */
+
+static struct flow_key mk_key(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+			      uint16_t dport)
+{
+	struct flow_key k = { 0 };
+
+	k.ifindex = 2;
+	k.ip_version = 4;
+	k.protocol = proto;
+	k.ether_type = 0x0800;
+	inet_pton(AF_INET, src, &k.src.ip4);
+	inet_pton(AF_INET, dst, &k.dst.ip4);
+	k.src_port = sport;
+	k.dst_port = dport;
+	return k;
+}
+
+static void test_initiator_table(void **state)
+{
+	/* Side 0 always goes A:sport -> B:dport; side 1 is its reverse. */
+	static const struct {
+		const char *name;
+		uint8_t proto;
+		uint16_t sport, dport;	/* of side 0 */
+		int seen0, seen1;
+		uint8_t syn0, syn1;	/* tcp_syn bits */
+		uint64_t first0, first1;
+		uint16_t listen;	/* a listening port on this host, 0: none */
+		int want;
+		enum initiator_rule rule;
+	} rows[] = {
+		{ "syn from side 0", 6, 40000, 80, 1, 1, TCP_SYN_SEEN, TCP_SYNACK_SEEN, 10, 5, 0, 0, INIT_TCP_SYN },
+		{ "syn from side 1", 6, 80, 40000, 1, 1, TCP_SYNACK_SEEN, TCP_SYN_SEEN, 1, 2, 0, 1, INIT_TCP_SYN },
+		{ "syn to ephemeral port", 6, 80, 40000, 1, 0, TCP_SYN_SEEN, 0, 1, 0, 0, 0, INIT_TCP_SYN },
+		{ "only syn-ack seen", 6, 80, 40000, 1, 0, TCP_SYNACK_SEEN, 0, 1, 0, 0, 1, INIT_TCP_SYNACK },
+		{ "syn-ack beats service port", 6, 40000, 22, 1, 1, TCP_SYNACK_SEEN, 0, 1, 2, 0, 1, INIT_TCP_SYNACK },
+		{ "simultaneous open falls through", 6, 40000, 443, 1, 1, TCP_SYN_SEEN, TCP_SYN_SEEN, 5, 1, 0, 0, INIT_SERVICE_PORT },
+		{ "mid-stream tcp to service", 6, 40000, 443, 1, 1, 0, 0, 9, 1, 0, 0, INIT_SERVICE_PORT },
+		{ "mid-stream tcp from service", 6, 443, 40000, 1, 1, 0, 0, 1, 9, 0, 1, INIT_SERVICE_PORT },
+		{ "udp dns query", 17, 53124, 53, 1, 1, 0, 0, 5, 1, 0, 0, INIT_SERVICE_PORT },
+		{ "udp dns answer seen alone", 17, 53, 53124, 1, 0, 0, 0, 5, 0, 0, 1, INIT_SERVICE_PORT },
+		{ "listening socket", 17, 41000, 5201, 1, 1, 0, 0, 9, 1, 5201, 0, INIT_SERVICE_PORT },
+		{ "listening socket, reverse", 6, 5201, 41000, 1, 1, 0, 0, 1, 9, 5201, 1, INIT_SERVICE_PORT },
+		{ "both privileged: first seen", 17, 123, 123, 1, 1, 0, 0, 9, 1, 0, 1, INIT_FIRST_SEEN },
+		{ "both ephemeral: first seen", 17, 40000, 50000, 1, 1, 0, 0, 1, 9, 0, 0, INIT_FIRST_SEEN },
+		{ "first seen, side 1 earlier", 17, 40000, 50000, 1, 1, 0, 0, 9, 1, 0, 1, INIT_FIRST_SEEN },
+		{ "only side 1 seen", 17, 40000, 50000, 0, 1, 0, 0, 0, 1, 0, 1, INIT_FIRST_SEEN },
+		{ "gre: first seen", 47, 0, 0, 1, 1, 0, 0, 1, 2, 0, 0, INIT_FIRST_SEEN },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct flow_key key[2];
+		struct flow_side side[2] = { { 0 } };
+		int seen[2] = { rows[i].seen0, rows[i].seen1 };
+		struct listen_ports *lp = calloc(1, sizeof(*lp));
+		enum initiator_rule rule = 0;
+		int got;
+
+		key[0] = mk_key(rows[i].proto, "10.0.0.1", rows[i].sport, "10.0.0.2", rows[i].dport);
+		flow_key_reverse(&key[0], &key[1]);
+		side[0].tcp_syn = rows[i].syn0;
+		side[1].tcp_syn = rows[i].syn1;
+		side[0].first_ms = rows[i].first0;
+		side[1].first_ms = rows[i].first1;
+		side[0].packets = rows[i].seen0;
+		side[1].packets = rows[i].seen1;
+		if (rows[i].listen)
+			listen_ports_set(lp, rows[i].proto, rows[i].listen);
+		got = flow_initiator(key, side, seen, lp, &rule);
+		free(lp);
+		if (got != rows[i].want || rule != rows[i].rule)
+			fail_msg("'%s': initiator %d by rule %d, expected %d by rule %d",
+				 rows[i].name, got, rule, rows[i].want, rows[i].rule);
+	}
+}
+
+static void test_initiator_icmp(void **state)
+{
+	struct flow_key key[2];
+	struct flow_side side[2] = { { .packets = 1, .first_ms = 5 }, { .packets = 1, .first_ms = 1 } };
+	int seen[2] = { 1, 1 };
+	enum initiator_rule rule;
+
+	(void)state;
+	/* Side 0 is the echo reply (type 0); its reverse the request (8). */
+	key[0] = mk_key(1, "10.0.0.2", 0, "10.0.0.1", 0x0000);
+	flow_key_reverse(&key[0], &key[1]);
+	assert_int_equal(key[1].dst_port, 0x0800);
+	assert_int_equal(flow_initiator(key, side, seen, NULL, &rule), 1);
+	assert_int_equal(rule, INIT_ICMP_REQUEST);
+	/* ICMPv6 echo request 128 <-> reply 129 */
+	key[0] = mk_key(58, "10.0.0.1", 0, "10.0.0.2", 128 << 8);
+	key[0].ip_version = 6;
+	flow_key_reverse(&key[0], &key[1]);
+	assert_int_equal(key[1].dst_port, 129 << 8);
+	assert_int_equal(flow_initiator(key, side, seen, NULL, &rule), 0);
+}
+
+/* ---- the flow table ------------------------------------------------------------------ */
+
+struct sink {
+	struct flow_record rec[64];
+	int n;
+};
+
+static void sink_emit(void *ctx, const struct flow_record *r)
+{
+	struct sink *s = ctx;
+
+	if (s->n < 64)
+		s->rec[s->n] = *r;
+	s->n++;
+}
+
+static struct flow_side mk_side(uint64_t packets, uint64_t octets, uint64_t first, uint64_t last,
+				uint16_t flags, uint8_t syn)
+{
+	struct flow_side s = { 0 };
+
+	s.packets = packets;
+	s.octets = octets;
+	s.first_ms = first;
+	s.last_ms = last;
+	s.tcp_flags = flags;
+	s.tcp_syn = syn;
+	s.min_ttl = s.max_ttl = 64;
+	return s;
+}
+
+static void test_flowtab_biflow_pairing(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key c2s = mk_key(6, "10.0.0.1", 40000, "10.0.0.2", 80), s2c;
+	struct flow_side d;
+
+	(void)state;
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 15000, 60000, sink_emit, s), 0);
+	flow_key_reverse(&c2s, &s2c);
+	c2s.direction = FLOW_DIR_EGRESS;
+	s2c.direction = FLOW_DIR_INGRESS;
+	/* The server's SYN-ACK is drained before the client's SYN. */
+	d = mk_side(1, 60, 1001, 1001, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
+	flowtab_add(&t, &s2c, &d, 2000);
+	d = mk_side(3, 180, 1000, 1500, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYN_SEEN);
+	flowtab_add(&t, &c2s, &d, 2000);
+	assert_int_equal(t.used, 1);
+	assert_int_equal(flowtab_expire(&t, 2000), 0);
+	assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 1);
+	assert_int_equal(s->n, 1);
+	assert_true(s->rec[0].biflow);
+	assert_memory_equal(&s->rec[0].key, &c2s, sizeof(c2s));	/* client first */
+	assert_int_equal(s->rec[0].fwd.packets, 3);
+	assert_int_equal(s->rec[0].fwd.octets, 180);
+	assert_int_equal(s->rec[0].rev.packets, 1);
+	assert_int_equal(s->rec[0].fwd.direction, FLOW_DIR_EGRESS);
+	assert_int_equal(s->rec[0].rev.direction, FLOW_DIR_INGRESS);
+	assert_int_equal(s->rec[0].biflow_direction, BIFLOW_INITIATOR);
+	assert_int_equal(s->rec[0].end_reason, FLOW_END_FORCED);
+	assert_int_equal(t.used, 0);
+	flowtab_free(&t);
+	free(s);
+}
+
+static void test_flowtab_uniflow(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key a = mk_key(17, "10.0.0.1", 5000, "10.0.0.2", 53), b;
+	struct flow_side d = mk_side(2, 100, 1000, 1100, 0, 0);
+
+	(void)state;
+	flow_key_reverse(&a, &b);
+	assert_int_equal(flowtab_init(&t, 1024, 0, 1, 15000, 60000, sink_emit, s), 0);
+	flowtab_add(&t, &a, &d, 2000);
+	flowtab_add(&t, &b, &d, 2000);
+	assert_int_equal(t.used, 2);
+	assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 2);
+	assert_false(s->rec[0].biflow);
+	assert_false(s->rec[1].biflow);
+	flowtab_free(&t);
+	free(s);
+}
+
+/* Expiry decisions: idle, active (with delta semantics), end detected with
+ * grace, a new SYN after the end, lack of resources. */
+static void test_flowtab_expiry(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key k = mk_key(17, "10.0.0.1", 5000, "10.0.0.2", 5001);
+	struct flow_side d;
+
+	(void)state;
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 10000, 30000, sink_emit, s), 0);
+
+	/* active: a flow that never pauses gets a record every 30 s */
+	d = mk_side(10, 1000, 1000, 9000, 0, 0);
+	flowtab_add(&t, &k, &d, 10000);
+	assert_int_equal(flowtab_expire(&t, 10000), 0);
+	d = mk_side(10, 1000, 10000, 30000, 0, 0);
+	flowtab_add(&t, &k, &d, 30999);
+	assert_int_equal(flowtab_expire(&t, 30999), 0);	/* 1000 + 30000 not reached */
+	assert_int_equal(flowtab_expire(&t, 31000), 1);
+	assert_int_equal(s->rec[0].end_reason, FLOW_END_ACTIVE);
+	assert_int_equal(s->rec[0].fwd.packets, 20);
+	assert_int_equal(t.used, 1);				/* the flow goes on */
+	d = mk_side(5, 500, 31500, 32000, 0, 0);
+	flowtab_add(&t, &k, &d, 33000);
+	/* idle: 10 s after its last packet */
+	assert_int_equal(flowtab_expire(&t, 41999), 0);
+	assert_int_equal(flowtab_expire(&t, 42000), 1);
+	assert_int_equal(s->rec[1].end_reason, FLOW_END_IDLE);
+	assert_int_equal(s->rec[1].fwd.packets, 5);		/* delta since the last record */
+	assert_int_equal(s->rec[1].fwd.first_ms, 31500);
+	assert_int_equal(t.used, 0);
+
+	/* an active record and then nothing: the idle expiry sends no empty record */
+	d = mk_side(1, 100, 50000, 50000, 0, 0);
+	flowtab_add(&t, &k, &d, 50000);
+	assert_int_equal(flowtab_expire(&t, 80000), 1);	/* idle fires first: 60000 */
+	s->n = 0;
+
+	/* TCP: FIN both ways, then the grace, then end of flow detected */
+	{
+		struct flow_key c = mk_key(6, "10.0.0.1", 40000, "10.0.0.2", 80), r;
+
+		flow_key_reverse(&c, &r);
+		d = mk_side(4, 200, 100000, 100500, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
+			    TCP_SYN_SEEN);
+		flowtab_add(&t, &c, &d, 101000);
+		d = mk_side(3, 150, 100100, 100600, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
+			    TCP_SYNACK_SEEN);
+		flowtab_add(&t, &r, &d, 101000);
+		assert_int_equal(flowtab_expire(&t, 101000 + END_GRACE_MS - 1), 0);
+		/* the last ACK within the grace lands in the record */
+		d = mk_side(1, 40, 100700, 100700, TCP_FLAG_ACK, 0);
+		flowtab_add(&t, &c, &d, 102000);
+		assert_int_equal(flowtab_expire(&t, 101000 + END_GRACE_MS), 1);
+		assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
+		assert_int_equal(s->rec[0].fwd.packets, 5);
+		assert_int_equal(s->rec[0].rev.packets, 3);
+
+		/* RST ends at once (after the grace) */
+		d = mk_side(2, 80, 200000, 200100, TCP_FLAG_SYN | TCP_FLAG_RST, TCP_SYN_SEEN);
+		flowtab_add(&t, &c, &d, 201000);
+		assert_int_equal(flowtab_expire(&t, 201000 + END_GRACE_MS), 1);
+		assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
+
+		/* a new SYN on the same ports after the end starts a new flow */
+		d = mk_side(2, 80, 300000, 300100, TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_ACK,
+			    TCP_SYN_SEEN);
+		flowtab_add(&t, &c, &d, 301000);
+		d = mk_side(2, 80, 300050, 300150, TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_ACK,
+			    TCP_SYNACK_SEEN);
+		flowtab_add(&t, &r, &d, 301000);
+		d = mk_side(1, 60, 301500, 301500, TCP_FLAG_SYN, TCP_SYN_SEEN);
+		flowtab_add(&t, &c, &d, 302000);
+		assert_int_equal(s->n, 3);
+		assert_int_equal(s->rec[2].end_reason, FLOW_END_DETECTED);
+		assert_int_equal(s->rec[2].fwd.packets, 2);
+		assert_int_equal(t.used, 1);
+		assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 1);
+		assert_int_equal(s->rec[3].fwd.packets, 1);
+		assert_int_equal(s->rec[3].end_reason, FLOW_END_FORCED);
+	}
+	flowtab_free(&t);
+	free(s);
+}
+
+struct counting_sink {
+	uint64_t records, packets, octets;
+	uint64_t by_reason[6];
+};
+
+static void counting_emit(void *ctx, const struct flow_record *r)
+{
+	struct counting_sink *c = ctx;
+
+	c->records++;
+	c->packets += r->fwd.packets + r->rev.packets;
+	c->octets += r->fwd.octets + r->rev.octets;
+	c->by_reason[r->end_reason]++;
+}
+
+/* Far more flows than the table holds: lack-of-resources expiry, oldest
+ * first, and every packet in exactly one record. */
+static void test_flowtab_resources_exact(void **state)
+{
+	struct flowtab t;
+	struct counting_sink c = { 0 };
+	uint64_t sent_packets = 0, sent_octets = 0, now = 1000000;
+	uint32_t i, round;
+
+	(void)state;
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 5000, 20000, counting_emit, &c), 0);
+	srand(7);
+	for (round = 0; round < 50; round++) {
+		for (i = 0; i < 400; i++) {
+			struct flow_key k = mk_key(17, "10.0.0.1", 1024 + rand() % 3000, "10.0.0.2",
+						   (rand() & 1) ? 53 : 40000 + rand() % 50);
+			struct flow_side d = mk_side(1 + rand() % 5, 0, now, now + rand() % 100, 0, 0);
+
+			d.octets = d.packets * 100;
+			if (rand() & 1) {
+				struct flow_key r;
+
+				flow_key_reverse(&k, &r);
+				k = r;
+			}
+			sent_packets += d.packets;
+			sent_octets += d.octets;
+			flowtab_add(&t, &k, &d, now);
+			assert_true(t.used <= t.capacity);
+		}
+		flowtab_expire(&t, now);
+		assert_true(t.used <= t.high_water);
+		now += 1000;
+	}
+	flowtab_flush(&t, FLOW_END_FORCED);
+	assert_true(c.by_reason[FLOW_END_RESOURCES] > 0);
+	assert_int_equal(c.packets, sent_packets);
+	assert_int_equal(c.octets, sent_octets);
+	assert_int_equal(t.used, 0);
+	flowtab_free(&t);
+}
+
+/* ---- formatting --------------------------------------------------------------------- */
+
+static void test_format(void **state)
+{
+	struct flow_record r = { 0 };
+	char buf[4096];
+
+	(void)state;
+	r.key = mk_key(6, "10.0.0.1", 40000, "10.0.0.2", 80);
+	r.biflow = 1;
+	r.end_reason = FLOW_END_IDLE;
+	r.fwd = mk_side(3, 180, 1795511110630ull, 1795511111630ull,
+			TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN, 0);
+	r.rev = mk_side(2, 120, 1795511110640ull, 1795511111640ull, TCP_FLAG_ACK, 0);
+	flow_format_text(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "2026-11-24 09:05:10.630"));
+	assert_non_null(strstr(buf, "1.010"));
+	assert_non_null(strstr(buf, "TCP"));
+	assert_non_null(strstr(buf, "10.0.0.1:40000"));
+	assert_non_null(strstr(buf, "10.0.0.2:80"));
+	assert_non_null(strstr(buf, "...A..SF"));
+	assert_non_null(strstr(buf, "idle"));
+	flow_format_json(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"start\":\"2026-11-24T09:05:10.630Z\""));
+	assert_non_null(strstr(buf, "\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"sport\":40000,\"dport\":80"));
+	assert_non_null(strstr(buf, "\"packets\":3,\"bytes\":180"));
+	assert_non_null(strstr(buf, "\"rev_packets\":2,\"rev_bytes\":120"));
+	assert_non_null(strstr(buf, "\"end_reason\":\"idle\""));
+	assert_int_equal(buf[strlen(buf) - 1], '}');
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_values),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_help_version),
+		cmocka_unit_test(test_clock_conversion),
+		cmocka_unit_test(test_merge_percpu),
+		cmocka_unit_test(test_stats_sum),
+		cmocka_unit_test(test_initiator_table),
+		cmocka_unit_test(test_initiator_icmp),
+		cmocka_unit_test(test_flowtab_biflow_pairing),
+		cmocka_unit_test(test_flowtab_uniflow),
+		cmocka_unit_test(test_flowtab_expiry),
+		cmocka_unit_test(test_flowtab_resources_exact),
+		cmocka_unit_test(test_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
