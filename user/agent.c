@@ -110,6 +110,8 @@ static int drain_slot(struct agent *a, int slot)
 		a->adopted_packets += d.packets;
 		a->slot_known[slot] = 1;
 	}
+	/* Half a table in one interval: sweep sooner, before the LRU evicts. */
+	a->hurry = d.flows > a->meter.table_entries / 2;
 	a->slot_flows[slot] = (&s.table_flows_0)[slot];
 	a->slot_packets[slot] = (&s.table_packets_0)[slot];
 	a->slot_octets[slot] = (&s.table_octets_0)[slot];

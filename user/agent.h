@@ -37,7 +37,7 @@ struct agent {
 	uint64_t sweep_ns_last, sweep_ns_max, sweep_ns_total;
 	int64_t offset_ns;		/* boot -> wall, this sweep */
 	uint64_t now_ms;
-	int drain_error;
+	int hurry;			/* the last drain found the kernel table half full */
 };
 
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);

@@ -561,7 +561,11 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 			e->fin[s] = 1;
 		if (d->tcp_flags & TCP_FLAG_RST)
 			e->rst = 1;
-		if (!e->end_seen_ms && (e->rst || (e->fin[0] && (e->fin[1] || !t->biflow))))
+		/* FIN from each direction that was seen at all: in XDP mode
+		 * (ingress only) one direction may never be seen. */
+		if (!e->end_seen_ms &&
+		    (e->rst || ((e->fin[0] || e->fin[1]) && (e->fin[0] || !e->seen[0]) &&
+				(e->fin[1] || !e->seen[1]))))
 			e->end_seen_ms = now_ms;
 	}
 }

@@ -121,10 +121,10 @@ int main(int argc, char **argv)
 		ret = agent_sweep(&agent);
 		if (ret)
 			fprintf(stderr, "bpfix: sweep: %s\n", strerror(-ret));
-		next += cfg.sweep_interval_ms;
+		next += agent.hurry ? cfg.sweep_interval_ms / 4 : cfg.sweep_interval_ms;
 		/* Fell behind (a long sweep, a suspended machine): no burst. */
 		if (next < mono_ms())
-			next = mono_ms() + cfg.sweep_interval_ms;
+			next = mono_ms() + (agent.hurry ? 0 : cfg.sweep_interval_ms);
 		if (cfg.verbose && mono_ms() >= next_verbose) {
 			agent_print_counters(&agent, stderr, "running");
 			next_verbose += VERBOSE_EVERY_MS;

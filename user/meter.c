@@ -26,6 +26,7 @@
 #define BPFIX_TC_PRIO   1	/* meter before other classifiers can drop */
 #define LOCK_DIR "/run/bpfix"
 #define DRAIN_BATCH_BYTES (4u << 20)	/* per-CPU values of one batch */
+#define NEEDS_CAPS "needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root"
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -66,8 +67,8 @@ static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
 	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_)
 		return 0;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
-		return errf(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s",
-			    strerror(errno));
+		return errf(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s%s",
+			    strerror(errno), errno == EPERM ? " (" NEEDS_CAPS ")" : "");
 	return 0;
 }
 
@@ -164,7 +165,8 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	if (ret)
 		return ret;
 	if (mkdir(m->pin_dir, 0700) && errno != EEXIST)
-		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+		return errf(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir, strerror(errno),
+			    errno == EACCES || errno == EPERM ? " (" NEEDS_CAPS ")" : "");
 	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->pin_dir_fd < 0)
 		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
@@ -195,8 +197,7 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	if (ret) {
 		if (ret == -EPERM || ret == -EACCES)
 			return errf(err, errlen, ret,
-				    "cannot load the BPF programs: missing privileges "
-				    "(needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root)");
+				    "cannot load the BPF programs: missing privileges (" NEEDS_CAPS ")");
 		return errf(err, errlen, ret, "cannot load the BPF programs: %s%s", strerror(-ret),
 			    getenv("BPFIX_VERBOSE") ? "" : " (run with -vv for libbpf's log)");
 	}
