@@ -11,6 +11,7 @@
 #include "parse.bpf.h"
 
 #define TC_ACT_UNSPEC_ (-1)	/* let the next program and the stack decide */
+#define GSO_BY_FRAGS_  0xffff	/* gso_size of SCTP: segment at the frag_list */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -77,12 +78,13 @@ static __always_inline void fragment_ports(struct flow_key *key, struct packet_m
 	fk.dst = key->dst;
 	fk.id = m->frag_id;
 	fk.ip_version = key->ip_version;
-	fk.protocol = key->protocol;
+	fk.protocol = key->ip_version == 4 ? key->protocol : 0;
 
 	if (m->is_fragment == FRAG_FIRST) {
 		struct frag_ports ports = {
 			.src_port = key->src_port,
 			.dst_port = key->dst_port,
+			.protocol = key->protocol,
 		};
 
 		if (bpf_map_update_elem(&frag_table, &fk, &ports, BPF_ANY))
@@ -95,6 +97,7 @@ static __always_inline void fragment_ports(struct flow_key *key, struct packet_m
 	if (fp) {
 		key->src_port = fp->src_port;
 		key->dst_port = fp->dst_port;
+		key->protocol = fp->protocol;
 		s->frag_joined++;
 	} else {
 		s->frag_unmatched++;
@@ -135,7 +138,11 @@ static __always_inline void packet_delta(const struct packet_meta *m, __u32 segs
 	d->packets = segs;
 	d->octets += extra * m->l34_hdr_len;
 	d->l2_octets += extra * (m->l2_hdr_len + m->l34_hdr_len);
-	if (gso_size && (__u64)m->ip_len > extra * gso_size) {
+	if (gso_size == GSO_BY_FRAGS_) {
+		/* SCTP: segments of unequal sizes; only their mean is known. */
+		d->min_ip_len = clamp_u16(d->octets / segs);
+		d->max_ip_len = d->min_ip_len;
+	} else if (gso_size && (__u64)m->ip_len > extra * gso_size) {
 		last = m->ip_len - extra * gso_size;
 		d->min_ip_len = clamp_u16(last);
 		d->max_ip_len = clamp_u16((__u64)m->l34_hdr_len + gso_size);
@@ -282,7 +289,7 @@ int bpfix_xdp(struct xdp_md *ctx)
 	m.frame_len = bpf_xdp_get_buff_len(ctx);
 	key.ifindex = ctx->ingress_ifindex;
 	key.direction = FLOW_DIR_INGRESS;
-	if (parse_frame(data, data_end, 0, 0, &key, &m) < 0) {
+	if (parse_frame(ctx, FRAME_XDP, data, data_end, 0, 0, &key, &m) < 0) {
 		not_metered(s, m.frame_len);
 		return XDP_PASS;
 	}
@@ -313,7 +320,8 @@ static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
 	m.frame_len = skb->len + (skb->vlan_present ? 4 : 0);
 	key.ifindex = skb->ifindex;
 	key.direction = direction;
-	if (parse_frame(data, data_end, skb->vlan_present, skb->vlan_tci, &key, &m) < 0) {
+	if (parse_frame(skb, FRAME_TC, data, data_end, skb->vlan_present, skb->vlan_tci,
+			&key, &m) < 0) {
 		not_metered(s, m.frame_len);
 		return TC_ACT_UNSPEC_;
 	}

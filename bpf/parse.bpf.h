@@ -19,6 +19,7 @@
 
 /* vmlinux.h carries types, not the uapi macros. */
 #define ETH_HLEN        14
+#define ETH_P_802_3_MIN 0x0600	/* below: an 802.3 length field */
 #define ETH_P_IP        0x0800
 #define ETH_P_IPV6      0x86DD
 #define ETH_P_8021Q     0x8100
@@ -66,9 +67,19 @@ struct packet_meta {
 
 #define MALFORMED(reason) ((__u16)__builtin_offsetof(struct bpfix_stats, reason))
 
+/* Where the parser reads from. XDP and TC differ only in the helper that
+ * copies bytes out of a frame (FRAME_XDP/FRAME_TC, a constant per program,
+ * so the compiler keeps one of them). */
+#define FRAME_XDP 1
+#define FRAME_TC  2
+
 struct cursor {
-	void *pos;
-	void *end;
+	void *pos;		/* direct packet access: next byte */
+	void *end;		/* data_end */
+	void *ctx;		/* xdp_md or __sk_buff, for frame_load() */
+	__u32 off;		/* indirect reads: offset of the next byte in the frame */
+	__u32 off_end;		/* ... and of the end of the IP datagram */
+	__u8 buf[20];		/* indirect reads land here */
 };
 
 /* Returns a pointer to the next @len bytes and advances, or NULL when the
@@ -81,6 +92,60 @@ static __always_inline void *cursor_take(struct cursor *c, __u32 len)
 		return NULL;
 	c->pos = p + len;
 	return p;
+}
+
+/* @kind is a constant at every call site: the other helper is not emitted
+ * (an XDP program may not even name bpf_skb_load_bytes). */
+static __always_inline long frame_load(struct cursor *c, const int kind, __u32 off, void *buf,
+				       __u32 len)
+{
+	if (kind == FRAME_XDP)
+		return bpf_xdp_load_bytes(c->ctx, off, buf, len);
+	return bpf_skb_load_bytes(c->ctx, off, buf, len);
+}
+
+/*
+ * The same, read by offset into c->buf (at most sizeof(c->buf) bytes) and
+ * bounded by the end of the IP datagram. Used after IPv6 extension headers:
+ * their lengths make every packet pointer offset different, and the
+ * verifier would explore each combination; scalar offsets it need not
+ * track precisely, so the walk verifies in linear time.
+ */
+static __always_inline void *cursor_take_indirect(struct cursor *c, __u32 len, const int kind)
+{
+	if (len > sizeof(c->buf) || c->off + len > c->off_end ||
+	    frame_load(c, kind, c->off, c->buf, len))
+		return NULL;
+	c->off += len;
+	return c->buf;
+}
+
+/* @mode, a constant at every call site: 0 reads the packet directly,
+ * FRAME_XDP/FRAME_TC by offset with that program's helper. */
+static __always_inline void *l4_take(struct cursor *c, __u32 len, const int mode)
+{
+	return mode ? cursor_take_indirect(c, len, mode) : cursor_take(c, len);
+}
+
+/*
+ * Headers parsed past the end of the IP datagram (into Ethernet padding)
+ * are not headers: forget the ports and flags read there. Checked once,
+ * after parsing, as an offset: a second end pointer in the cursor would
+ * double the verifier's states.
+ */
+static __always_inline void check_datagram_end(struct cursor *c, void *ip, __u32 ip_len,
+					       struct flow_key *key, struct packet_meta *m,
+					       __u16 l3_hdr_len)
+{
+	if ((__u32)(c->pos - ip) <= ip_len)
+		return;
+	key->src_port = 0;
+	key->dst_port = 0;
+	m->tcp_flags = 0;
+	m->tcp_syn = 0;
+	m->l34_hdr_len = l3_hdr_len;
+	if (!m->malformed)
+		m->malformed = MALFORMED(malformed_l4_trunc);
 }
 
 static __always_inline int is_vlan_tpid(__u16 proto)
@@ -112,11 +177,12 @@ static __always_inline void key_as_l2(struct flow_key *key, struct packet_meta *
 
 /* Transport header: ports (or ICMP type/code) and TCP flags. */
 static __always_inline void parse_l4(struct cursor *c, __u8 proto,
-				     struct flow_key *key, struct packet_meta *m)
+				     struct flow_key *key, struct packet_meta *m,
+				     const int mode)
 {
 	switch (proto) {
 	case IPPROTO_TCP_: {
-		struct tcphdr *th = cursor_take(c, sizeof(*th));
+		struct tcphdr *th = l4_take(c, sizeof(*th), mode);
 		__u8 *raw = (__u8 *)th;
 
 		if (!th) {
@@ -140,7 +206,7 @@ static __always_inline void parse_l4(struct cursor *c, __u8 proto,
 	}
 	case IPPROTO_UDP_:
 	case IPPROTO_UDPLITE_: {
-		struct udphdr *uh = cursor_take(c, sizeof(*uh));
+		struct udphdr *uh = l4_take(c, sizeof(*uh), mode);
 
 		if (!uh) {
 			m->malformed = MALFORMED(malformed_l4_trunc);
@@ -154,8 +220,9 @@ static __always_inline void parse_l4(struct cursor *c, __u8 proto,
 	case IPPROTO_SCTP_:
 	case IPPROTO_DCCP_: {
 		/* Both start with source and destination port; SCTP's common
-		 * header is 12 bytes, DCCP's generic header at least 12. */
-		__be16 *ports = cursor_take(c, 12);
+		 * header is 12 bytes, DCCP's generic header at least 12 with
+		 * its length (data offset, 4-byte words) in byte 4. */
+		__be16 *ports = l4_take(c, 12, mode);
 
 		if (!ports) {
 			m->malformed = MALFORMED(malformed_l4_trunc);
@@ -163,12 +230,13 @@ static __always_inline void parse_l4(struct cursor *c, __u8 proto,
 		}
 		key->src_port = bpf_ntohs(ports[0]);
 		key->dst_port = bpf_ntohs(ports[1]);
+		m->l34_hdr_len += proto == IPPROTO_SCTP_ ? 12 : ((__u8 *)ports)[4] * 4;
 		return;
 	}
 	case IPPROTO_ICMP_:
 	case IPPROTO_ICMPV6_: {
 		/* type, code, checksum */
-		__u8 *ih = cursor_take(c, 4);
+		__u8 *ih = l4_take(c, 4, mode);
 
 		if (!ih) {
 			m->malformed = MALFORMED(malformed_l4_trunc);
@@ -217,9 +285,9 @@ static __always_inline void parse_ipv4(struct cursor *c, const struct ethhdr *et
 		/* BIG TCP aggregates leave tot_len 0; the frame says it all. */
 		tot_len = avail;
 	} else if (tot_len < ihl || tot_len > avail) {
+		/* Count the octets that were there, not the ones claimed. */
 		m->malformed = MALFORMED(malformed_ipv4_len);
-		if (tot_len < ihl)
-			tot_len = avail;
+		tot_len = avail;
 	}
 	m->ip_len = tot_len;
 
@@ -232,11 +300,19 @@ static __always_inline void parse_ipv4(struct cursor *c, const struct ethhdr *et
 		}
 		m->is_fragment = FRAG_FIRST;
 	}
-	parse_l4(c, iph->protocol, key, m);
+	parse_l4(c, iph->protocol, key, m, 0);
+	check_datagram_end(c, iph, tot_len, key, m, ihl);
+}
+
+static __always_inline int is_ipv6_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS_ || nexthdr == IPPROTO_ROUTING_ ||
+	       nexthdr == IPPROTO_DSTOPTS_ || nexthdr == IPPROTO_AH_ ||
+	       nexthdr == IPPROTO_FRAGMENT_;
 }
 
 static __always_inline void parse_ipv6(struct cursor *c, const struct ethhdr *eth,
-				       struct flow_key *key, struct packet_meta *m)
+				       struct flow_key *key, struct packet_meta *m, const int kind)
 {
 	struct ipv6hdr *ip6h = cursor_take(c, sizeof(*ip6h));
 	__u32 payload_len, avail;
@@ -267,11 +343,24 @@ static __always_inline void parse_ipv6(struct cursor *c, const struct ethhdr *et
 	if (payload_len == 0) {
 		payload_len = avail - sizeof(*ip6h);	/* jumbogram / BIG TCP */
 	} else if (payload_len + sizeof(*ip6h) > avail) {
+		/* Count the octets that were there, not the ones claimed. */
 		m->malformed = MALFORMED(malformed_ipv6_len);
+		payload_len = avail - sizeof(*ip6h);
 	}
 	m->ip_len = payload_len + sizeof(*ip6h);
 
 	nexthdr = ip6h->nexthdr;
+	if (!is_ipv6_ext(nexthdr)) {
+		/* The common case: the transport header follows at once. */
+		key->protocol = nexthdr;
+		parse_l4(c, nexthdr, key, m, 0);
+		check_datagram_end(c, ip6h, m->ip_len, key, m, sizeof(*ip6h));
+		return;
+	}
+
+	/* Extension headers: read by offset (see cursor_take_indirect). */
+	c->off = (__u32)((void *)ip6h - (void *)eth) + sizeof(*ip6h);
+	c->off_end = (__u32)((void *)ip6h - (void *)eth) + m->ip_len;
 	for (i = 0; i < IPV6_EXT_MAX_CHAIN; i++) {
 		__u8 *ext;
 		__u32 len;
@@ -281,20 +370,21 @@ static __always_inline void parse_ipv6(struct cursor *c, const struct ethhdr *et
 		case IPPROTO_ROUTING_:
 		case IPPROTO_DSTOPTS_:
 		case IPPROTO_AH_:
-			ext = cursor_take(c, 2);
+			ext = cursor_take_indirect(c, 2, kind);
 			if (!ext)
 				goto ext_trunc;
 			/* AH counts 4-byte words minus 2, the others 8-byte
 			 * words minus 1 (RFC 4302, RFC 8200). */
 			len = nexthdr == IPPROTO_AH_ ? ((__u32)ext[1] + 2) * 4
 						     : ((__u32)ext[1] + 1) * 8;
-			if (!cursor_take(c, len - 2))
-				goto ext_trunc;
+			if (c->off + len - 2 > c->off_end)
+				goto ext_trunc;	/* key names the truncated header */
 			nexthdr = ext[0];
+			c->off += len - 2;
 			m->l34_hdr_len += len;
 			break;
 		case IPPROTO_FRAGMENT_: {
-			__u8 *fh = cursor_take(c, 8);
+			__u8 *fh = cursor_take_indirect(c, 8, kind);
 			__u16 off;
 
 			if (!fh)
@@ -320,19 +410,14 @@ static __always_inline void parse_ipv6(struct cursor *c, const struct ethhdr *et
 		}
 	}
 	/* Still an extension header after the bound: give up on ports. */
-	switch (nexthdr) {
-	case IPPROTO_HOPOPTS_:
-	case IPPROTO_ROUTING_:
-	case IPPROTO_DSTOPTS_:
-	case IPPROTO_AH_:
-	case IPPROTO_FRAGMENT_:
+	if (is_ipv6_ext(nexthdr)) {
 		key->protocol = nexthdr;
 		m->malformed = MALFORMED(malformed_ipv6_ext_chain);
 		return;
 	}
 upper:
 	key->protocol = nexthdr;
-	parse_l4(c, nexthdr, key, m);
+	parse_l4(c, nexthdr, key, m, kind);
 	return;
 ext_trunc:
 	key->protocol = nexthdr;
@@ -340,17 +425,18 @@ ext_trunc:
 }
 
 /*
- * Parse one frame. @m->frame_len must be set by the caller (the whole frame,
- * which may be longer than the linear data); @hw_vlan_tci is the outer tag
+ * Parse one frame of @ctx (@kind FRAME_XDP or FRAME_TC, a constant).
+ * @m->frame_len must be set by the caller (the whole frame, which may be
+ * longer than the linear data); @hw_vlan_tci is the outer tag
  * the NIC or the stack took out of the data (TC), or 0 and @hw_vlan 0.
  * Returns 0 when @key is ready to meter, -1 when no flow can be keyed (the
  * frame is shorter than an Ethernet header); m->malformed names any fault.
  */
-static __always_inline int parse_frame(void *data, void *data_end,
+static __always_inline int parse_frame(void *ctx, const int kind, void *data, void *data_end,
 				       int hw_vlan, __u16 hw_vlan_tci,
 				       struct flow_key *key, struct packet_meta *m)
 {
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = { .pos = data, .end = data_end, .ctx = ctx };
 	struct ethhdr *eth = cursor_take(&c, sizeof(*eth));
 	__u16 proto;
 	int depth = 0;
@@ -400,12 +486,20 @@ static __always_inline int parse_frame(void *data, void *data_end,
 		return 0;
 	}
 
+	/* An 802.3 frame: the field is a length, not an EtherType. These
+	 * (LLC: STP, ...) are keyed with EtherType 0. */
+	if (proto < ETH_P_802_3_MIN) {
+		key->ether_type = 0;
+		key_as_l2(key, m, eth, 0);
+		return 0;
+	}
+
 	switch (proto) {
 	case ETH_P_IP:
 		parse_ipv4(&c, eth, key, m);
 		break;
 	case ETH_P_IPV6:
-		parse_ipv6(&c, eth, key, m);
+		parse_ipv6(&c, eth, key, m, kind);
 		break;
 	default:
 		key_as_l2(key, m, eth, 0);

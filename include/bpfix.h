@@ -148,8 +148,11 @@ struct flow_counters {
 };
 _Static_assert(sizeof(struct flow_counters) == 64, "flow_counters layout changed");
 
-/* Fragment table: first fragment's ports, keyed like IP reassembly
- * (RFC 791 / RFC 8200): addresses, protocol and identification. */
+/* Fragment table: first fragment's ports, keyed like IP reassembly:
+ * addresses, identification and, for IPv4 (RFC 791), protocol. IPv6
+ * (RFC 8200) keys without it: a later fragment's Next Header may name an
+ * extension header, so frag_key.protocol is 0 and the upper-layer protocol
+ * travels in frag_ports. */
 struct frag_key {
 	union flow_addr src;
 	union flow_addr dst;
@@ -163,8 +166,10 @@ _Static_assert(sizeof(struct frag_key) == 40, "frag_key layout changed");
 struct frag_ports {
 	__u16 src_port;
 	__u16 dst_port;
+	__u8  protocol;		/* upper-layer protocol (IPv6: after the extension headers) */
+	__u8  pad0[3];
 };
-_Static_assert(sizeof(struct frag_ports) == 4, "frag_ports layout changed");
+_Static_assert(sizeof(struct frag_ports) == 8, "frag_ports layout changed");
 
 /*
  * Kernel statistics: one per-CPU element of struct bpfix_stats, so a packet

@@ -1,0 +1,553 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=sh
+# Variables set here for the sourcing test (NS_A, IP4_B, XDP_ERR, ...) look
+# unused to shellcheck:
+# shellcheck disable=SC2034
+#
+# Library for the namespace tests (tests/ns/test_*.sh); POSIX sh, source it:
+#
+#   . "$(dirname "$0")/lib.sh"
+#
+# It builds network namespaces joined by veth pairs, loads and pins the BPF
+# objects, attaches them, reads pinned maps through bpftool's BTF-formatted
+# JSON, and tears everything down on any exit (EXIT, INT, TERM, HUP).
+#
+#   exit codes      0 pass, 1 fail, 77 skip (skip REASON)
+#   BPFIX_TEST_KEEP=1   leave namespaces, pins and processes up for
+#                       debugging; the commands that would remove them are
+#                       printed instead of run
+#
+# Everything a test creates is named after the shell's pid, so runs in
+# parallel never meet: namespaces bpfix-PID-TAG-a / -b, pins under
+# /sys/fs/bpf/bpfix-PID-TAG. Nothing here touches the host's interfaces.
+#
+# The host's bpffs is not visible through `ip netns exec` or `ip -n` (they
+# remount /sys), so commands that name pinned objects run through nsx, which
+# switches only the network namespace.
+#
+# Functions use a per-function prefix for their variables (no `local` in
+# POSIX sh).
+
+set -u
+
+T=$(basename "$0" .sh)
+BUILD=${BUILD:-build}
+BPFIX_TEST_KEEP=${BPFIX_TEST_KEEP:-0}
+BPFFS=/sys/fs/bpf
+NETNS_DIR=/var/run/netns
+
+_fails=0
+_cleanup_cmds=""	# newest first, one command per line
+_cleaned=0
+
+# ---- messages and verdicts ------------------------------------------------
+
+info() {
+	printf '%s: %s\n' "$T" "$*"
+}
+
+# One line naming the failure, then exit 1 (the EXIT trap cleans up).
+fail() {
+	printf '%s: FAIL: %s\n' "$T" "$*" >&2
+	exit 1
+}
+
+skip() {
+	printf '%s: SKIP: %s\n' "$T" "$*"
+	exit 77
+}
+
+# check_eq WHAT GOT WANT: one line either way; failures are counted and the
+# test goes on, so one run shows every wrong value. Returns 0 when equal.
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		printf '  ok   %s = %s\n' "$1" "$2"
+		return 0
+	fi
+	printf '  FAIL %s = %s, expected %s\n' "$1" "$2" "$3"
+	_fails=$((_fails + 1))
+	return 1
+}
+
+# check WHAT COMMAND...: the command's success is the assertion.
+check() {
+	_ck_what=$1
+	shift
+	if "$@"; then
+		printf '  ok   %s\n' "$_ck_what"
+		return 0
+	fi
+	printf '  FAIL %s\n' "$_ck_what"
+	_fails=$((_fails + 1))
+	return 1
+}
+
+# Exit with the verdict of every check so far.
+test_done() {
+	if [ "$_fails" -ne 0 ]; then
+		printf '%s: FAIL: %d check(s) failed\n' "$T" "$_fails" >&2
+		exit 1
+	fi
+	info "PASS"
+	exit 0
+}
+
+# ---- prerequisites --------------------------------------------------------
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (namespaces, BPF)"
+}
+
+need_cmds() {
+	for _nc in "$@"; do
+		command -v "$_nc" >/dev/null 2>&1 || skip "command not found: $_nc"
+	done
+}
+
+need_bpffs() {
+	[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" = bpf_fs ] && return 0
+	mount -t bpf bpf "$BPFFS" 2>/dev/null || skip "cannot mount bpffs at $BPFFS"
+}
+
+need_file() {
+	[ -e "$1" ] || skip "$1 missing (${2:-run make first})"
+}
+
+# ---- cleanup --------------------------------------------------------------
+
+# defer COMMAND: run COMMAND (a string, eval'd) at cleanup, newest first.
+defer() {
+	_cleanup_cmds="$1
+$_cleanup_cmds"
+}
+
+cleanup() {
+	[ "$_cleaned" = 1 ] && return 0
+	_cleaned=1
+	if [ "$BPFIX_TEST_KEEP" = 1 ]; then
+		info "BPFIX_TEST_KEEP=1: topology left up; to remove it:"
+		printf '%s\n' "$_cleanup_cmds" | sed -n '/^for _p in/d; s/^./    &/p'
+		[ -n "${_bg_pids# }" ] && printf '    kill%s\n' "${_bg_pids% }"
+		return 0
+	fi
+	printf '%s\n' "$_cleanup_cmds" | while IFS= read -r _cu; do
+		[ -n "$_cu" ] && eval "$_cu" >/dev/null 2>&1
+	done
+	return 0
+}
+
+# shellcheck disable=SC2154 # _rc is assigned inside the trap
+trap '_rc=$?; cleanup; exit $_rc' EXIT
+trap 'info "interrupted (SIGINT)"; exit 130' INT
+trap 'info "terminated (SIGTERM)"; exit 143' TERM
+trap 'info "hangup (SIGHUP)"; exit 129' HUP
+
+# Background processes this test started and has not reaped: cleanup kills
+# them by pid; once reaped a pid is forgotten, so a recycled pid is never hit.
+_bg_pids=" "
+bg_track() {
+	if [ -z "${_bg_defer:-}" ]; then
+		_bg_defer=1
+		# shellcheck disable=SC2016 # expanded at cleanup
+		defer 'for _p in $_bg_pids; do kill "$_p"; done'
+	fi
+	_bg_pids="$_bg_pids$1 "
+}
+bg_untrack() {
+	_bg_pids=$(printf '%s' "$_bg_pids" | sed "s/ $1 / /")
+}
+
+# TEST_TMP: a private temporary directory, removed at cleanup. Made here,
+# not on demand: a function called in $(...) runs in a subshell and could
+# not register it.
+TEST_TMP=$(mktemp -d "/tmp/bpfix-$$-XXXXXX") || fail "mktemp failed"
+defer "rm -rf '$TEST_TMP'"
+
+# ---- namespaces and veth pairs --------------------------------------------
+
+# nsx NS COMMAND...: run COMMAND in network namespace NS with the host's
+# mounts (so pinned objects under /sys/fs/bpf are visible).
+nsx() {
+	_nx_ns=$1
+	shift
+	nsenter --net="$NETNS_DIR/$_nx_ns" "$@"
+}
+
+# nsx_timeout SECONDS NS COMMAND...: nsx, killed after SECONDS.
+nsx_timeout() {
+	_nt_s=$1 _nt_ns=$2
+	shift 2
+	timeout "$_nt_s" nsenter --net="$NETNS_DIR/$_nt_ns" "$@"
+}
+
+# netns_create NAME: a namespace with lo up and no IPv6 DAD (addresses are
+# usable at once; links created later inherit it from "default").
+netns_create() {
+	ip netns add "$1" || fail "ip netns add $1 failed"
+	defer "ip netns del '$1'"
+	ip -n "$1" link set lo up
+	# shellcheck disable=SC2016 # for the inner sh
+	nsx "$1" sh -c 'for f in /proc/sys/net/ipv6/conf/all/accept_dad \
+		/proc/sys/net/ipv6/conf/default/accept_dad; do
+		[ -w "$f" ] && echo 0 > "$f"; done; exit 0'
+}
+
+# veth_pair NS_A IF_A NS_B IF_B X Y [MTU]: a veth pair from IF_A in NS_A
+# (10.X.Y.1/24, fd00:X:Y::1/64) to IF_B in NS_B (10.X.Y.2, fd00:X:Y::2), up.
+veth_pair() {
+	_vp_mtu=${7:-1500}
+	ip link add "$2" mtu "$_vp_mtu" netns "$1" type veth \
+		peer name "$4" mtu "$_vp_mtu" netns "$3" ||
+		fail "cannot create veth pair $2/$4 (mtu $_vp_mtu)"
+	if ! { ip -n "$1" addr add "10.$5.$6.1/24" dev "$2" &&
+	       ip -n "$3" addr add "10.$5.$6.2/24" dev "$4" &&
+	       ip -n "$1" addr add "fd00:$5:$6::1/64" dev "$2" nodad &&
+	       ip -n "$3" addr add "fd00:$5:$6::2/64" dev "$4" nodad &&
+	       ip -n "$1" link set "$2" up &&
+	       ip -n "$3" link set "$4" up; }; then
+		fail "cannot configure veth pair $2/$4"
+	fi
+}
+
+# topo_pair TAG X Y [MTU]: two new namespaces joined by one veth pair.
+# Sets NS_A NS_B IF_A IF_B IP4_A IP4_B IP6_A IP6_B (A is the .1 end).
+topo_pair() {
+	NS_A=bpfix-$$-$1-a
+	NS_B=bpfix-$$-$1-b
+	IF_A=$1-a
+	IF_B=$1-b
+	IP4_A=10.$2.$3.1
+	IP4_B=10.$2.$3.2
+	IP6_A=fd00:$2:$3::1
+	IP6_B=fd00:$2:$3::2
+	netns_create "$NS_A"
+	netns_create "$NS_B"
+	veth_pair "$NS_A" "$IF_A" "$NS_B" "$IF_B" "$2" "$3" ${4:+"$4"}
+}
+
+# ifindex_of NS IF
+ifindex_of() {
+	ip -n "$1" -o link show dev "$2" | cut -d: -f1
+}
+
+# ---- BPF objects ----------------------------------------------------------
+
+# bpf_load OBJ TAG: load every program of OBJ, pin them under
+# /sys/fs/bpf/bpfix-PID-TAG/<program> and the maps under .../maps/<map>.
+# Sets BPF_PIN to that directory.
+bpf_load() {
+	BPF_PIN=$BPFFS/bpfix-$$-$2
+	[ -e "$BPF_PIN" ] && fail "$BPF_PIN already exists"
+	defer "rm -rf '$BPF_PIN'"
+	_bl_err=$TEST_TMP/bpftool-load.err
+	if ! bpftool prog loadall "$1" "$BPF_PIN" pinmaps "$BPF_PIN/maps" 2>"$_bl_err"; then
+		tail -n 20 "$_bl_err" >&2
+		fail "bpftool prog loadall $1 failed (verifier log above)"
+	fi
+}
+
+# tc_attach NS DEV ingress|egress PINNED_PROG: clsact + direct-action filter.
+tc_attach() {
+	if ! nsx "$1" tc qdisc show dev "$2" | grep -q 'qdisc clsact'; then
+		nsx "$1" tc qdisc add dev "$2" clsact ||
+			fail "$2: cannot add clsact qdisc"
+		defer "nsenter --net='$NETNS_DIR/$1' tc qdisc del dev '$2' clsact"
+	fi
+	nsx "$1" tc filter add dev "$2" "$3" bpf direct-action object-pinned "$4" ||
+		fail "$2: cannot attach $4 at tc $3"
+}
+
+# tc_detach NS DEV: remove the clsact qdisc and with it every filter.
+tc_detach() {
+	nsx "$1" tc qdisc del dev "$2" clsact
+}
+
+# xdp_attach NS DEV xdpdrv|xdpgeneric|xdp PINNED_PROG: returns ip's status;
+# its error message is in XDP_ERR.
+xdp_attach() {
+	defer "nsenter --net='$NETNS_DIR/$1' ip link set dev '$2' '$3' off"
+	XDP_ERR=$(nsx "$1" ip link set dev "$2" "$3" pinned "$4" 2>&1)
+}
+
+xdp_detach() {
+	nsx "$1" ip link set dev "$2" "$3" off
+}
+
+# xdp_mode NS DEV: "driver ID", "generic ID", "offload ID" or "none", from
+# the attach mode ip reports ("xdp", "xdpgeneric", "xdpoffload" after the
+# MTU) and its "prog/xdp.. id ID" line.
+xdp_mode() {
+	_xm=$(ip -n "$1" -d link show dev "$2")
+	_xm_mode=$(printf '%s\n' "$_xm" | sed -n '1s/.* mtu [0-9]* \(xdp[a-z]*\) .*/\1/p')
+	_xm_id=$(printf '%s\n' "$_xm" | sed -n 's/.* prog\/xdp[a-z]* id \([0-9]*\) .*/\1/p')
+	case $_xm_mode in
+	xdp) echo "driver $_xm_id" ;;
+	xdpgeneric) echo "generic $_xm_id" ;;
+	xdpoffload) echo "offload $_xm_id" ;;
+	*) echo none ;;
+	esac
+}
+
+# prog_id PINNED_PROG
+prog_id() {
+	bpftool prog show pinned "$1" | sed -n '1s/^\([0-9]*\):.*/\1/p'
+}
+
+# ---- reading maps ---------------------------------------------------------
+#
+# map_records PINNED_MAP [LABEL [PINNED_MAP LABEL]...] prints one line per
+# map entry, as space-separated NAME=VALUE words: "table=LABEL" (if given;
+# several maps are read in one go, python3 starts slowly), the key's
+# fields (struct flow_key's addresses as text: dotted IPv4, IPv6, or MAC for
+# L2 flows; a scalar key as key=N), then the value's fields with the per-CPU
+# slots merged as the agent merges them: counters summed, min_*/first_* the
+# minimum and max_*/last_* the maximum over the CPUs that saw packets,
+# *flags and tcp_syn OR'ed, flow_label and tos from the CPU that saw the
+# first packet. pad* fields are dropped. Names come from the map's BTF
+# (bpftool's "formatted" JSON), so no test holds a copy of the layout; a map
+# without BTF is an error. Numbers are decimal.
+#
+# Queries on such a file (awk, quick):
+#   rec_get FILE FIELD [FILTER...]        FIELD of the one matching record,
+#                                         "none" or "ambiguous:N" otherwise
+#   rec_fields FILE F1,F2.. [FILTER...]   "F1=v1 F2=v2 .." of the one matching
+#                                         record ("*": the whole record)
+#   rec_sum FILE FIELD [FILTER...]        sum of FIELD over matching records
+#   rec_count FILE [FILTER...]            number of matching records
+#   rec_show FILE [FILTER...]             the matching records
+# FILTER is NAME=VALUE or NAME!=VALUE; 0x.. values are converted to decimal,
+# text compares without regard to case.
+
+_lib_py='
+import ipaddress, json, socket, subprocess, sys
+
+FIRST_PACKET = ("flow_label", "tos")
+
+def text_addr(a, ipv):
+    b = bytes(a["ip6"])
+    if ipv == 4:
+        return str(ipaddress.IPv4Address(b[:4]))
+    if ipv == 6:
+        return str(ipaddress.IPv6Address(b))
+    return ":".join("%02x" % x for x in b[:6])
+
+def merge(slots):
+    live = [s for s in slots if s.get("packets", 1)] or slots
+    out = {}
+    for name in slots[0]:
+        if name.startswith("pad"):
+            continue
+        if name.startswith("min_") or name.startswith("first_"):
+            out[name] = min(s[name] for s in live)
+        elif name.startswith("max_") or name.startswith("last_"):
+            out[name] = max(s[name] for s in live)
+        elif name.endswith("flags") or name == "tcp_syn":
+            v = 0
+            for s in slots:
+                v |= s[name]
+            out[name] = v
+        elif name in FIRST_PACKET:
+            out[name] = min(live, key=lambda s: s.get("first_ns", 0))[name]
+        else:
+            out[name] = sum(s[name] for s in slots)
+    return out
+
+def records(pin, label):
+    dump = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", pin],
+                          stdout=subprocess.PIPE, universal_newlines=True)
+    if dump.returncode:
+        sys.exit("bpftool map dump pinned %s failed" % pin)
+    for e in json.loads(dump.stdout):
+        f = e.get("formatted")
+        if f is None:
+            sys.exit("%s has no BTF: bpftool cannot name its fields" % pin)
+        r = [] if label is None else [("table", label)]
+        k = f["key"]
+        if isinstance(k, dict):
+            for name, v in k.items():
+                if not name.startswith("pad"):
+                    r.append((name, text_addr(v, k.get("ip_version"))
+                              if isinstance(v, dict) else v))
+        else:
+            r.append(("key", k))
+        vals = f.get("values")  # per-CPU maps
+        value = merge([v["value"] for v in vals]) if vals is not None else f["value"]
+        r.extend((n, v) for n, v in value.items() if not n.startswith("pad"))
+        print(" ".join("%s=%s" % (n, v) for n, v in r))
+
+def pattern(size):
+    return bytes((i * 7 + size) & 0xff for i in range(size))
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+def udp_echo(addr, port, count, ready, report):
+    """Echo COUNT datagrams; report how many carried the expected bytes."""
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    s.settimeout(10)  # the sender is python3 too, slow to start when busy
+    open(ready, "w").close()
+    got = bad = octets = 0
+    try:
+        while got < int(count):
+            data, peer = s.recvfrom(65535)
+            got += 1
+            octets += len(data)
+            bad += data != pattern(len(data))
+            s.sendto(data, peer)
+    except socket.timeout:
+        pass
+    with open(report, "w") as fh:
+        fh.write("received=%d intact=%d octets=%d\n" % (got, got - bad, octets))
+
+def udp_send(addr, port, sport, sizes):
+    """Send one datagram per size, each answered by its echo before the next."""
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind(("", int(sport)))
+    s.connect((addr, int(port)))
+    s.settimeout(3)
+    for size in map(int, sizes):
+        s.send(pattern(size))
+        try:
+            echo = s.recv(65535)
+        except socket.timeout:
+            sys.exit("no echo for the %d-byte datagram" % size)
+        if echo != pattern(size):
+            sys.exit("echo of the %d-byte datagram differs (%d bytes back)" % (size, len(echo)))
+
+mode, args = sys.argv[1], sys.argv[2:]
+if mode == "records":
+    if len(args) == 1:
+        records(args[0], None)
+    for i in range(0, len(args) - 1, 2):
+        records(args[i], args[i + 1])
+elif mode == "udp-echo":
+    udp_echo(*args)
+elif mode == "udp-send":
+    udp_send(args[0], args[1], args[2], args[3:])
+else:
+    sys.exit("lib.sh: unknown mode " + mode)
+'
+
+# One awk program for every query; FILTERS arrive with 0x values converted.
+# shellcheck disable=SC2016 # awk, not sh
+_rec_awk='
+BEGIN { nflt = split(filters, flt, " "); nfld = split(fields, fld, ",") }
+{
+	for (k in r)
+		delete r[k]
+	n = split($0, kv, " ")
+	for (i = 1; i <= n; i++) {
+		p = index(kv[i], "=")
+		r[substr(kv[i], 1, p - 1)] = substr(kv[i], p + 1)
+	}
+	for (j = 1; j <= nflt; j++) {
+		f = flt[j]
+		neg = index(f, "!=") > 0
+		p = neg ? index(f, "!=") : index(f, "=")
+		name = substr(f, 1, p - 1)
+		val = substr(f, p + 1 + neg)
+		eq = (name in r) && tolower(r[name]) == tolower(val)
+		if (eq == neg)
+			next
+	}
+	matched++
+	if (mode == "sum")
+		sum += r[fields]
+	else if (mode == "show")
+		print
+	else if (fields == "*")
+		line = $0
+	else {
+		line = ""
+		for (j = 1; j <= nfld; j++)
+			line = line (j > 1 ? " " : "") (mode == "get" ? "" : fld[j] "=") \
+				((fld[j] in r) ? r[fld[j]] : "none")
+	}
+}
+END {
+	if (mode == "sum")
+		printf "%.0f\n", sum
+	else if (mode == "count")
+		print matched + 0
+	else if (mode != "show")
+		print matched == 1 ? line : matched ? "ambiguous:" matched : "none"
+}'
+
+# _rec MODE FILE FIELDS FILTER...
+_rec() {
+	_rc_mode=$1 _rc_file=$2 _rc_fields=$3
+	shift 3
+	_rc_flt=""
+	for _rc_f in "$@"; do
+		case $_rc_f in
+		*!=0x*|*!=0X*) _rc_f="${_rc_f%%!=*}!=$((${_rc_f#*!=}))" ;;
+		*=0x*|*=0X*) _rc_f="${_rc_f%%=*}=$((${_rc_f#*=}))" ;;
+		esac
+		_rc_flt="$_rc_flt $_rc_f"
+	done
+	awk -v mode="$_rc_mode" -v fields="$_rc_fields" -v filters="$_rc_flt" \
+		"$_rec_awk" "$_rc_file"
+}
+
+_py() {
+	python3 -c "$_lib_py" "$@"
+}
+
+# map_json PINNED_MAP: the raw bpftool JSON dump.
+map_json() {
+	bpftool -j map dump pinned "$1"
+}
+
+map_records() {
+	_py records "$@" || fail "cannot read pinned map(s) $*"
+}
+
+rec_get() { _rg_file=$1 _rg_field=$2; shift 2; _rec get "$_rg_file" "$_rg_field" "$@"; }
+rec_fields() { _rf_file=$1 _rf_fields=$2; shift 2; _rec fields "$_rf_file" "$_rf_fields" "$@"; }
+rec_sum() { _rs_file=$1 _rs_field=$2; shift 2; _rec sum "$_rs_file" "$_rs_field" "$@"; }
+rec_count() { _rn_file=$1; shift; _rec count "$_rn_file" "" "$@"; }
+rec_show() { _rw_file=$1; shift; _rec show "$_rw_file" "" "$@"; }
+
+# ---- traffic --------------------------------------------------------------
+
+# udp_echo_start NS ADDR PORT COUNT: a background UDP echo server in NS that
+# answers COUNT datagrams and checks each carries the pattern udp_send sent.
+# Its verdict is in UDP_ECHO_RESULT after udp_echo_wait.
+udp_echo_start() {
+	_ue_dir=$TEST_TMP
+	UDP_ECHO_REPORT=$_ue_dir/udp-echo-$1-$3.report
+	_ue_ready=$_ue_dir/udp-echo-$1-$3.ready
+	rm -f "$UDP_ECHO_REPORT" "$_ue_ready"
+	nsx "$1" python3 -c "$_lib_py" udp-echo "$2" "$3" "$4" "$_ue_ready" "$UDP_ECHO_REPORT" &
+	UDP_ECHO_PID=$!
+	bg_track "$UDP_ECHO_PID"
+	# python3 can take seconds to start on a busy machine.
+	_ue_i=0
+	while [ "$_ue_i" -lt 150 ]; do
+		[ -e "$_ue_ready" ] && return 0
+		kill -0 "$UDP_ECHO_PID" 2>/dev/null || fail "UDP echo server in $1 exited"
+		sleep 0.1
+		_ue_i=$((_ue_i + 1))
+	done
+	fail "UDP echo server in $1 did not start within 15 s"
+}
+
+# udp_echo_wait: wait for the echo server to exit; its report line is then
+# in UDP_ECHO_RESULT. (Call it directly, not in $(...): a subshell cannot
+# wait for the server.)
+udp_echo_wait() {
+	wait "$UDP_ECHO_PID" 2>/dev/null
+	bg_untrack "$UDP_ECHO_PID"
+	UDP_ECHO_RESULT=$(cat "$UDP_ECHO_REPORT" 2>/dev/null) ||
+		UDP_ECHO_RESULT="no report from the UDP echo server"
+}
+
+# udp_send NS ADDR PORT SRC_PORT SIZE...: send one datagram of each payload
+# SIZE from NS and check its echo comes back identical. Returns non-zero,
+# with one line on stderr, when a datagram or its echo is lost or changed.
+udp_send() {
+	_us_ns=$1
+	shift
+	nsx_timeout 20 "$_us_ns" python3 -c "$_lib_py" udp-send "$@"
+}
