@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * IPFIX encoder: templates as tables, one writer that walks a table. The
+ * template set a collector sees and the data records it decodes with it come
+ * from the same table, so they cannot disagree.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include "ipfix.h"
+
+/* Information element ids (IANA "IPFIX Information Elements" registry). */
+enum {
+	IE_octetDeltaCount = 1,
+	IE_packetDeltaCount = 2,
+	IE_protocolIdentifier = 4,
+	IE_ipClassOfService = 5,
+	IE_tcpControlBits = 6,
+	IE_sourceTransportPort = 7,
+	IE_sourceIPv4Address = 8,
+	IE_ingressInterface = 10,
+	IE_destinationTransportPort = 11,
+	IE_destinationIPv4Address = 12,
+	IE_egressInterface = 14,
+	IE_minimumIpTotalLength = 25,
+	IE_maximumIpTotalLength = 26,
+	IE_sourceIPv6Address = 27,
+	IE_destinationIPv6Address = 28,
+	IE_flowLabelIPv6 = 31,
+	IE_icmpTypeCodeIPv4 = 32,
+	IE_exportedOctetTotalCount = 40,
+	IE_exportedMessageTotalCount = 41,
+	IE_exportedFlowRecordTotalCount = 42,
+	IE_minimumTTL = 52,
+	IE_maximumTTL = 53,
+	IE_sourceMacAddress = 56,
+	IE_vlanId = 58,
+	IE_ipVersion = 60,
+	IE_flowDirection = 61,
+	IE_destinationMacAddress = 80,
+	IE_interfaceName = 82,
+	IE_interfaceDescription = 83,
+	IE_flowEndReason = 136,
+	IE_icmpTypeCodeIPv6 = 139,
+	IE_exportingProcessId = 144,
+	IE_observationDomainId = 149,
+	IE_flowStartMilliseconds = 152,
+	IE_flowEndMilliseconds = 153,
+	IE_observedFlowTotalCount = 163,
+	IE_ignoredPacketTotalCount = 164,
+	IE_ignoredOctetTotalCount = 165,
+	IE_notSentFlowTotalCount = 166,
+	IE_notSentPacketTotalCount = 167,
+	IE_notSentOctetTotalCount = 168,
+	IE_biflowDirection = 239,
+	IE_dot1qCustomerVlanId = 245,
+	IE_ethernetType = 256,
+	IE_observationTimeMilliseconds = 323,
+	IE_layer2OctetDeltaCount = 352,
+};
+
+/* Where a field's value comes from. Per-direction values (S_IN_IF ..
+ * S_FLOW_LABEL) describe the forward direction, or with S_REV the reverse. */
+enum {
+	S_SRC_ADDR = 1,		/* IPv4, IPv6 or MAC by the field's length */
+	S_DST_ADDR,
+	S_SRC_PORT,		/* 0 for ICMP */
+	S_DST_PORT,
+	S_ICMP,			/* type << 8 | code, 0 unless ICMP */
+	S_PROTO,
+	S_IP_VERSION,
+	S_ETHER_TYPE,
+	S_VLAN_OUTER,
+	S_VLAN_INNER,
+	S_END_REASON,
+	S_BIFLOW_DIR,
+
+	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
+	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
+	S_DIRECTION,
+	S_START_MS,
+	S_END_MS,
+	S_OCTETS,
+	S_PACKETS,
+	S_L2_OCTETS,
+	S_TCP_FLAGS,
+	S_TOS,
+	S_MIN_TTL,
+	S_MAX_TTL,
+	S_MIN_LEN,
+	S_MAX_LEN,
+	S_FLOW_LABEL,
+
+	S_ODID,
+	S_EXPORTER_ID,
+	S_EXP_MESSAGES,
+	S_EXP_RECORDS,
+	S_EXP_OCTETS,
+	S_OBSERVED_FLOWS,
+	S_IGN_PACKETS,
+	S_IGN_OCTETS,
+	S_LOST_FLOWS,
+	S_IGN_FIRST_MS,
+	S_IGN_LAST_MS,
+	S_NS_FLOWS,
+	S_NS_PACKETS,
+	S_NS_OCTETS,
+	S_NS_FIRST_MS,
+	S_NS_LAST_MS,
+
+	S_IFINDEX,
+	S_IFNAME,
+	S_IFDESC,
+};
+#define S_REV 0x80
+
+#define F(ie, len, src)	{ IE_##ie, len, 0, src }
+#define R(ie, len, src)	{ IE_##ie, len, IPFIX_PEN_REVERSE, (src) | S_REV }
+
+#define IPV4_KEY \
+	F(sourceIPv4Address, 4, S_SRC_ADDR), \
+	F(destinationIPv4Address, 4, S_DST_ADDR), \
+	F(sourceTransportPort, 2, S_SRC_PORT), \
+	F(destinationTransportPort, 2, S_DST_PORT), \
+	F(protocolIdentifier, 1, S_PROTO), \
+	F(icmpTypeCodeIPv4, 2, S_ICMP)
+
+#define IPV6_KEY \
+	F(sourceIPv6Address, 16, S_SRC_ADDR), \
+	F(destinationIPv6Address, 16, S_DST_ADDR), \
+	F(sourceTransportPort, 2, S_SRC_PORT), \
+	F(destinationTransportPort, 2, S_DST_PORT), \
+	F(protocolIdentifier, 1, S_PROTO), \
+	F(icmpTypeCodeIPv6, 2, S_ICMP)
+
+#define IP_COMMON \
+	F(ipVersion, 1, S_IP_VERSION), \
+	F(vlanId, 2, S_VLAN_OUTER), \
+	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
+
+/* minimum/maximumIpTotalLength are unsigned64 in the registry; an IP total
+ * length fits in two octets (reduced-size encoding, RFC 7011 section 6.2). */
+#define IP_SIDE(X) \
+	X(ingressInterface, 4, S_IN_IF), \
+	X(egressInterface, 4, S_OUT_IF), \
+	X(flowDirection, 1, S_DIRECTION), \
+	X(flowStartMilliseconds, 8, S_START_MS), \
+	X(flowEndMilliseconds, 8, S_END_MS), \
+	X(octetDeltaCount, 8, S_OCTETS), \
+	X(packetDeltaCount, 8, S_PACKETS), \
+	X(tcpControlBits, 2, S_TCP_FLAGS), \
+	X(ipClassOfService, 1, S_TOS), \
+	X(minimumTTL, 1, S_MIN_TTL), \
+	X(maximumTTL, 1, S_MAX_TTL), \
+	X(minimumIpTotalLength, 2, S_MIN_LEN), \
+	X(maximumIpTotalLength, 2, S_MAX_LEN)
+
+#define L2_SIDE(X) \
+	X(ingressInterface, 4, S_IN_IF), \
+	X(egressInterface, 4, S_OUT_IF), \
+	X(flowDirection, 1, S_DIRECTION), \
+	X(flowStartMilliseconds, 8, S_START_MS), \
+	X(flowEndMilliseconds, 8, S_END_MS), \
+	X(octetDeltaCount, 8, S_OCTETS), \
+	X(packetDeltaCount, 8, S_PACKETS), \
+	X(layer2OctetDeltaCount, 8, S_L2_OCTETS)
+
+static const struct ipfix_field f_ipv4[] = {
+	IPV4_KEY, IP_COMMON, IP_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+/* Biflows: reverse fields first, see ipfix.h (nfdump). */
+static const struct ipfix_field f_ipv4_biflow[] = {
+	IPV4_KEY, IP_COMMON, IP_SIDE(R),
+	IP_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
+static const struct ipfix_field f_ipv6[] = {
+	IPV6_KEY, IP_COMMON, IP_SIDE(F),
+	F(flowLabelIPv6, 4, S_FLOW_LABEL),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+static const struct ipfix_field f_ipv6_biflow[] = {
+	IPV6_KEY, IP_COMMON, IP_SIDE(R),
+	R(flowLabelIPv6, 4, S_FLOW_LABEL),
+	IP_SIDE(F),
+	F(flowLabelIPv6, 4, S_FLOW_LABEL),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
+#define L2_KEY \
+	F(sourceMacAddress, 6, S_SRC_ADDR), \
+	F(destinationMacAddress, 6, S_DST_ADDR), \
+	F(ethernetType, 2, S_ETHER_TYPE), \
+	F(vlanId, 2, S_VLAN_OUTER), \
+	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
+
+static const struct ipfix_field f_l2[] = {
+	L2_KEY, L2_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+static const struct ipfix_field f_l2_biflow[] = {
+	L2_KEY, L2_SIDE(R),
+	L2_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
+/* RFC 7011 4.1 (observedFlowTotalCount added: what the meter saw). */
+static const struct ipfix_field f_metering_stats[] = {
+	F(observationDomainId, 4, S_ODID),		/* scope */
+	F(exportedMessageTotalCount, 8, S_EXP_MESSAGES),
+	F(exportedFlowRecordTotalCount, 8, S_EXP_RECORDS),
+	F(exportedOctetTotalCount, 8, S_EXP_OCTETS),
+	F(observedFlowTotalCount, 8, S_OBSERVED_FLOWS),
+};
+
+/* RFC 7011 4.2: "time first/last packet ignored" are observationTime*
+ * elements; notSentFlowTotalCount carries the flows the meter lost (LRU
+ * evictions), which the registry defines as dropped by the Metering Process. */
+static const struct ipfix_field f_metering_reliability[] = {
+	F(observationDomainId, 4, S_ODID),		/* scope */
+	F(ignoredPacketTotalCount, 8, S_IGN_PACKETS),
+	F(ignoredOctetTotalCount, 8, S_IGN_OCTETS),
+	F(notSentFlowTotalCount, 8, S_LOST_FLOWS),
+	F(observationTimeMilliseconds, 8, S_IGN_FIRST_MS),
+	F(observationTimeMilliseconds, 8, S_IGN_LAST_MS),
+};
+
+/* RFC 7011 4.3 */
+static const struct ipfix_field f_exporting_reliability[] = {
+	F(exportingProcessId, 4, S_EXPORTER_ID),	/* scope */
+	F(notSentFlowTotalCount, 8, S_NS_FLOWS),
+	F(notSentPacketTotalCount, 8, S_NS_PACKETS),
+	F(notSentOctetTotalCount, 8, S_NS_OCTETS),
+	F(observationTimeMilliseconds, 8, S_NS_FIRST_MS),
+	F(observationTimeMilliseconds, 8, S_NS_LAST_MS),
+};
+
+static const struct ipfix_field f_interfaces[] = {
+	F(ingressInterface, 4, S_IFINDEX),		/* scope */
+	F(interfaceName, IPFIX_VARLEN, S_IFNAME),
+	F(interfaceDescription, IPFIX_VARLEN, S_IFDESC),
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TPL(tid, scope, f) [(tid) - IPFIX_TID_FIRST] = { tid, scope, ARRAY_SIZE(f), 0, f, #f }
+
+/* rec_len is filled in on first use (fixed lengths only). */
+static struct ipfix_template templates[IPFIX_TEMPLATES] = {
+	TPL(IPFIX_TID_IPV4, 0, f_ipv4),
+	TPL(IPFIX_TID_IPV4_BIFLOW, 0, f_ipv4_biflow),
+	TPL(IPFIX_TID_IPV6, 0, f_ipv6),
+	TPL(IPFIX_TID_IPV6_BIFLOW, 0, f_ipv6_biflow),
+	TPL(IPFIX_TID_L2, 0, f_l2),
+	TPL(IPFIX_TID_L2_BIFLOW, 0, f_l2_biflow),
+	TPL(IPFIX_TID_METERING_STATS, 1, f_metering_stats),
+	TPL(IPFIX_TID_METERING_RELIABILITY, 1, f_metering_reliability),
+	TPL(IPFIX_TID_EXPORTING_RELIABILITY, 1, f_exporting_reliability),
+	TPL(IPFIX_TID_INTERFACES, 1, f_interfaces),
+};
+
+static void templates_setup(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(templates); i++) {
+		struct ipfix_template *t = &templates[i];
+		unsigned int len = 0;
+
+		for (unsigned int j = 0; j < t->n_fields; j++) {
+			if (t->fields[j].len == IPFIX_VARLEN) {
+				len = 0;
+				break;
+			}
+			len += t->fields[j].len;
+		}
+		t->rec_len = len;
+	}
+	done = 1;
+}
+
+const struct ipfix_template *ipfix_template(uint16_t tid)
+{
+	if (tid < IPFIX_TID_FIRST || tid >= IPFIX_TID_END)
+		return NULL;
+	templates_setup();
+	return &templates[tid - IPFIX_TID_FIRST];
+}
+
+uint16_t ipfix_flow_tid(const struct flow_record *r)
+{
+	int bi = r->biflow != 0;
+
+	switch (r->key.ip_version) {
+	case 4:
+		return bi ? IPFIX_TID_IPV4_BIFLOW : IPFIX_TID_IPV4;
+	case 6:
+		return bi ? IPFIX_TID_IPV6_BIFLOW : IPFIX_TID_IPV6;
+	default:
+		return bi ? IPFIX_TID_L2_BIFLOW : IPFIX_TID_L2;
+	}
+}
+
+size_t ipfix_template_record_len(uint16_t tid)
+{
+	const struct ipfix_template *t = ipfix_template(tid);
+	size_t len;
+
+	if (!t)
+		return 0;
+	len = t->scope ? 6 : 4;
+	for (unsigned int i = 0; i < t->n_fields; i++)
+		len += t->fields[i].pen ? 8 : 4;
+	return len;
+}
+
+/* ---- message and sets ------------------------------------------------- */
+
+static inline uint8_t *put_u8(uint8_t *p, uint8_t v)
+{
+	*p = v;
+	return p + 1;
+}
+
+static inline uint8_t *put_u16(uint8_t *p, uint16_t v)
+{
+	v = htobe16(v);
+	memcpy(p, &v, 2);
+	return p + 2;
+}
+
+static inline uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static inline uint8_t *put_u64(uint8_t *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+/* An unsigned value in the field's length: reduced-size encoding keeps the
+ * low-order octets (RFC 7011 section 6.2), so callers only pass values that
+ * fit. */
+static inline uint8_t *put_uint(uint8_t *p, uint64_t v, uint16_t len)
+{
+	switch (len) {
+	case 1: return put_u8(p, (uint8_t)v);
+	case 2: return put_u16(p, (uint16_t)v);
+	case 4: return put_u32(p, (uint32_t)v);
+	case 8: return put_u64(p, v);
+	}
+	for (unsigned int i = len; i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+	return p + len;
+}
+
+void ipfix_msg_reset(struct ipfix_msg *m)
+{
+	m->len = IPFIX_MSG_HDR_LEN;
+	m->set_off = 0;
+	m->set_id = 0;
+	m->records = 0;
+	m->flows = 0;
+	m->packets = 0;
+	m->octets = 0;
+}
+
+void ipfix_msg_init(struct ipfix_msg *m, uint8_t *buf, size_t cap, uint32_t odid)
+{
+	templates_setup();
+	m->buf = buf;
+	m->cap = cap > IPFIX_MSG_MAX ? IPFIX_MSG_MAX : (uint32_t)cap;
+	m->odid = odid;
+	ipfix_msg_reset(m);
+}
+
+static void set_close(struct ipfix_msg *m)
+{
+	if (!m->set_off)
+		return;
+	put_u16(m->buf + m->set_off + 2, (uint16_t)(m->len - m->set_off));
+	m->set_off = 0;
+	m->set_id = 0;
+}
+
+/* Make room for @len octets in a set @set_id, opening the set if needed.
+ * Returns where to write, or NULL (nothing changed) if it does not fit. */
+static uint8_t *set_reserve(struct ipfix_msg *m, uint16_t set_id, size_t len)
+{
+	size_t need = len;
+	int open = !(m->set_off && m->set_id == set_id);
+
+	if (open)
+		need += IPFIX_SET_HDR_LEN;
+	if (m->len + need > m->cap)
+		return NULL;
+	if (open) {
+		set_close(m);
+		m->set_off = m->len;
+		m->set_id = set_id;
+		put_u16(m->buf + m->len, set_id);
+		put_u16(m->buf + m->len + 2, 0);	/* length: set_close() */
+		m->len += IPFIX_SET_HDR_LEN;
+	}
+	m->len += len;
+	return m->buf + m->len - len;
+}
+
+int ipfix_msg_add_template(struct ipfix_msg *m, uint16_t tid)
+{
+	const struct ipfix_template *t = ipfix_template(tid);
+	size_t len = ipfix_template_record_len(tid);
+	uint8_t *p;
+
+	if (!t)
+		return -EINVAL;
+	if (t->scope) {
+		/* Options templates go one per set: nfdump 1.7 reads only the
+		 * first options template record of a set. Closing the open set
+		 * costs nothing: its header is already counted. */
+		if (m->len + IPFIX_SET_HDR_LEN + len > m->cap)
+			return -ENOSPC;
+		set_close(m);
+	}
+	p = set_reserve(m, t->scope ? IPFIX_SET_OPTIONS : IPFIX_SET_TEMPLATE, len);
+	if (!p)
+		return -ENOSPC;
+	p = put_u16(p, t->id);
+	p = put_u16(p, t->n_fields);
+	if (t->scope)
+		p = put_u16(p, t->scope);
+	for (unsigned int i = 0; i < t->n_fields; i++) {
+		const struct ipfix_field *f = &t->fields[i];
+
+		p = put_u16(p, f->id | (f->pen ? 0x8000 : 0));
+		p = put_u16(p, f->len);
+		if (f->pen)
+			p = put_u32(p, f->pen);
+	}
+	if (t->scope)
+		set_close(m);
+	return 0;
+}
+
+/* ---- data records ----------------------------------------------------- */
+
+struct values {
+	const struct flow_record *flow;
+	const struct ipfix_stats *stats;
+	uint32_t ifindex;
+	const char *ifname;
+	const char *ifdesc;
+};
+
+static int key_is_icmp(const struct flow_key *k)
+{
+	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
+}
+
+/* The side whose times a side reports: a side without packets in a biflow
+ * takes the other side's, so no exported timestamp reads 1970 (collectors
+ * that ignore the counters would show it); its counters say it is empty. */
+static const struct flow_side *side_times(const struct flow_record *r,
+					  const struct flow_side *s)
+{
+	const struct flow_side *o = s == &r->fwd ? &r->rev : &r->fwd;
+
+	return !s->packets && r->biflow && o->packets ? o : s;
+}
+
+/* One field of a flow record: a single dispatch per field, as this runs
+ * for every field of every record. */
+static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
+			       const struct flow_record *r)
+{
+	const struct flow_key *k = &r->key;
+	const struct flow_side *s = f->src & S_REV ? &r->rev : &r->fwd;
+	uint64_t v;
+
+	switch (f->src & ~S_REV) {
+	case S_SRC_ADDR:
+		/* IPv4 in the first 4 octets of ip6, MACs in the first 6:
+		 * both already in network order. */
+		memcpy(p, k->src.ip6, f->len);
+		return p + f->len;
+	case S_DST_ADDR:
+		memcpy(p, k->dst.ip6, f->len);
+		return p + f->len;
+	case S_SRC_PORT:   v = key_is_icmp(k) ? 0 : k->src_port; break;
+	case S_DST_PORT:   v = key_is_icmp(k) ? 0 : k->dst_port; break;
+	case S_ICMP:	   v = key_is_icmp(k) ? k->dst_port : 0; break;
+	case S_PROTO:	   v = k->protocol; break;
+	case S_IP_VERSION: v = k->ip_version; break;
+	case S_ETHER_TYPE: v = k->ether_type; break;
+	case S_VLAN_OUTER: v = k->vlan_outer & 0xfff; break;
+	case S_VLAN_INNER: v = k->vlan_inner & 0xfff; break;
+	case S_END_REASON: v = r->end_reason; break;
+	case S_BIFLOW_DIR: v = r->biflow_direction; break;
+	case S_IN_IF:	   v = s->direction == FLOW_DIR_INGRESS ? s->ifindex : 0; break;
+	case S_OUT_IF:	   v = s->direction == FLOW_DIR_EGRESS ? s->ifindex : 0; break;
+	case S_DIRECTION:  v = s->direction; break;
+	case S_START_MS:   v = side_times(r, s)->first_ms; break;
+	case S_END_MS:	   v = side_times(r, s)->last_ms; break;
+	case S_OCTETS:	   v = s->octets; break;
+	case S_PACKETS:	   v = s->packets; break;
+	case S_L2_OCTETS:  v = s->l2_octets; break;
+	case S_TCP_FLAGS:  v = s->tcp_flags; break;
+	case S_TOS:	   v = s->tos; break;
+	case S_MIN_TTL:	   v = s->min_ttl; break;
+	case S_MAX_TTL:	   v = s->max_ttl; break;
+	case S_MIN_LEN:	   v = s->min_ip_len; break;
+	case S_MAX_LEN:	   v = s->max_ip_len; break;
+	case S_FLOW_LABEL: v = s->flow_label & 0xfffff; break;
+	default:	   v = 0; break;
+	}
+	return put_uint(p, v, f->len);
+}
+
+static uint64_t stats_value(const struct ipfix_stats *s, uint8_t src)
+{
+	switch (src) {
+	case S_ODID:		return s->observation_domain;
+	case S_EXPORTER_ID:	return s->exporting_process;
+	case S_EXP_MESSAGES:	return s->exported_messages;
+	case S_EXP_RECORDS:	return s->exported_records;
+	case S_EXP_OCTETS:	return s->exported_octets;
+	case S_OBSERVED_FLOWS:	return s->observed_flows;
+	case S_IGN_PACKETS:	return s->ignored_packets;
+	case S_IGN_OCTETS:	return s->ignored_octets;
+	case S_LOST_FLOWS:	return s->lost_flows;
+	case S_IGN_FIRST_MS:	return s->ignored_first_ms;
+	case S_IGN_LAST_MS:	return s->ignored_last_ms;
+	case S_NS_FLOWS:	return s->not_sent_flows;
+	case S_NS_PACKETS:	return s->not_sent_packets;
+	case S_NS_OCTETS:	return s->not_sent_octets;
+	case S_NS_FIRST_MS:	return s->not_sent_first_ms;
+	case S_NS_LAST_MS:	return s->not_sent_last_ms;
+	}
+	return 0;
+}
+
+static const char *string_value(const struct values *v, uint8_t src)
+{
+	const char *s = src == S_IFNAME ? v->ifname : v->ifdesc;
+
+	return s ? s : "";
+}
+
+/* RFC 7011 section 7: one length octet below 255, else 255 and two octets.
+ * Strings are cut at what two octets can say. */
+static size_t varlen_size(size_t n)
+{
+	if (n > IPFIX_MSG_MAX - 3)
+		n = IPFIX_MSG_MAX - 3;
+	return n < 255 ? 1 + n : 3 + n;
+}
+
+static uint8_t *put_string(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > IPFIX_MSG_MAX - 3)
+		n = IPFIX_MSG_MAX - 3;
+	if (n < 255) {
+		p = put_u8(p, (uint8_t)n);
+	} else {
+		p = put_u8(p, 255);
+		p = put_u16(p, (uint16_t)n);
+	}
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static uint8_t *put_field(uint8_t *p, const struct ipfix_field *f, const struct values *v)
+{
+	switch (f->src) {
+	case S_IFINDEX:
+		return put_u32(p, v->ifindex);
+	case S_IFNAME:
+	case S_IFDESC:
+		return put_string(p, string_value(v, f->src));
+	}
+	return put_uint(p, stats_value(v->stats, f->src), f->len);
+}
+
+static size_t record_len(const struct ipfix_template *t, const struct values *v)
+{
+	size_t len = 0;
+
+	if (t->rec_len)
+		return t->rec_len;
+	for (unsigned int i = 0; i < t->n_fields; i++) {
+		const struct ipfix_field *f = &t->fields[i];
+
+		len += f->len == IPFIX_VARLEN ? varlen_size(strlen(string_value(v, f->src)))
+					      : f->len;
+	}
+	return len;
+}
+
+static int add_record(struct ipfix_msg *m, const struct ipfix_template *t,
+		      const struct values *v)
+{
+	size_t len = record_len(t, v);
+	uint8_t *p = set_reserve(m, t->id, len);
+
+	if (!p)
+		return -ENOSPC;
+	if (v->flow) {
+		for (unsigned int i = 0; i < t->n_fields; i++)
+			p = put_flow_field(p, &t->fields[i], v->flow);
+	} else {
+		for (unsigned int i = 0; i < t->n_fields; i++)
+			p = put_field(p, &t->fields[i], v);
+	}
+	m->records++;
+	return 0;
+}
+
+int ipfix_msg_add_flow(struct ipfix_msg *m, const struct flow_record *r)
+{
+	struct values v = { .flow = r };
+	int err = add_record(m, ipfix_template(ipfix_flow_tid(r)), &v);
+
+	if (err)
+		return err;
+	m->flows++;
+	m->packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
+	m->octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+	return 0;
+}
+
+int ipfix_msg_add_stats(struct ipfix_msg *m, uint16_t tid, const struct ipfix_stats *s)
+{
+	struct values v = { .stats = s };
+
+	if (tid != IPFIX_TID_METERING_STATS && tid != IPFIX_TID_METERING_RELIABILITY &&
+	    tid != IPFIX_TID_EXPORTING_RELIABILITY)
+		return -EINVAL;
+	return add_record(m, ipfix_template(tid), &v);
+}
+
+int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t ifindex, const char *name,
+			    const char *description)
+{
+	struct values v = { .ifindex = ifindex, .ifname = name, .ifdesc = description };
+
+	return add_record(m, ipfix_template(IPFIX_TID_INTERFACES), &v);
+}
+
+size_t ipfix_msg_finish(struct ipfix_msg *m, uint32_t export_time, uint32_t seq)
+{
+	uint8_t *p = m->buf;
+
+	set_close(m);
+	p = put_u16(p, IPFIX_VERSION);
+	p = put_u16(p, (uint16_t)m->len);
+	p = put_u32(p, export_time);
+	p = put_u32(p, seq);
+	put_u32(p, m->odid);
+	return m->len;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IPFIX encoder (RFC 7011, biflows per RFC 5103): builds one message at a
+ * time in a buffer the caller owns. No I/O and no allocation: the transports
+ * (user/ipfix_export.c) decide when a message is finished and where it goes.
+ *
+ * A message is filled with ipfix_msg_add_*(); each returns -ENOSPC when the
+ * item does not fit in what is left of the message, leaving the message as
+ * it was, so the caller sends the message, resets it and adds the item again.
+ * Records are never split across messages.
+ *
+ * Templates (ids 256..), all fixed; enum ipfix_tid lists them:
+ *
+ *  IPv4 / IPv6 flow, uniflow and biflow: addresses, ports, protocol,
+ *   icmpTypeCode (ports are 0 for ICMP, as flow_key holds type<<8|code in
+ *   dst_port), ipVersion, vlanId (outer tag, or the only one) and
+ *   dot1qCustomerVlanId (inner tag of QinQ, 0 if none), ingressInterface and
+ *   egressInterface (the one the packets were metered on by direction, the
+ *   other 0), flowDirection, start/end (ms), octet/packet delta counts,
+ *   tcpControlBits, ipClassOfService (first packet), min/max TTL, min/max
+ *   IP total length, flowLabelIPv6 (v6), flowEndReason. A biflow adds the
+ *   reverse (PEN 29305) interfaces, flowDirection, times, counters, flags,
+ *   class of service, TTLs, lengths and flow label, and biflowDirection.
+ *  Non-IP (L2) flow: MAC addresses, ethernetType, VLANs, interfaces,
+ *   direction, times, counters (octetDeltaCount: L2 payload, as the meter
+ *   counts it; layer2OctetDeltaCount: whole frames), flowEndReason; the
+ *   biflow adds the reverse interfaces, direction, times and counters.
+ *
+ * In biflow templates the reverse fields come before the forward ones:
+ * nfdump 1.7 decodes a reverse element it has no mapping for (all but the
+ * octet and packet counts) as its forward counterpart, and the field that
+ * comes later in the record wins, so only this order keeps its forward
+ * times, flags, interfaces and direction right. RFC 5103 sets no order.
+ *
+ * A biflow side without packets (a one-way conversation, or an active
+ * timeout interval in which one side was quiet) carries 0 counters and the
+ * other side's start and end times, not 0 (1970) timestamps.
+ *
+ * Options templates (RFC 7011 section 4), one per set (nfdump 1.7 reads only
+ * the first options template of a set):
+ *  metering process statistics (4.1), scope observationDomainId;
+ *  metering process reliability statistics (4.2), scope observationDomainId,
+ *   with the time window as two observationTimeMilliseconds;
+ *  exporting process reliability statistics (4.3), scope exportingProcessId,
+ *   same window;
+ *  interface table: scope ingressInterface, interfaceName and
+ *   interfaceDescription as variable-length fields (RFC 7011 section 7).
+ */
+#ifndef BPFIX_IPFIX_H
+#define BPFIX_IPFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "flow.h"
+
+#define IPFIX_VERSION          10
+#define IPFIX_MSG_HDR_LEN      16
+#define IPFIX_SET_HDR_LEN      4
+#define IPFIX_SET_TEMPLATE     2
+#define IPFIX_SET_OPTIONS      3
+#define IPFIX_MSG_MAX          65535	/* the header's length field */
+#define IPFIX_VARLEN           65535	/* field length of a variable-length IE */
+#define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
+
+enum ipfix_tid {
+	IPFIX_TID_IPV4 = 256,
+	IPFIX_TID_IPV4_BIFLOW,
+	IPFIX_TID_IPV6,
+	IPFIX_TID_IPV6_BIFLOW,
+	IPFIX_TID_L2,
+	IPFIX_TID_L2_BIFLOW,
+	IPFIX_TID_METERING_STATS,	/* options */
+	IPFIX_TID_METERING_RELIABILITY,	/* options */
+	IPFIX_TID_EXPORTING_RELIABILITY,/* options */
+	IPFIX_TID_INTERFACES,		/* options */
+	IPFIX_TID_END,
+};
+#define IPFIX_TID_FIRST        IPFIX_TID_IPV4
+#define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
+
+/* One field specifier of a template, and where its value comes from. */
+struct ipfix_field {
+	uint16_t id;		/* information element id, enterprise bit clear */
+	uint16_t len;		/* octets on the wire, or IPFIX_VARLEN */
+	uint32_t pen;		/* 0: IANA */
+	uint8_t  src;		/* value source (ipfix.c) */
+};
+
+struct ipfix_template {
+	uint16_t id;
+	uint16_t scope;		/* scope field count: non-zero for options templates */
+	uint16_t n_fields;
+	uint16_t rec_len;	/* data record length, 0 when variable */
+	const struct ipfix_field *fields;
+	const char *name;
+};
+
+/* Values of the statistics options records (one struct feeds all three). */
+struct ipfix_stats {
+	uint32_t observation_domain;
+	uint32_t exporting_process;
+	/* metering process statistics */
+	uint64_t exported_messages;	/* exportedMessageTotalCount */
+	uint64_t exported_records;	/* exportedFlowRecordTotalCount */
+	uint64_t exported_octets;	/* exportedOctetTotalCount */
+	uint64_t observed_flows;	/* observedFlowTotalCount */
+	/* metering process reliability */
+	uint64_t ignored_packets;	/* ignoredPacketTotalCount */
+	uint64_t ignored_octets;	/* ignoredOctetTotalCount */
+	uint64_t lost_flows;		/* notSentFlowTotalCount: flows the meter lost */
+	uint64_t ignored_first_ms;	/* window the above were counted in */
+	uint64_t ignored_last_ms;
+	/* exporting process reliability */
+	uint64_t not_sent_flows;	/* notSentFlowTotalCount */
+	uint64_t not_sent_packets;	/* notSentPacketTotalCount */
+	uint64_t not_sent_octets;	/* notSentOctetTotalCount */
+	uint64_t not_sent_first_ms;	/* first and last drop */
+	uint64_t not_sent_last_ms;
+};
+
+/* A message being built. Counters cover what was added since the reset. */
+struct ipfix_msg {
+	uint8_t  *buf;
+	uint32_t cap;		/* size limit of this message (<= IPFIX_MSG_MAX) */
+	uint32_t len;		/* octets used, message header included */
+	uint32_t set_off;	/* offset of the open set's header, 0: none open */
+	uint16_t set_id;
+	uint32_t odid;		/* observation domain id */
+	uint32_t records;	/* data records, options records included */
+	uint32_t flows;		/* flow records */
+	uint64_t packets;	/* packets and octets of those flow records */
+	uint64_t octets;
+};
+
+const struct ipfix_template *ipfix_template(uint16_t tid);
+/* Template a flow record is exported with. */
+uint16_t ipfix_flow_tid(const struct flow_record *r);
+/* Octets a template record takes in a template set (header included). */
+size_t ipfix_template_record_len(uint16_t tid);
+
+/* Use @buf (@cap octets, at most IPFIX_MSG_MAX taken) and start empty. */
+void ipfix_msg_init(struct ipfix_msg *m, uint8_t *buf, size_t cap, uint32_t odid);
+/* Start over: an empty message (header only). */
+void ipfix_msg_reset(struct ipfix_msg *m);
+static inline int ipfix_msg_empty(const struct ipfix_msg *m)
+{
+	return m->len <= IPFIX_MSG_HDR_LEN;
+}
+
+/* Each returns 0, -ENOSPC (the item does not fit, message unchanged) or
+ * -EINVAL (no such template). */
+int ipfix_msg_add_template(struct ipfix_msg *m, uint16_t tid);
+int ipfix_msg_add_flow(struct ipfix_msg *m, const struct flow_record *r);
+int ipfix_msg_add_stats(struct ipfix_msg *m, uint16_t tid, const struct ipfix_stats *s);
+int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t ifindex, const char *name,
+			    const char *description);
+
+/* Close the open set and write the header: @export_time in seconds,
+ * @seq the data records sent before this message in this session. Returns
+ * the message length; the message stays as it is until the next reset. */
+size_t ipfix_msg_finish(struct ipfix_msg *m, uint32_t export_time, uint32_t seq);
+
+#endif /* BPFIX_IPFIX_H */
