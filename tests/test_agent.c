@@ -307,6 +307,24 @@ static void test_initiator_table(void **state)
 	}
 }
 
+/* Both directions began in the same millisecond: the kernel's ns decide. */
+static void test_initiator_same_ms(void **state)
+{
+	struct flow_key key[2];
+	struct flow_side side[2] = { { .packets = 1, .first_ms = 5, .first_ns = 5000900 },
+				     { .packets = 1, .first_ms = 5, .first_ns = 5000100 } };
+	int seen[2] = { 1, 1 };
+	enum initiator_rule rule;
+
+	(void)state;
+	key[0] = mk_key(17, "10.0.0.1", 40001, "10.0.0.2", 5001);
+	flow_key_reverse(&key[0], &key[1]);
+	assert_int_equal(flow_initiator(key, side, seen, NULL, &rule), 1);
+	assert_int_equal(rule, INIT_FIRST_SEEN);
+	side[1].first_ns = 5000950;
+	assert_int_equal(flow_initiator(key, side, seen, NULL, &rule), 0);
+}
+
 static void test_initiator_icmp(void **state)
 {
 	struct flow_key key[2];
@@ -600,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_merge_percpu),
 		cmocka_unit_test(test_stats_sum),
 		cmocka_unit_test(test_initiator_table),
+		cmocka_unit_test(test_initiator_same_ms),
 		cmocka_unit_test(test_initiator_icmp),
 		cmocka_unit_test(test_flowtab_biflow_pairing),
 		cmocka_unit_test(test_flowtab_uniflow),

@@ -13,7 +13,7 @@
 #include <time.h>
 #include "agent.h"
 
-#define LISTEN_RELOAD_MS 5000
+#define LISTEN_RELOAD_MS 1000	/* a server started a second ago counts */
 
 static uint64_t mono_ns(void)
 {
@@ -264,6 +264,8 @@ void agent_stop(struct agent *a)
 	if (i >= 0)
 		drain_slot(a, i);
 	flowtab_flush(&a->tab, FLOW_END_FORCED);
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->ops->tick(a->out[i], &a->totals);
 	if (a->cfg->verbose)
 		agent_print_counters(a, stderr, "exit");
 	for (i = 0; i < a->n_out; i++)

@@ -85,6 +85,7 @@ void flow_merge_percpu(const struct flow_counters *pc, int ncpus, int64_t offset
 		out->flags |= v->flags;
 	}
 	if (out->packets) {
+		out->first_ns = first;
 		out->first_ms = clock_boot_to_wall_ms(first, offset_ns);
 		out->last_ms = clock_boot_to_wall_ms(last, offset_ns);
 	}
@@ -107,6 +108,8 @@ void flow_side_add(struct flow_side *acc, const struct flow_side *d)
 	}
 	if (d->first_ms < acc->first_ms)
 		acc->first_ms = d->first_ms;
+	if (d->first_ns < acc->first_ns)
+		acc->first_ns = d->first_ns;
 	if (d->last_ms > acc->last_ms)
 		acc->last_ms = d->last_ms;
 	if (d->min_ip_len < acc->min_ip_len)
@@ -334,7 +337,8 @@ int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
 	/* 5. Whoever spoke first. */
 	*rule = INIT_FIRST_SEEN;
 	if (seen[0] && seen[1])
-		return side[1].first_ms < side[0].first_ms;
+		return side[1].first_ms < side[0].first_ms ||
+		       (side[1].first_ms == side[0].first_ms && side[1].first_ns < side[0].first_ns);
 	return seen[0] ? 0 : 1;
 }
 
