@@ -153,8 +153,11 @@ static __always_inline void counters_add(struct flow_counters *c, const struct p
 					 const struct packet_delta *d, __u64 now)
 {
 	if (c->packets == 0) {
-		/* This CPU's first packet of the flow in this epoch. */
-		c->first_ns = now;
+		/* This CPU's first packet of the flow in this epoch: a precise
+		 * time (once per flow and CPU), so two directions that begin
+		 * within one tick are still ordered for the agent. */
+		c->first_ns = bpf_ktime_get_ns();
+		c->last_ns = c->first_ns;
 		c->min_ip_len = d->min_ip_len;
 		c->max_ip_len = d->max_ip_len;
 		c->min_ttl = m->ttl;
@@ -174,7 +177,8 @@ static __always_inline void counters_add(struct flow_counters *c, const struct p
 	c->packets += d->packets;
 	c->octets += d->octets;
 	c->l2_octets += d->l2_octets;
-	c->last_ns = now;
+	if (now > c->last_ns)
+		c->last_ns = now;
 	c->tcp_flags |= m->tcp_flags;
 	c->tcp_syn |= m->tcp_syn;
 	if (m->is_fragment)
@@ -230,7 +234,10 @@ static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
 		return;
 	}
 
-	now = bpf_ktime_get_boot_ns();
+	/* CLOCK_MONOTONIC at tick granularity: a precise read costs 25-35 ns
+	 * under kvm-clock, as much as the rest of the hot path (BENCHMARKS.md).
+	 * IPFIX carries milliseconds; the tick is 1-4 ms. */
+	now = bpf_ktime_get_coarse_ns();
 	c = bpf_map_lookup_elem(table, key);
 	if (!c) {
 		struct flow_counters fresh = {};

@@ -132,8 +132,8 @@ struct flow_counters {
 	__u64 packets;		/* wire packets (a GSO aggregate counts gso_segs) */
 	__u64 octets;		/* sum of IP total length (L2 payload for L2 flows) */
 	__u64 l2_octets;	/* sum of frame length, Ethernet header included, FCS not */
-	__u64 first_ns;		/* bpf_ktime_get_boot_ns() of the first packet */
-	__u64 last_ns;		/* ... and of the last */
+	__u64 first_ns;		/* bpf_ktime_get_ns() of the first packet (precise) */
+	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() of the last, >= first_ns */
 	__u32 flow_label;	/* IPv6 flow label of the first packet */
 	__u32 fragments;	/* packets that were IP fragments */
 	__u16 min_ip_len;	/* minimum IP total length */

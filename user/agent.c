@@ -122,7 +122,7 @@ static int drain_slot(struct agent *a, int slot)
 
 static void sample_clocks(struct agent *a)
 {
-	a->offset_ns = clock_boot_offset_ns();
+	a->offset_ns = clock_mono_offset_ns();
 	a->now_ms = clock_wall_ms();
 }
 

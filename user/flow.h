@@ -35,7 +35,7 @@ struct flow_side {
 	uint64_t l2_octets;	/* frame octets */
 	uint64_t first_ms;	/* wall clock, ms since 1970; 0 when packets == 0 */
 	uint64_t last_ms;
-	uint64_t first_ns;	/* kernel boot-time ns of the first packet: orders
+	uint64_t first_ns;	/* kernel (monotonic) ns of the first packet: orders
 				 * two directions that began in the same ms */
 	uint32_t ifindex;	/* interface this direction was metered on */
 	uint32_t fragments;

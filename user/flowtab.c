@@ -23,20 +23,20 @@ static int64_t ts_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int64_t clock_boot_offset_ns(void)
+int64_t clock_mono_offset_ns(void)
 {
-	/* Bracket the boot-time read with two wall-clock reads and use their
+	/* Bracket the monotonic read with two wall-clock reads and use their
 	 * midpoint: the error is half the time between them. */
 	int64_t w0 = ts_ns(CLOCK_REALTIME);
-	int64_t b = ts_ns(CLOCK_BOOTTIME);
+	int64_t b = ts_ns(CLOCK_MONOTONIC);
 	int64_t w1 = ts_ns(CLOCK_REALTIME);
 
 	return w0 + (w1 - w0) / 2 - b;
 }
 
-uint64_t clock_boot_to_wall_ms(uint64_t boot_ns, int64_t offset_ns)
+uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns)
 {
-	int64_t wall = (int64_t)boot_ns + offset_ns;
+	int64_t wall = (int64_t)kernel_ns + offset_ns;
 
 	return wall > 0 ? (uint64_t)wall / 1000000 : 0;
 }
@@ -86,8 +86,8 @@ void flow_merge_percpu(const struct flow_counters *pc, int ncpus, int64_t offset
 	}
 	if (out->packets) {
 		out->first_ns = first;
-		out->first_ms = clock_boot_to_wall_ms(first, offset_ns);
-		out->last_ms = clock_boot_to_wall_ms(last, offset_ns);
+		out->first_ms = clock_kernel_to_wall_ms(first, offset_ns);
+		out->last_ms = clock_kernel_to_wall_ms(last, offset_ns);
 	}
 }
 

@@ -13,11 +13,13 @@
 
 /* ---- pure helpers (unit-tested) ----------------------------------------- */
 
-/* CLOCK_REALTIME - CLOCK_BOOTTIME in ns, sampled now (kernel timestamps are
- * bpf_ktime_get_boot_ns()). */
-int64_t clock_boot_offset_ns(void);
-/* Boot-time ns -> wall-clock ms with @offset_ns from clock_boot_offset_ns(). */
-uint64_t clock_boot_to_wall_ms(uint64_t boot_ns, int64_t offset_ns);
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled now (kernel timestamps are
+ * bpf_ktime_get_ns() and bpf_ktime_get_coarse_ns(), both CLOCK_MONOTONIC,
+ * which stops during suspend: sampling at every sweep keeps the error to
+ * packets of the interval before a suspend). */
+int64_t clock_mono_offset_ns(void);
+/* Kernel (monotonic) ns -> wall-clock ms with @offset_ns. */
+uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns);
 /* Wall clock now in ms. */
 uint64_t clock_wall_ms(void);
 
