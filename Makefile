@@ -81,9 +81,13 @@ as-root-test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(BUILD)
 
+# Each benchmark script owns one section of BENCHMARKS.md (between its
+# markers) and leaves the others alone.
+BENCH_SCRIPTS := tools/bench.sh $(filter-out tools/bench.sh,$(sort $(wildcard tools/bench_*.sh)))
+
 as-root-bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/bench.sh $(BUILD)
+	$(Q)for s in $(BENCH_SCRIPTS); do $$s $(BUILD) || exit 1; done
 
 # ---- BPF objects and skeletons ----------------------------------------------
 $(BUILD)/vmlinux.h: vmlinux-gen/gen.sh | $(BUILD)
