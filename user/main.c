@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "privs.h"
 
 #define EXIT_USAGE   2
 #define EXIT_RUNTIME 1
@@ -100,6 +101,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfix: %s\n", err);
 		return EXIT_RUNTIME;
 	}
+	/* Loaded, attached, pinned, outputs open: what is left needs only
+	 * CAP_BPF (map operations) and CAP_NET_ADMIN (detaching). */
+	if (privs_drop(err, sizeof(err)))
+		fprintf(stderr, "bpfix: warning: cannot drop capabilities: %s\n", err);
 	if (cfg.verbose) {
 		int i;
 

@@ -68,7 +68,9 @@ static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
 		return 0;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		return errf(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s%s",
-			    strerror(errno), errno == EPERM ? " (" NEEDS_CAPS ")" : "");
+			    strerror(errno),
+			    errno == EPERM ? " (needs CAP_SYS_ADMIN; or mount it first: "
+					     "mount -t bpf bpf /sys/fs/bpf)" : "");
 	return 0;
 }
 
@@ -164,7 +166,9 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	ret = ensure_bpffs(m->pin_dir, err, errlen);
 	if (ret)
 		return ret;
-	if (mkdir(m->pin_dir, 0700) && errno != EEXIST)
+	if (!mkdir(m->pin_dir, 0700))
+		m->created_dir = 1;
+	else if (errno != EEXIST)
 		return errf(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir, strerror(errno),
 			    errno == EACCES || errno == EPERM ? " (" NEEDS_CAPS ")" : "");
 	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -434,8 +438,10 @@ void meter_close(struct meter *m, int unpin)
 
 		for (i = 0; (map = skel_map(m->skel, i)); i++)
 			bpf_map__unpin(map, NULL);
-		rmdir(m->pin_dir);
 	}
+	/* Only removes it if empty: an earlier run's pins stay. */
+	if ((unpin && m->pinned) || m->created_dir)
+		rmdir(m->pin_dir);
 	for (i = 0; i < FLOW_TABLES; i++)
 		if (m->stale_fd[i] >= 0)
 			close(m->stale_fd[i]);

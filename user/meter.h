@@ -33,6 +33,7 @@ struct meter {
 	uint32_t epoch;		/* the epoch the kernel writes now */
 	uint32_t table_entries;
 	int pinned;		/* maps pinned under pin_dir (by us or adopted) */
+	int created_dir;	/* pin_dir did not exist before us */
 	int adopted;		/* pinned maps of an earlier run were reused */
 	int pin_dir_fd;		/* flock'd: one agent per pin path */
 	int stale_fd[FLOW_TABLES];	/* incompatible tables of an earlier run, or -1 */
