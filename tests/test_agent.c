@@ -519,6 +519,33 @@ static void test_flowtab_expiry(void **state)
 	free(s);
 }
 
+/* A connection that ends just before its active timeout: its last record
+ * carries the end, not an active timeout with an empty end to follow. */
+static void test_flowtab_end_before_active(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key c = mk_key(6, "10.0.0.1", 40000, "10.0.0.2", 80), r;
+	struct flow_side d;
+
+	(void)state;
+	flow_key_reverse(&c, &r);
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 2000, 2000, sink_emit, s), 0);
+	d = mk_side(5, 300, 1000, 1900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN, TCP_SYN_SEEN);
+	flowtab_add(&t, &c, &d, 2000);
+	d = mk_side(3, 200, 1001, 1950, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
+		    TCP_SYNACK_SEEN);
+	flowtab_add(&t, &r, &d, 2000);
+	assert_int_equal(flowtab_expire(&t, 3000), 0);	/* active due, end pending */
+	assert_int_equal(flowtab_expire(&t, 2000 + END_GRACE_MS), 1);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
+	assert_int_equal(s->rec[0].fwd.packets, 5);
+	assert_int_equal(s->rec[0].rev.packets, 3);
+	flowtab_free(&t);
+	free(s);
+}
+
 struct counting_sink {
 	uint64_t records, packets, octets;
 	uint64_t by_reason[6];
@@ -623,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_flowtab_biflow_pairing),
 		cmocka_unit_test(test_flowtab_uniflow),
 		cmocka_unit_test(test_flowtab_expiry),
+		cmocka_unit_test(test_flowtab_end_before_active),
 		cmocka_unit_test(test_flowtab_resources_exact),
 		cmocka_unit_test(test_format),
 	};

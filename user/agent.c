@@ -288,12 +288,14 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
 		"records %llu exported %llu not-sent %llu | lost flows %llu packets %llu | "
-		"malformed %llu | table %u/%u | sweeps %llu last %.1f ms max %.1f ms\n",
+		"malformed %llu | adopted flows %llu packets %llu | table %u/%u | "
+		"sweeps %llu last %.1f ms max %.1f ms\n",
 		when, (unsigned long long)t->packets_seen, (unsigned long long)t->octets_seen,
 		(unsigned long long)t->flows_observed, (unsigned long long)a->drained_flows,
 		(unsigned long long)t->records_emitted, (unsigned long long)exported,
 		(unsigned long long)not_sent, (unsigned long long)t->flows_lost,
 		(unsigned long long)t->ignored_packets, (unsigned long long)t->malformed_packets,
+		(unsigned long long)a->adopted_flows, (unsigned long long)a->adopted_packets,
 		a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
 		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6);
 	fflush(f);

@@ -598,7 +598,9 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 			start = e->side[0].first_ms;
 		if (e->side[1].packets && e->side[1].first_ms < start)
 			start = e->side[1].first_ms;
-		if (start != UINT64_MAX && now_ms >= start + t->active_ms)
+		/* An ended flow's last record comes with the end reason, at
+		 * most one grace later. */
+		if (start != UINT64_MAX && now_ms >= start + t->active_ms && !e->end_seen_ms)
 			emit_record(t, e, FLOW_END_ACTIVE);
 	}
 	if (t->used > t->high_water)

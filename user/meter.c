@@ -55,6 +55,8 @@ static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
 	struct statfs st;
 	char parent[PATH_MAX], *slash;
 
+	if (!statfs(pin_dir, &st) && st.f_type == BPF_FS_MAGIC_)
+		return 0;	/* exists, on bpffs (the mount point itself, too) */
 	snprintf(parent, sizeof(parent), "%s", pin_dir);
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent)
@@ -242,22 +244,35 @@ static int prog_name_of_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
+/* The lock file says who holds the interface and whether that agent (or
+ * the crashed one it took over from) created the clsact qdisc, so the last
+ * one out removes it. */
+static void lock_write(struct attachment *a)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%d\n%s", getpid(),
+			 a->created_qdisc ? "clsact=created\n" : "");
+
+	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, buf, n, 0) != n)
+		return;	/* the lock itself is the flock; the text is a courtesy */
+}
+
 /* One running bpfix per interface (per network namespace): a lock file
  * held for the agent's life; a crashed agent's lock goes with it. */
 static int lock_iface(struct attachment *a, char *err, size_t errlen)
 {
-	char path[128], pid[32];
+	char pid[64];
 	struct stat ns;
 	ssize_t n;
 
 	if (stat("/proc/self/ns/net", &ns))
 		ns.st_ino = 0;
 	mkdir(LOCK_DIR, 0700);
-	snprintf(path, sizeof(path), LOCK_DIR "/%lu-%u.lock", (unsigned long)ns.st_ino,
-		 a->ifindex);
-	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(a->lock_path, sizeof(a->lock_path), LOCK_DIR "/%lu-%u.lock",
+		 (unsigned long)ns.st_ino, a->ifindex);
+	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (a->lock_fd < 0)
-		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errf(err, errlen, -errno, "%s: %s", a->lock_path, strerror(errno));
 	if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
 		n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
@@ -267,9 +282,11 @@ static int lock_iface(struct attachment *a, char *err, size_t errlen)
 		return errf(err, errlen, -EBUSY, "%s: already metered by another bpfix (pid %s)",
 			    a->name, *pid ? pid : "?");
 	}
-	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
-	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, pid, n, 0) != n)
-		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	/* A crashed bpfix's word that it created the qdisc carries over. */
+	n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	a->inherit_qdisc = strstr(pid, "clsact=created") != NULL;
+	lock_write(a);
 	return 0;
 }
 
@@ -312,7 +329,8 @@ static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t er
 	if (ret && ret != -EEXIST)
 		return errf(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
 			    strerror(-ret));
-	a->created_qdisc = !ret;
+	a->created_qdisc = !ret || a->inherit_qdisc;
+	lock_write(a);
 	ret = attach_tc_hook(a, BPF_TC_INGRESS, m->skel->progs.bpfix_tc_ingress, err, errlen);
 	if (ret)
 		return ret;
@@ -421,8 +439,12 @@ void meter_detach(struct meter *m)
 			bpf_xdp_detach(a->ifindex, xdp_mode_flag(m->mode) | XDP_FLAGS_REPLACE,
 				       &xopts);
 		}
-		if (a->lock_fd >= 0)
+		if (a->lock_fd >= 0) {
+			/* Clean exit: the file goes too (a crash leaves it,
+			 * with the word on the qdisc for the next agent). */
+			unlink(a->lock_path);
 			close(a->lock_fd);
+		}
 		memset(a, 0, sizeof(*a));
 	}
 	m->n_att = 0;

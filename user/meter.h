@@ -17,6 +17,8 @@ struct attachment {
 	unsigned int ifindex;
 	char name[IF_NAMESIZE];
 	int lock_fd;		/* flock'd: one bpfix per interface */
+	char lock_path[64];
+	int inherit_qdisc;	/* a crashed bpfix had created the clsact qdisc */
 	int created_qdisc;	/* we created clsact: we remove it */
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */

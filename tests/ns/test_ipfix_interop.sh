@@ -1,291 +1,161 @@
 #!/bin/sh
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# bpfix's IPFIX read by collectors nobody here wrote. bpfix meters one veth
-# end in a namespace of this test's own and exports, all at once, to
-#   - nfcapd (nfdump) over UDP            -> nfdump prints the flows
-#   - a TCP sink that stores the stream   -> ipfixDump (libfixbuf) decodes it
-#   - nfacctd (pmacct) over UDP           -> its print plugin's CSV
-#   - a file                              -> ipfixDump decodes it
-# while tshark captures the UDP and TCP streams on lo and decodes both.
-# From the other namespace go 4 pings, 3 UDP datagrams over IPv4 and 2 over
-# IPv6, each echoed. Every decoder must show each conversation as one biflow
-# (initiator as source) with the packets and octets that were sent, forward
-# and reverse (nfacctd: forward only, it ignores RFC 5103 reverse elements),
-# and the options records (interface table, statistics) must decode too.
+# shellcheck shell=sh
+# bpfix's IPFIX read by collectors nobody here wrote: a mixed run.
+#
+# Two namespaces joined by one veth pair, A (server side) and B (client
+# side). Two agents meter the same traffic at once:
+#   agent A  on A's veth, biflows (default), observation domain 4242
+#   agent B  on B's veth, --uniflow,          observation domain 4343
+# Each exports to collectors of its own, in its own namespace, on lo:
+#   nfcapd (nfdump) over UDP  -> nfdump -o raw
+#   nfacctd (pmacct) over UDP -> its print plugin's CSV
+#   a file                    -> ipfixDump (libfixbuf): the reference decode
+# and tshark captures both UDP streams and decodes them (cflow).
+#
+# Traffic from B to A (sizes below), with -i/--idle-timeout 2,
+# --active-timeout 2, sweeps every 100 ms, templates and options every 3 s:
+#   ICMP echo over IPv4 and IPv6 (ping), UDP echo over IPv4 and IPv6 to
+#   port 7, a TCP exchange over IPv4 and over IPv6 (3000 octets up, 2000
+#   down, FIN both ways), scapy frames sent on B's veth: 802.1Q-tagged UDP
+#   (A's kernel drops them: no VLAN device there; the meter sees them
+#   first), QinQ-tagged UDP, a 3000-octet UDP datagram in three IPv4
+#   fragments and one in three IPv6 fragments (to a sink on port 9);
+#   a 3 s ping to A's second address (active timeout: two records or
+#   more), and an IPv6 ping just before the agents stop (forced end).
+#
+# Ground truth, computed apart from the agent: packets and octets from
+# what was sent (ping count x size, datagram sizes, the scapy frames) and,
+# for TCP, whose segmentation is the kernel's, from a capture of A's veth
+# (TSO/GSO off, so the capture sees wire packets); TCP flags and the first
+# and last packet times from that capture too.
+#
+# Asserted, per agent:
+#   ipfixDump (file): every flow above with the key it was sent with
+#     (initiator as source), packets and octets per direction, TCP flags,
+#     ingress/egress interface and flowDirection per direction, end reason
+#     (idle 1, active 2 then idle, end of TCP 3, forced 4), biflowDirection,
+#     first/last times within 1 s of the capture; the packets of all
+#     records equal the agent's own count and the records its record count;
+#     sequence numbers per RFC 7011 (options records count); the
+#     observation domain; options records of the four kinds, with the
+#     interface table naming the veth, nothing lost or not sent, and the
+#     metering statistics counting the records and messages sent before.
+#   tshark, nfdump, nfacctd: the same flows against the same ground truth,
+#     and the whole record set of the reference decode, record for record
+#     and field for field, as far as each collector keeps fields:
+#       tshark   everything, reverse fields included; no malformed data, no
+#                data without a template, RFC 7011 sequence numbers.
+#       nfdump   forward fields, reverse packets and octets (nfdump 1.7 maps
+#                the other reverse elements onto forward ones; bpfix puts
+#                reverse fields first so the forward ones win), non-IP flows
+#                by MAC address; no dot1qCustomerVlanId.
+#       nfacctd  forward fields only (it ignores RFC 5103 reverse elements),
+#                no end reason, no ICMP type, and no non-IP flows; it reads
+#                the first octet of a 2-octet tcpControlBits (RFC 7125 says
+#                2 octets; the header-length/reserved octet, so 0).
+#   nfcapd reports sequence errors: it counts only flow records in sequence
+#     numbers, where RFC 7011 counts options records too. The test
+#     simulates nfdump's rule on tshark's decode of the same stream and
+#     requires exactly that many, and zero by the RFC's rule. nfcapd 1.7.1
+#     cannot read variable-length interfaceName ("Process_ifvrf_option: ...
+#     size error"): exactly one such line per interface-table record sent,
+#     and no other complaint. It has no TCP listener (see
+#     test_ipfix_transport.sh for TCP).
 #
 #   env BUILD=build sh tests/ns/test_ipfix_interop.sh
-#   BPFIX_TEST_KEEP=1 leaves the namespaces and files up (see lib.sh)
-#
-# Known collector limits this test tolerates, each checked to stay as known:
-#   nfcapd 1.7.1 has no TCP listener (hence the sink); it counts only flow
-#   records in sequence numbers, where RFC 7011 counts options records too,
-#   so it reports sequence failures; and its interface-name option reader
-#   cannot take variable-length strings ("Process_ifvrf_option: ... size
-#   error"), which it logs and skips.
-# shellcheck source=tests/ns/lib.sh
+#   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
+#   BPFIX_TEST_KEEP=1      leave namespaces and files up (see lib.sh)
+#   BPFIX_TEST_DUMP=1      print every decoded record of the reference
+#   BPFIX_TEST_SAVE=DIR    copy captures, decodes and logs to DIR
 . "$(dirname "$0")/lib.sh"
 
-PORT=4739		# IPFIX: nfcapd (UDP) and the sink (TCP), as tshark expects
-PMACCT_PORT=2100
-UDP_PORT=5001
-ODID=4242
+BPFIX=${BPFIX:-$BUILD/bpfix}
+HELPER=$(dirname "$0")/ipfix_interop.py
+
+NF_PORT=4739		# nfcapd, and what tshark knows as IPFIX
+PM_PORT=2100		# nfacctd
+ODID_A=4242 ODID_B=4343
+# The active timeout is longer than idle timeout plus the length of the
+# short flows, so those end idle, not active.
+IDLE=1 ACTIVE=3 SWEEP_MS=100 REFRESH=3
+ECHO_PORT=7 TCP_PORT=8080 SINK_PORT=9
+PING_N=4 PING_SIZE=100 PING6_N=3 PING6_SIZE=200
+ACTIVE_N=9 ACTIVE_SIZE=64		# one every 0.5 s: 4 s > --active-timeout
+FORCED_N=2 FORCED_SIZE=300
+TCP_UP=3000 TCP_DOWN=2000
+
+# python3: Debian's, which has scapy, for this script and lib.sh's helpers
+# (a pyenv shim costs a second per start on a busy machine).
+PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
+if [ -n "$PYTHON3" ]; then
+	mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
+		PATH=$TEST_TMP/bin:$PATH
+fi
 
 need_root
-need_cmds ip nsenter python3 ping timeout awk
+need_cmds ip nsenter python3 ping timeout ethtool tshark ipfixDump
 need_bpffs
-BPFIX=$BUILD/bpfix
 need_file "$BPFIX" "run make $BPFIX"
-"$BPFIX" -h 2>/dev/null | grep -q -- '-c URI' || skip "$BPFIX has no -c"
+python3 -c 'import scapy.all' 2>/dev/null || skip "$PYTHON3 has no scapy (python3-scapy)"
 have() { command -v "$1" >/dev/null 2>&1; }
+export TZ=UTC
 TMP=$TEST_TMP
+# BPFIX_TEST_SAVE=DIR: keep the captures, decodes and logs there.
+[ -n "${BPFIX_TEST_SAVE:-}" ] && defer "rm -rf '$BPFIX_TEST_SAVE'; cp -r '$TMP' '$BPFIX_TEST_SAVE'"
+T0=$(date +%s%3N)
+elapsed() { echo "$(( ($(date +%s%3N) - T0) / 1000 )) s"; }
 
-# ---- parse each tool's output into one line per flow -----------------------
-#   "PROTO SRC DST SPORT DPORT PACKETS OCTETS RPACKETS ROCTETS"
-# addresses in canonical text, ICMP type/code in DPORT as type * 256 + code,
-# "-" for what the tool does not give.
-_norm_py='
-import ipaddress, re, sys
-
-def addr(s):
-    try:
-        return str(ipaddress.ip_address(s.strip()))
-    except ValueError:
-        return s.strip()
-
-def out(r):
-    print(" ".join(str(r.get(k, "-")) for k in
-                   ("proto", "src", "dst", "sport", "dport", "pkts", "octs", "rpkts", "rocts")))
-
-def ipfixdump(lines):
-    names = {"sourceIPv4Address": "src", "sourceIPv6Address": "src",
-             "destinationIPv4Address": "dst", "destinationIPv6Address": "dst",
-             "sourceTransportPort": "sport", "destinationTransportPort": "dport",
-             "protocolIdentifier": "proto", "packetDeltaCount": "pkts",
-             "octetDeltaCount": "octs", "reversePacketDeltaCount": "rpkts",
-             "reverseOctetDeltaCount": "rocts", "icmpTypeCodeIPv4": "icmp",
-             "icmpTypeCodeIPv6": "icmp"}
-    r = None
-    for line in lines:
-        if line.startswith("--- "):
-            if r and "src" in r:
-                emit(r)
-            r = {} if "data record" in line else None
-            continue
-        m = re.match(r"\s*\([0-9/]+\)\s+(?:\(S\)\s+)?(\w+) : (.*)$", line)
-        if r is not None and m and m.group(1) in names:
-            r[names[m.group(1)]] = m.group(2).strip()
-    if r and "src" in r:
-        emit(r)
-
-def emit(r):
-    r["src"], r["dst"] = addr(r["src"]), addr(r["dst"])
-    if r.get("proto") in ("1", "58"):
-        r["dport"] = r.get("icmp", r.get("dport"))
-    out(r)
-
-def tshark(lines):
-    keys = {"SrcAddr": "src", "DstAddr": "dst", "SrcPort": "sport", "DstPort": "dport",
-            "Protocol": "proto", "Packets": "pkts", "Octets": "octs", "ICMP Type": "icmp"}
-    r = None
-    for line in lines:
-        s = line.strip()
-        if re.match(r"Flow \d+$", s) or s.startswith("FlowSet Id") or s.startswith("Cisco NetFlow"):
-            if r and "src" in r:
-                emit(r)
-            r = {} if s.startswith("Flow ") else None
-            continue
-        m = re.match(r"([A-Za-z ]+): (\S+)(.*)$", s)
-        if r is None or not m or m.group(1) not in keys:
-            continue
-        k, v = keys[m.group(1)], m.group(2)
-        if k == "proto":
-            v = re.search(r"\((\d+)\)", m.group(3)).group(1)
-        elif k == "icmp":
-            v = str(int(v, 16))
-        if "(Reverse" in m.group(3):
-            if k in ("pkts", "octs"):
-                r["r" + k] = v
-            continue
-        r[k] = v
-    if r and "src" in r:
-        emit(r)
-
-def nfdump(lines):
-    for line in lines:
-        f = [x.strip() for x in line.split(";")]
-        if len(f) != 9 or not f[5].isdigit():
-            continue
-        proto = {"ICMP": "1", "ICMP6": "58", "TCP": "6", "UDP": "17"}.get(f[0], f[0])
-        dport = f[4]
-        if "." in dport:
-            t, c = dport.split(".")
-            dport = str(int(t) * 256 + int(c))
-        out({"proto": proto, "src": addr(f[1]), "dst": addr(f[2]), "sport": f[3],
-             "dport": dport, "pkts": f[5], "octs": f[6], "rpkts": f[7], "rocts": f[8]})
-
-def pmacct(lines):
-    head = None
-    for line in lines:
-        f = line.strip().split(",")
-        if head is None:
-            head = f
-            continue
-        r = dict(zip(head, f))
-        if "SRC_IP" not in r:
-            continue
-        proto = {"icmp": "1", "ipv6-icmp": "58", "tcp": "6", "udp": "17"}.get(r["PROTOCOL"],
-                                                                           r["PROTOCOL"])
-        out({"proto": proto, "src": addr(r["SRC_IP"]), "dst": addr(r["DST_IP"]),
-             "sport": r["SRC_PORT"], "dport": r["DST_PORT"], "pkts": r["PACKETS"],
-             "octs": r["BYTES"]})
-
-{"ipfixdump": ipfixdump, "tshark": tshark, "nfdump": nfdump,
- "pmacct": pmacct}[sys.argv[1]](sys.stdin.read().splitlines())
-'
-norm() {
-	python3 -c "$_norm_py" "$1"
-}
-
-# mirror LINE: the same conversation seen from the other end (for "-"
-# reverse counters the forward ones stay: the echo traffic is symmetric).
-mirror() {
-	printf '%s\n' "$1" | awk '{ if ($8 == "-") print $1, $3, $2, $5, $4, $6, $7, $8, $9;
-				   else print $1, $3, $2, $5, $4, $8, $9, $6, $7 }'
-}
-
-# has_flow WHAT FILE LINE: the normalized FILE holds LINE exactly once. Which
-# end is the source is the agent's choice (its direction heuristic, tested
-# with the agent); a record whose source is the responder is accepted here
-# with a note, as what this test checks is the IPFIX encoding.
-has_flow() {
-	if [ "$(grep -c -F -x -- "$3" "$2")" = 1 ]; then
-		printf '  ok   %s: %s\n' "$1" "$3"
-		return 0
-	fi
-	_hf_m=$(mirror "$3")
-	if [ "$(grep -c -F -x -- "$_hf_m" "$2")" = 1 ]; then
-		printf '  ok   %s: %s (note: exported with the responder as source)\n' "$1" "$_hf_m"
-		case $MIRRORED in
-		*"[$3]"*) ;;
-		*) MIRRORED="$MIRRORED [$3]" ;;
-		esac
-		return 0
-	fi
-	printf '  FAIL %s: %s not found once; it has:\n' "$1" "$3"
-	sed 's/^/         /' "$2"
-	_fails=$((_fails + 1))
-}
-MIRRORED=""
-
-# ---- topology, collectors, bpfix ------------------------------------------
+# ---- topology ----------------------------------------------------------------
 
 topo_pair ix 78 1
-PIN=$BPFFS/bpfix-$$-ix
-defer "rm -rf '$PIN'"
+A4_2=10.78.1.11 A6_2=fd00:78:1::11	# A's second addresses
+ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
+ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
+# Wire-sized packets on both ends, so a capture counts what the meter counts.
+for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
+	# shellcheck disable=SC2086 # two words
+	set -- $_e
+	nsx "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
+		fail "ethtool -K $2 tso off gso off gro off failed"
+done
+IFX_A=$(ifindex_of "$NS_A" "$IF_A")
+IFX_B=$(ifindex_of "$NS_B" "$IF_B")
+MAC_A=$(ip -n "$NS_A" -o link show dev "$IF_A" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+MAC_B=$(ip -n "$NS_B" -o link show dev "$IF_B" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
 
 # bg NS COMMAND...: COMMAND in the background in NS; $! is COMMAND itself
-# (nsenter execs it), so it can be signalled and waited for. (nsx in the
-# background would leave $! naming a subshell.)
+# (nsenter execs it), so it can be signalled and waited for.
 bg() {
 	_bg_ns=$1
 	shift
 	nsenter --net="$NETNS_DIR/$_bg_ns" "$@" &
+	bg_track "$!"
 }
 
-# wait_for FILE PATTERN WHAT: up to 10 s for PATTERN to appear in FILE.
+# wait_for FILE PATTERN WHAT [PID]: up to 15 s for PATTERN in FILE.
 wait_for() {
-	for _wf in $(seq 100); do
+	for _wf in $(seq 150); do
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && break
 		sleep 0.1
 	done
 	cat "$1" >&2 2>/dev/null
 	fail "$3 did not start"
 }
 
-if have tshark; then
-	bg "$NS_A" tshark -i lo -f "port $PORT" -w "$TMP/lo.pcap" >"$TMP/tshark.log" 2>&1
-	TSHARK_PID=$!
-	bg_track "$TSHARK_PID"
-	wait_for "$TMP/tshark.log" "Capturing on" tshark
-fi
-if have nfcapd; then
-	mkdir -p "$TMP/nfcapd"
-	bg "$NS_A" nfcapd -b 127.0.0.1 -p "$PORT" -w "$TMP/nfcapd" >"$TMP/nfcapd.log" 2>&1
-	NFCAPD_PID=$!
-	bg_track "$NFCAPD_PID"
-	wait_for "$TMP/nfcapd.log" "Startup" nfcapd
-fi
-if have nfacctd; then
-	cat >"$TMP/nfacctd.conf" <<-EOF
-	daemonize: false
-	nfacctd_ip: 127.0.0.1
-	nfacctd_port: $PMACCT_PORT
-	plugins: print[p]
-	print_output[p]: csv
-	print_output_file[p]: $TMP/pmacct.csv
-	print_refresh_time[p]: 1
-	aggregate[p]: src_host, dst_host, src_port, dst_port, proto
-	EOF
-	bg "$NS_A" nfacctd -f "$TMP/nfacctd.conf" >"$TMP/nfacctd.log" 2>&1
-	NFACCTD_PID=$!
-	bg_track "$NFACCTD_PID"
-	wait_for "$TMP/nfacctd.log" "waiting for NetFlow" nfacctd
-fi
-# TCP collector: stores the byte stream, which is a valid IPFIX file.
-bg "$NS_A" python3 -c '
-import socket, sys
-port, out, ready = sys.argv[1:4]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(port)))
-s.listen(1)
-open(ready, "w").close()
-s.settimeout(60)
-c, _ = s.accept()
-with open(out, "wb") as f:
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        f.write(d)
-' "$PORT" "$TMP/tcp.ipfix" "$TMP/sink.ready"
-SINK_PID=$!
-bg_track "$SINK_PID"
-for _i in $(seq 100); do
-	[ -e "$TMP/sink.ready" ] && break
-	sleep 0.1
-done
-[ -e "$TMP/sink.ready" ] || fail "the TCP sink did not start"
+# wait_file FILE WHAT PID: up to 15 s for FILE to exist.
+wait_file() {
+	for _wf in $(seq 150); do
+		[ -e "$1" ] && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$2 did not start"
+}
 
-bg "$NS_A" "$BPFIX" -i "$IF_A" --pin-path "$PIN" -v --sweep-interval 100 \
-	--observation-domain "$ODID" \
-	-c "udp://127.0.0.1:$PORT" -c "tcp://127.0.0.1:$PORT" \
-	-c "udp://127.0.0.1:$PMACCT_PORT" -c "file:$TMP/file.ipfix" \
-	>"$TMP/bpfix.out" 2>"$TMP/bpfix.err"
-BPFIX_PID=$!
-bg_track "$BPFIX_PID"
-for _i in $(seq 150); do
-	grep -q "metering" "$TMP/bpfix.err" && break
-	kill -0 "$BPFIX_PID" 2>/dev/null || { cat "$TMP/bpfix.err" >&2; fail "bpfix exited"; }
-	sleep 0.1
-done
-grep -q "metering" "$TMP/bpfix.err" || fail "bpfix did not start metering in 15 s"
-
-# ---- traffic ---------------------------------------------------------------
-
-info "traffic from $NS_B to $NS_A"
-_ping=$(nsx_timeout 15 "$NS_B" ping -n -q -c 4 -i 0.1 -W 2 "$IP4_A" 2>&1)
-check_eq "ping replies" "$(printf '%s\n' "$_ping" | sed -n 's/.* \([0-9]*\) received.*/\1/p')" 4
-udp_echo_start "$NS_A" "$IP4_A" "$UDP_PORT" 3
-check "UDP over IPv4 echoed" udp_send "$NS_B" "$IP4_A" "$UDP_PORT" 40001 100 200 300
-udp_echo_wait
-udp_echo_start "$NS_A" "$IP6_A" "$UDP_PORT" 2
-check "UDP over IPv6 echoed" udp_send "$NS_B" "$IP6_A" "$UDP_PORT" 40002 50 1000
-udp_echo_wait
-sleep 0.5
-
-# stop PID SIGNAL SECONDS: signal PID (unless SIGNAL is "-") and wait up to
-# SECONDS for it to exit; then it is killed. Returns its exit status.
+# stop PID SIGNAL SECONDS: signal PID (unless SIGNAL is "-"), wait up to
+# SECONDS for it to exit, then kill it. Returns its exit status.
 stop() {
 	[ "$2" = - ] || kill "-$2" "$1" 2>/dev/null
 	for _st in $(seq $(($3 * 10))); do
@@ -299,99 +169,229 @@ stop() {
 	return "$_st"
 }
 
-# Shutdown ends every flow (forced end) and sends the last options records.
-stop "$BPFIX_PID" TERM 10
-check_eq "bpfix exit status" "$?" 0
-tail -n 1 "$TMP/bpfix.err" | sed 's/^/  /'
-stop "$SINK_PID" - 5		# the TCP connection's end ends it
-sleep 2				# nfacctd's print plugin writes every second
-for _p in ${TSHARK_PID:-} ${NFCAPD_PID:-} ${NFACCTD_PID:-}; do
+# collectors TAG NS: nfcapd, nfacctd and a tshark capture on NS's lo.
+# Sets <TAG>_TSHARK, <TAG>_NFCAPD, <TAG>_NFACCTD (pids, empty if absent).
+collectors() {
+	_c_tag=$1 _c_ns=$2
+	bg "$_c_ns" dumpcap -q -i lo -f "udp port $NF_PORT or udp port $PM_PORT" \
+		-w "$TMP/$_c_tag-lo.pcap" >"$TMP/$_c_tag-tshark.log" 2>&1
+	eval "${_c_tag}_TSHARK=$!"
+	eval "${_c_tag}_NFCAPD= ${_c_tag}_NFACCTD="
+	if have nfcapd; then
+		mkdir -p "$TMP/$_c_tag-nfcapd"
+		bg "$_c_ns" nfcapd -b 127.0.0.1 -p "$NF_PORT" -w "$TMP/$_c_tag-nfcapd" \
+			>"$TMP/$_c_tag-nfcapd.log" 2>&1
+		eval "${_c_tag}_NFCAPD=$!"
+	fi
+	if have nfacctd; then
+		cat >"$TMP/$_c_tag-nfacctd.conf" <<-EOF
+		daemonize: false
+		nfacctd_ip: 127.0.0.1
+		nfacctd_port: $PM_PORT
+		nfacctd_disable_checks: false
+		timestamps_secs: false
+		timestamps_utc: true
+		plugins: print[p]
+		print_output[p]: csv
+		print_output_file[p]: $TMP/$_c_tag-pmacct.csv
+		print_output_file_append[p]: true
+		print_refresh_time[p]: 1
+		aggregate[p]: src_host, dst_host, src_port, dst_port, proto, tos, vlan, tcpflags, in_iface, out_iface, timestamp_start, timestamp_end, etype
+		EOF
+		bg "$_c_ns" nfacctd -f "$TMP/$_c_tag-nfacctd.conf" >"$TMP/$_c_tag-nfacctd.log" 2>&1
+		eval "${_c_tag}_NFACCTD=$!"
+	fi
+}
+
+collectors_ready() {
+	_cr_tag=$1
+	eval "_cr_t=\$${_cr_tag}_TSHARK _cr_n=\$${_cr_tag}_NFCAPD _cr_p=\$${_cr_tag}_NFACCTD"
+	wait_for "$TMP/$_cr_tag-tshark.log" "Capturing on" "tshark on lo ($_cr_tag)" "$_cr_t"
+	[ -n "$_cr_n" ] && wait_for "$TMP/$_cr_tag-nfcapd.log" "Startup" "nfcapd ($_cr_tag)" "$_cr_n"
+	[ -n "$_cr_p" ] && wait_for "$TMP/$_cr_tag-nfacctd.log" "waiting for NetFlow" \
+		"nfacctd ($_cr_tag)" "$_cr_p"
+	return 0
+}
+
+info "collectors, captures and frames ($(elapsed))"
+collectors A "$NS_A"
+collectors B "$NS_B"
+bg "$NS_A" dumpcap -q -i "$IF_A" -w "$TMP/wire.pcap" >"$TMP/wire-tshark.log" 2>&1
+WIRE_PID=$!
+TRUTH=$TMP/truth
+: >"$TRUTH"
+python3 "$HELPER" frames "$MAC_B" "$MAC_A" "$IP4_B" "$IP4_A" "$IP6_B" "$IP6_A" \
+	"$TMP/frames.hex" "$TRUTH" &
+FRAMES_PID=$!
+bg_track "$FRAMES_PID"
+stop "$FRAMES_PID" - 20 || fail "scapy could not build the frames"
+collectors_ready A
+collectors_ready B
+wait_for "$TMP/wire-tshark.log" "Capturing on" "tshark on $IF_A" "$WIRE_PID"
+
+# ---- the agents -----------------------------------------------------------------
+
+# agent TAG NS IF ODID ARGS...: bpfix exporting to TAG's collectors;
+# returns once it meters. Sets <TAG>_AGENT.
+agent() {
+	_ag_tag=$1 _ag_ns=$2 _ag_if=$3 _ag_odid=$4
+	shift 4
+	defer "rm -rf '$BPFFS/bpfix-$$-$_ag_tag'"
+	bg "$_ag_ns" "$BPFIX" -i "$_ag_if" --pin-path "$BPFFS/bpfix-$$-$_ag_tag" -v \
+		--sweep-interval "$SWEEP_MS" --idle-timeout "$IDLE" --active-timeout "$ACTIVE" \
+		--template-refresh "$REFRESH" --observation-domain "$_ag_odid" "$@" \
+		-c "udp://127.0.0.1:$NF_PORT" -c "udp://127.0.0.1:$PM_PORT" \
+		-c "file:$TMP/$_ag_tag.ipfix" >"$TMP/$_ag_tag-bpfix.out" 2>"$TMP/$_ag_tag-bpfix.err"
+	eval "${_ag_tag}_AGENT=$!"
+}
+agent A "$NS_A" "$IF_A" "$ODID_A"
+agent B "$NS_B" "$IF_B" "$ODID_B" --uniflow
+wait_for "$TMP/A-bpfix.err" "^bpfix: metering" "bpfix A" "$A_AGENT"
+wait_for "$TMP/B-bpfix.err" "^bpfix: metering" "bpfix B" "$B_AGENT"
+for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
+	# shellcheck disable=SC2086 # two words
+	set -- $_e
+	nsx "$1" tc filter show dev "$2" ingress | grep -q bpf ||
+		fail "no tc ingress filter on $2 although bpfix says it meters"
+done
+
+# ---- traffic ----------------------------------------------------------------------
+
+# expect NAME KEY=VALUE...: one flow the agents must export (see the
+# helper's expectations()); pkts/octs forward (from B), rpkts/rocts back.
+expect() {
+	_ex_name=$1
+	shift
+	echo "name=$_ex_name $*" >>"$TRUTH"
+}
+
+info "traffic from $NS_B to $NS_A ($(elapsed))"
+# the active-timeout flow runs alongside the rest
+nsenter --net="$NETNS_DIR/$NS_B" ping -n -q -c "$ACTIVE_N" -i 0.5 -s "$ACTIVE_SIZE" "$A4_2" \
+	>"$TMP/ping-active.out" 2>&1 &
+ACTIVE_PID=$!
+bg_track "$ACTIVE_PID"
+bg "$NS_A" python3 "$HELPER" udp-sink "$SINK_PORT" 20 "$TMP/sink.ready" "$TMP/sink.report"
+SINK_PID=$!
+bg "$NS_A" python3 "$HELPER" tcp-serve "$TCP_PORT" 2 "$TCP_UP" "$TCP_DOWN" \
+	"$TMP/tcp.ready" "$TMP/tcp.report"
+TCPS_PID=$!
+
+ping_ok() {
+	_po_n=$1
+	shift
+	_po=$(nsx_timeout 15 "$NS_B" ping -n -q -c "$_po_n" -i 0.1 -W 2 "$@" 2>&1)
+	check_eq "ping $*: replies" "$(printf '%s\n' "$_po" | sed -n 's/.* \([0-9]*\) received.*/\1/p')" \
+		"$_po_n"
+}
+ping_ok "$PING_N" -s "$PING_SIZE" -Q 0x20 "$IP4_A"
+expect icmp4 ipv=4 proto=1 src="$IP4_B" dst="$IP4_A" icmp=$((8 << 8)) \
+	pkts=$PING_N octs=$((PING_N * (PING_SIZE + 28))) rpkts=$PING_N \
+	rocts=$((PING_N * (PING_SIZE + 28))) reason=1
+ping_ok "$PING6_N" -s "$PING6_SIZE" -Q 0x48 -F 0x12345 "$IP6_A"
+expect icmp6 ipv=6 proto=58 src="$IP6_B" dst="$IP6_A" icmp=$((128 << 8)) \
+	pkts=$PING6_N octs=$((PING6_N * (PING6_SIZE + 48))) rpkts=$PING6_N \
+	rocts=$((PING6_N * (PING6_SIZE + 48))) reason=1
+
+udp_echo_start "$NS_A" "$IP4_A" "$ECHO_PORT" 3
+check "UDP over IPv4 echoed" udp_send "$NS_B" "$IP4_A" "$ECHO_PORT" 40001 100 200 300
+udp_echo_wait
+expect udp4 ipv=4 proto=17 src="$IP4_B" dst="$IP4_A" sport=40001 dport=$ECHO_PORT \
+	pkts=3 octs=$((600 + 3 * 28)) rpkts=3 rocts=$((600 + 3 * 28)) reason=1
+udp_echo_start "$NS_A" "$IP6_A" "$ECHO_PORT" 2
+check "UDP over IPv6 echoed" udp_send "$NS_B" "$IP6_A" "$ECHO_PORT" 40002 50 1000
+udp_echo_wait
+expect udp6 ipv=6 proto=17 src="$IP6_B" dst="$IP6_A" sport=40002 dport=$ECHO_PORT \
+	pkts=2 octs=$((1050 + 2 * 48)) rpkts=2 rocts=$((1050 + 2 * 48)) reason=1
+
+wait_file "$TMP/tcp.ready" "the TCP server" "$TCPS_PID"
+check "TCP over IPv4: $TCP_UP octets up, $TCP_DOWN down" \
+	nsx_timeout 15 "$NS_B" python3 "$HELPER" tcp-client "$IP4_A" "$TCP_PORT" 40100 "$TCP_UP" "$TCP_DOWN"
+check "TCP over IPv6: $TCP_UP octets up, $TCP_DOWN down" \
+	nsx_timeout 15 "$NS_B" python3 "$HELPER" tcp-client "$IP6_A" "$TCP_PORT" 40101 "$TCP_UP" "$TCP_DOWN"
+stop "$TCPS_PID" - 5
+check_eq "TCP server" "$(cat "$TMP/tcp.report" 2>/dev/null)" "received=$TCP_UP received=$TCP_UP"
+for _t in "4 $IP4_B $IP4_A 40100" "6 $IP6_B $IP6_A 40101"; do
+	# shellcheck disable=SC2086 # four words
+	set -- $_t
+	expect "tcp$1" ipv="$1" proto=6 src="$2" dst="$3" sport="$4" dport=$TCP_PORT \
+		pkts=capture octs=capture rpkts=capture rocts=capture reason=3
+done
+
+wait_file "$TMP/sink.ready" "the UDP sink" "$SINK_PID"
+check_eq "scapy frames sent on $IF_B" \
+	"$(nsx_timeout 10 "$NS_B" python3 "$HELPER" send "$IF_B" "$TMP/frames.hex")" \
+	"$(wc -l <"$TMP/frames.hex")"
+
+stop "$ACTIVE_PID" - 10
+check_eq "ping to $A4_2 (the active-timeout flow): replies" \
+	"$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping-active.out")" "$ACTIVE_N"
+expect active4 ipv=4 proto=1 src="$IP4_B" dst="$A4_2" icmp=$((8 << 8)) \
+	pkts=$ACTIVE_N octs=$((ACTIVE_N * (ACTIVE_SIZE + 28))) rpkts=$ACTIVE_N \
+	rocts=$((ACTIVE_N * (ACTIVE_SIZE + 28))) reason=1 split=1
+stop "$SINK_PID" TERM 5
+check_eq "UDP sink on port $SINK_PORT: the reassembled datagrams" "$(cat "$TMP/sink.report")" \
+	"datagrams=2 octets=6000"
+
+# Idle timeout, the TCP end grace (2 s) and a sweep: every flow so far
+# is exported before the last one starts.
+sleep $((IDLE + 1))
+info "forced end ($(elapsed))"
+ping_ok "$FORCED_N" -s "$FORCED_SIZE" "$A6_2"
+expect forced6 ipv=6 proto=58 src="$IP6_B" dst="$A6_2" icmp=$((128 << 8)) \
+	pkts=$FORCED_N octs=$((FORCED_N * (FORCED_SIZE + 48))) rpkts=$FORCED_N \
+	rocts=$((FORCED_N * (FORCED_SIZE + 48))) reason=4
+kill -TERM "$A_AGENT" "$B_AGENT"
+for _a in A B; do
+	eval "_pid=\$${_a}_AGENT"
+	stop "$_pid" - 10
+	check_eq "bpfix $_a: exit status" "$?" 0
+	check_eq "bpfix $_a: stderr lines besides -v's" \
+		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' \
+			"$TMP/$_a-bpfix.err")" 0
+	tail -n 1 "$TMP/$_a-bpfix.err" | sed 's/^/  /'
+done
+sleep 1.5			# nfacctd's print plugin writes every second
+for _p in $A_TSHARK $B_TSHARK $WIRE_PID $A_NFCAPD $B_NFCAPD $A_NFACCTD $B_NFACCTD; do
 	stop "$_p" INT 5
 done
 
-# ---- what every decoder must show ----------------------------------------
+# ---- decode and judge ---------------------------------------------------------------
 
-# IP total lengths: ping 56 + 8 + 20; UDP payload + 8 + 20 (IPv4) or 40.
-ICMP="1 $IP4_B $IP4_A 0 2048 4 336"
-UDP4="17 $IP4_B $IP4_A 40001 $UDP_PORT 3 $((128 + 228 + 328))"
-UDP6="17 $IP6_B $IP6_A 40002 $UDP_PORT 2 $((98 + 1048))"
+info "decoding ($(elapsed))"
+tshark -r "$TMP/wire.pcap" -o ip.defragment:FALSE -o ipv6.defragment:FALSE -T fields \
+	-E separator=/t $(for _f in $(python3 -c "import sys; sys.path.insert(0, '$(dirname "$HELPER")')
+import ipfix_interop; print(' '.join(ipfix_interop.CAPTURE_FIELDS))"); do printf -- '-e %s ' "$_f"; done) \
+	>"$TMP/wire.txt" 2>"$TMP/wire.err" || fail "tshark cannot read the capture of $IF_A"
 
-expect_biflows() {
-	has_flow "$1" "$2" "$ICMP 4 336"
-	has_flow "$1" "$2" "$UDP4 3 $((128 + 228 + 328))"
-	has_flow "$1" "$2" "$UDP6 2 $((98 + 1048))"
-}
-
-# A decoder's complaints: lines matching $2, one check.
-no_complaints() {
-	_nc=$(grep -i -E -- "$2" "$3" | grep -v -E -- "${4:-^$}")
-	if [ -z "$_nc" ]; then
-		printf '  ok   %s: no errors or warnings\n' "$1"
-		return 0
+for _a in A B; do
+	ipfixDump --in "$TMP/$_a.ipfix" >"$TMP/$_a.dump" 2>&1
+	check_eq "ipfixDump $_a: exit status" "$?" 0
+	tshark -r "$TMP/$_a-lo.pcap" -d "udp.port==$NF_PORT,cflow" -d "udp.port==$PM_PORT,cflow" \
+		-V >"$TMP/$_a-tshark.txt" 2>&1
+	if [ -n "$A_NFCAPD" ]; then
+		nfdump -R "$TMP/$_a-nfcapd" -o raw >"$TMP/$_a-nfdump.txt" 2>&1
+		check_eq "nfdump $_a: exit status" "$?" 0
 	fi
-	printf '  FAIL %s:\n%s\n' "$1" "$(printf '%s\n' "$_nc" | head -5 | sed 's/^/         /')"
-	_fails=$((_fails + 1))
+done
+
+judge() {
+	_j_tag=$1 _j_ifx=$2 _j_if=$3 _j_odid=$4
+	shift 4
+	python3 "$HELPER" check-mixed --tag "$_j_tag" --ifindex "$_j_ifx" --ifname "$_j_if" \
+		--odid "$_j_odid" --truth "$TRUTH" --capture "$TMP/wire.txt" \
+		--ipfixdump "$TMP/$_j_tag.dump" --tshark "$TMP/$_j_tag-tshark.txt" \
+		--tshark-ports "$NF_PORT,$PM_PORT" \
+		${A_NFCAPD:+--nfdump "$TMP/$_j_tag-nfdump.txt" --nfcapd-log "$TMP/$_j_tag-nfcapd.log"} \
+		${A_NFACCTD:+--nfacctd "$TMP/$_j_tag-pmacct.csv" --nfacctd-log "$TMP/$_j_tag-nfacctd.log"} \
+		--exit-line "$(grep '^bpfix exit: ' "$TMP/$_j_tag-bpfix.err")" "$@"
+	_j_rc=$?
+	[ "$_j_rc" -ge 100 ] && _j_rc=1
+	_fails=$((_fails + _j_rc))
 }
-
-if have ipfixDump; then
-	for _src in file tcp; do
-		info "ipfixDump, $_src"
-		ipfixDump --in "$TMP/$_src.ipfix" >"$TMP/$_src.dump" 2>&1
-		check_eq "ipfixDump $_src: exit status" "$?" 0
-		norm ipfixdump <"$TMP/$_src.dump" >"$TMP/$_src.flows"
-		expect_biflows "ipfixDump $_src" "$TMP/$_src.flows"
-		no_complaints "ipfixDump $_src" "error|warn|invalid|malformed" "$TMP/$_src.dump"
-		check "ipfixDump $_src: observation domain $ODID" \
-			grep -q "observation domain id: $ODID" "$TMP/$_src.dump"
-		check "ipfixDump $_src: interface table names $IF_A" \
-			grep -q "interfaceName : (len: ${#IF_A}) $IF_A" "$TMP/$_src.dump"
-		check "ipfixDump $_src: metering statistics" \
-			grep -q "observedFlowTotalCount : [1-9]" "$TMP/$_src.dump"
-		check "ipfixDump $_src: nothing lost on the way" \
-			grep -q "notSentFlowTotalCount : 0" "$TMP/$_src.dump"
-		check "ipfixDump $_src: end reason forced" \
-			grep -q "flowEndReason : 4" "$TMP/$_src.dump"
-		check "ipfixDump $_src: ARP as an L2 flow" \
-			grep -q "ethernetType : 2054" "$TMP/$_src.dump"
-	done
-else
-	info "ipfixDump not installed: file and TCP stream not decoded"
-fi
-
-if have nfcapd; then
-	info "nfcapd (UDP) -> nfdump"
-	nfdump -R "$TMP/nfcapd" -q -N -o "fmt:%pr;%sa;%da;%sp;%dp;%pkt;%byt;%opkt;%obyt" \
-		>"$TMP/nfdump.txt" 2>&1
-	check_eq "nfdump: exit status" "$?" 0
-	norm nfdump <"$TMP/nfdump.txt" >"$TMP/nfdump.flows"
-	expect_biflows "nfdump" "$TMP/nfdump.flows"
-	# the two known complaints (see the top of this file), nothing else
-	no_complaints "nfcapd" "error|fail|invalid" "$TMP/nfcapd.log" \
-		"Process_ifvrf_option: nbar option size error|Sequence Errors"
-fi
-
-if have tshark; then
-	for _t in udp tcp; do
-		info "tshark, IPFIX over $_t"
-		tshark -r "$TMP/lo.pcap" -Y "$_t && cflow" -V >"$TMP/tshark-$_t.txt" 2>&1
-		norm tshark <"$TMP/tshark-$_t.txt" >"$TMP/tshark-$_t.flows"
-		expect_biflows "tshark $_t" "$TMP/tshark-$_t.flows"
-		no_complaints "tshark $_t" "Malformed|Expert Info \((Warning|Error)" \
-			"$TMP/tshark-$_t.txt"
-		check "tshark $_t: interface table" grep -q "IfName: $IF_A" "$TMP/tshark-$_t.txt"
-	done
-fi
-
-if have nfacctd; then
-	info "nfacctd (UDP) -> CSV"
-	norm pmacct <"$TMP/pmacct.csv" >"$TMP/pmacct.flows"
-	# pmacct keeps no reverse elements and no ICMP type in the port
-	has_flow "nfacctd" "$TMP/pmacct.flows" "1 $IP4_B $IP4_A 0 0 4 336 - -"
-	has_flow "nfacctd" "$TMP/pmacct.flows" "$UDP4 - -"
-	has_flow "nfacctd" "$TMP/pmacct.flows" "$UDP6 - -"
-	no_complaints "nfacctd" "^(error|warn)" "$TMP/nfacctd.log"
-fi
-
-[ -n "$MIRRORED" ] &&
-	info "note: exported with the responder as source:$MIRRORED"
+info "agent A: biflows on $IF_A"
+judge A "$IFX_A" "$IF_A" "$ODID_A" --tx-side r
+info "agent B: uniflows on $IF_B"
+judge B "$IFX_B" "$IF_B" "$ODID_B" --tx-side f --uniflow
+info "done ($(elapsed))"
 test_done

@@ -1,0 +1,369 @@
+#!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=sh
+# shellcheck disable=SC2016 # awk, python and sh -c programs in single quotes
+# Misuse of the agent (DESIGN promise 5): each bad command line or
+# impossible request gets one line on stderr, "bpfix: " and the object and
+# cause, nothing on stdout, the documented exit code (2 usage, 1 run-time),
+# and leaves nothing behind: no clsact qdisc or XDP program on the test
+# interface, no pin directory. Runs in namespaces of its own (so "-i" names
+# resolve there and no default route exists), always with a pin path of its
+# own.
+#
+#  usage (exit 2): unknown interface, no interface and no default route,
+#    every numeric flag with a non-number, a negative, an empty value,
+#    trailing junk, an overflow, and values just out of range; unknown
+#    options, a missing value, a stray argument, bad -m and -f, bad
+#    collector URIs, --active-timeout below --idle-timeout, a sweep longer
+#    than the idle timeout, bad -i names, a relative pin path;
+#  -h and --help (0, usage and examples on stdout), -V and --version (0);
+#  run-time (exit 1): pin paths not on bpffs or under a missing directory,
+#    native XDP where the driver has none (lo, a bridge, a dummy if the
+#    kernel has it), a second agent on a metered interface (tc and xdp) or
+#    on a pin path in use (the first one goes on metering, undisturbed),
+#    missing privileges (uid nobody), another program's XDP attachment;
+#  others' attachments: a clsact qdisc and filter installed before bpfix
+#    survive it, and its own filters go;
+#  started through `ip netns exec` (a private /sys): meters, and SIGTERM
+#    ends it with exit 0 and nothing attached.
+#
+#   env BUILD=build sh tests/ns/test_cli.sh
+#   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
+#   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
+. "$(dirname "$0")/lib.sh"
+
+BPFIX=${BPFIX:-$BUILD/bpfix}
+
+# python3: one interpreter for this script and lib.sh's helpers, found once
+# (a pyenv shim costs a second per start on a busy machine). Debian's has
+# scapy.
+PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
+if [ -n "$PYTHON3" ]; then
+	mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
+		PATH=$TEST_TMP/bin:$PATH
+fi
+
+need_root
+need_cmds ip tc nsenter setpriv timeout ping
+need_bpffs
+need_file "$BPFIX" "run make $BPFIX"
+T0=$(date +%s)
+PIN=$BPFFS/bpfix-$$-cli
+defer "rm -rf '$PIN'"
+
+proc_alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
+}
+
+# ---- one invocation -----------------------------------------------------------
+
+# attached NS IF: "clsact N, xdp M" on IF.
+attached() {
+	printf 'clsact %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
+		"$(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')"
+}
+
+# nothing_left WHAT [PIN_PATH]: nothing on IF_B, no pin directory.
+nothing_left() {
+	check_eq "$1: then on $IF_B" "$(attached "$NS_B" "$IF_B")" "${LEFT_ON_B:-clsact 0, xdp 0}"
+	check "$1: then no ${2:-$PIN}" test ! -e "${2:-$PIN}"
+}
+
+# bpfix_in NS ARGS...: run bpfix in NS (at most 30 s); RC, stdout in OUT,
+# stderr in ERR.
+OUT=$TEST_TMP/out ERR=$TEST_TMP/err
+bpfix_in() {
+	_bi_ns=$1
+	shift
+	nsx_timeout 30 "$_bi_ns" "$BPFIX" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# fails RC PATTERN ARGS...: bpfix ARGS in NS_B exits RC with nothing on
+# stdout and one line on stderr, "bpfix: " and matching PATTERN (grep -E),
+# and leaves nothing attached or pinned. --pin-path PIN comes first, so
+# ARGS may override it.
+fails() {
+	_fl_rc=$1 _fl_pat=$2
+	shift 2
+	bpfix_in "$NS_B" --pin-path "$PIN" "$@"
+	_fl_line=$(head -n 1 "$ERR")
+	check_eq "bpfix $*: exit, stdout lines, stderr lines" \
+		"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "$_fl_rc 0 1"
+	case $_fl_pat in
+	^*) ;;
+	*) _fl_pat="^bpfix: .*($_fl_pat)" ;;
+	esac
+	check "  -> $_fl_line" matches "$_fl_line" "$_fl_pat"
+	[ "$_fl_rc" = 2 ] && return 0	# a usage error comes before anything is touched
+	nothing_left "  -> exit $RC"
+}
+
+matches() {
+	printf '%s\n' "$1" | grep -q -E -e "$2"
+}
+
+# usage PATTERN ARGS...: exit 2; the PIN check once is enough.
+usage() {
+	_us_pat=$1
+	shift
+	fails 2 "$_us_pat" "$@"
+}
+
+# ---- a running agent ----------------------------------------------------------
+
+# agent_start NS IF ARGS...: bpfix -v in NS, once it says it meters. Sets
+# AGENT_PID AGENT_OUT AGENT_ERR.
+agent_start() {
+	_as_ns=$1 _as_if=$2
+	shift 2
+	AGENT_OUT=$TEST_TMP/agent.out AGENT_ERR=$TEST_TMP/agent.err
+	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" -v "$@" \
+		>"$AGENT_OUT" 2>"$AGENT_ERR" &
+	AGENT_PID=$!
+	bg_track "$AGENT_PID"
+	agent_wait_metering
+}
+
+agent_wait_metering() {
+	_aw_i=0
+	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
+		if ! proc_alive "$AGENT_PID" || [ "$_aw_i" -ge 300 ]; then
+			cat "$AGENT_ERR" >&2
+			fail "bpfix did not start metering within 15 s"
+		fi
+		_aw_i=$((_aw_i + 1))
+		sleep 0.05
+	done
+	sleep 0.2
+}
+
+# agent_stop [SIGNAL]: the agent exits 0 within 15 s.
+agent_stop() {
+	kill "-${1:-INT}" "$AGENT_PID"
+	_ap_i=0
+	while proc_alive "$AGENT_PID"; do
+		if [ "$_ap_i" -ge 150 ]; then
+			kill -KILL "$AGENT_PID"
+			fail "bpfix did not exit within 15 s of SIG${1:-INT}"
+		fi
+		_ap_i=$((_ap_i + 1))
+		sleep 0.1
+	done
+	wait "$AGENT_PID"
+	_ap_rc=$?
+	bg_untrack "$AGENT_PID"
+	check_eq "agent: exit status after SIG${1:-INT}" "$_ap_rc" 0
+}
+
+# tc_filters NS IF: "ingress-filter-ids / egress-filter-ids" (bpf program
+# ids and handles, for before/after comparisons).
+tc_filters() {
+	for _tf in ingress egress; do
+		nsx "$1" tc filter show dev "$2" "$_tf" | sed -n 's/.* pref \([0-9]*\) .*handle \(0x[0-9a-f]*\) .* id \([0-9]*\) .*/\1:\2:\3/p' |
+			tr '\n' ' '
+		[ "$_tf" = ingress ] && printf '/ '
+	done
+}
+
+# ---- the topology ---------------------------------------------------------------
+
+topo_pair cli 80 1
+ip -n "$NS_B" link set lo up
+ip -n "$NS_B" link add br0 type bridge && ip -n "$NS_B" link set br0 up ||
+	fail "cannot create a bridge in $NS_B"
+
+# ---- usage errors: exit 2 --------------------------------------------------------
+
+info "usage errors: exit 2 ($(($(date +%s) - T0)) s)"
+usage "nosuch0: no such interface" -i nosuch0
+usage "no default route" -f json
+usage "not an interface name" -i ""
+usage "not an interface name" -i 0123456789abcdefXYZ
+usage "$IF_B: given twice" -i "$IF_B" -i "$IF_B"
+# FLAG MIN MAX (MIN 0: no value below it)
+for spec in --idle-timeout:1:86400 --active-timeout:1:86400 --sweep-interval:10:60000 \
+	--flows:1024:16777216 --observation-domain:0:4294967295 --template-refresh:1:86400 \
+	--ipfix-mtu:576:65535 --tcp-queue:1:16777216; do
+	flag=${spec%%:*} range=${spec#*:}
+	min=${range%:*} max=${range#*:}
+	for v in x -1 "" 10x 99999999999999999999 0x10 " 5" $((max + 1)); do
+		usage "^bpfix: $flag: " -i "$IF_B" "$flag" "$v"
+	done
+	[ "$min" -gt 0 ] && usage "^bpfix: $flag: $((min - 1)) is out of range $min\.\.$max" \
+		-i "$IF_B" "$flag" $((min - 1))
+done
+usage "--bogus: unknown option" -i "$IF_B" --bogus
+usage "-x: unknown option" -i "$IF_B" -x
+usage "--sweep-interval: needs a value" -i "$IF_B" --sweep-interval
+usage "-i: needs a value|-i.*value" -i
+usage "extra: unexpected argument" -i "$IF_B" extra
+usage "-m foo: use tc, xdp or xdp-generic" -i "$IF_B" -m foo
+usage "-m : use tc" -i "$IF_B" -m ""
+usage "-m TC: use tc" -i "$IF_B" -m TC
+usage "-f xml: use text or json" -i "$IF_B" -f xml
+usage "-c udp://host: missing :PORT" -i "$IF_B" -c udp://host
+usage "-c ftp://x:1: unknown collector" -i "$IF_B" -c ftp://x:1
+usage "-c udp://\[::1:4739: expected \[IPv6\]:PORT" -i "$IF_B" -c "udp://[::1:4739"
+usage "-c udp://::1:4739: put an IPv6 address in brackets" -i "$IF_B" -c "udp://::1:4739"
+usage "-c tcp://:4739: missing host" -i "$IF_B" -c tcp://:4739
+usage "-c udp://h:0: port must be 1..65535" -i "$IF_B" -c udp://h:0
+usage "-c udp://h:65536: port" -i "$IF_B" -c udp://h:65536
+usage "-c udp://h:ipfix: port" -i "$IF_B" -c udp://h:ipfix
+usage "-c file:: .*needs a path" -i "$IF_B" -c file:
+usage "-c : unknown collector" -i "$IF_B" -c ""
+usage "-c udp://host: missing :PORT" -i "$IF_B" -c "tcp://[::1]:4739" -c udp://host
+usage "--active-timeout 5 is shorter than --idle-timeout 10" \
+	-i "$IF_B" --active-timeout 5 --idle-timeout 10
+usage "--sweep-interval 5000 ms is longer than --idle-timeout 2 s" \
+	-i "$IF_B" --sweep-interval 5000 --idle-timeout 2
+usage "--pin-path relative: must be an absolute path" -i "$IF_B" --pin-path relative
+usage "--pin-path: bad directory" -i "$IF_B" --pin-path ""
+nothing_left "after the usage errors"
+
+# ---- help and version: exit 0 -------------------------------------------------------
+
+for h in -h --help; do
+	bpfix_in "$NS_B" "$h"
+	check_eq "bpfix $h: exit, stderr lines" "$RC $(wc -l <"$ERR")" "0 0"
+	check "bpfix $h: usage line first" grep -q '^usage: bpfix ' "$OUT"
+	check "bpfix $h: examples" grep -q '^examples:' "$OUT"
+	for o in -i -m -c -f --idle-timeout --active-timeout --sweep-interval --flows --uniflow \
+		--observation-domain --pin-path -v -h -V; do
+		grep -q -e "  $o" -e "\[$o" "$OUT" || check "bpfix $h: mentions $o" false
+	done
+	check "bpfix $h: examples run bpfix" test "$(grep -c '^  bpfix ' "$OUT")" -ge 2
+done
+for v in -V --version; do
+	bpfix_in "$NS_B" "$v"
+	check_eq "bpfix $v: exit, stdout lines, stderr lines" \
+		"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "0 1 0"
+	check "bpfix $v: $(cat "$OUT")" grep -q -E '^bpfix [0-9]+\.[0-9]+\.[0-9]+' "$OUT"
+done
+
+# ---- run-time errors: exit 1 ----------------------------------------------------------
+
+info "run-time errors: exit 1 ($(($(date +%s) - T0)) s)"
+NOTBPF=/tmp/bpfix-$$-notbpf
+defer "rm -rf '$NOTBPF'"
+fails 1 "--pin-path $NOTBPF: /tmp is not on a bpf filesystem" -i "$IF_B" --pin-path "$NOTBPF"
+check "  -> $NOTBPF not created" test ! -e "$NOTBPF"
+fails 1 "--pin-path $PIN/x/y: No such file" -i "$IF_B" --pin-path "$PIN/x/y"
+
+for dev in lo br0; do
+	fails 1 "$dev: the driver cannot run native XDP; try -m xdp-generic" -i "$dev" -m xdp
+	check_eq "  -> then on $dev" "$(attached "$NS_B" "$dev")" "clsact 0, xdp 0"
+done
+if ip -n "$NS_B" link add dummy0 type dummy 2>/dev/null; then
+	fails 1 "dummy0: the driver cannot run native XDP" -i dummy0 -m xdp
+	check_eq "  -> then on dummy0" "$(attached "$NS_B" dummy0)" "clsact 0, xdp 0"
+else
+	info "no dummy interfaces in this kernel: that case is skipped"
+fi
+
+# A second agent: on the metered interface, or on the pin path in use.
+info "a second agent ($(($(date +%s) - T0)) s)"
+PIN1=$BPFFS/bpfix-$$-cli-first
+defer "rm -rf '$PIN1'"
+agent_start "$NS_B" "$IF_B" --pin-path "$PIN1" -f json --idle-timeout 60 --active-timeout 60
+before=$(tc_filters "$NS_B" "$IF_B")
+check "first agent's filters: $before" test -n "$before"
+LEFT_ON_B="clsact 1, xdp 0"	# the first agent's
+fails 1 "$IF_B: already metered by another bpfix \(pid $AGENT_PID\)" -i "$IF_B"
+fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp-generic
+fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp
+fails 1 "--pin-path $PIN1: another bpfix is running with it" -i br0 --pin-path "$PIN1"
+check_eq "  -> then on br0" "$(attached "$NS_B" br0)" "clsact 0, xdp 0"
+LEFT_ON_B=
+check_eq "first agent's filters after them" "$(tc_filters "$NS_B" "$IF_B")" "$before"
+check "first agent still running" proc_alive "$AGENT_PID"
+check "first agent's pins still there" test -e "$PIN1/stats"
+# shellcheck disable=SC2086
+nsx_timeout 10 "$NS_A" ping -n -q -c 3 -i 0.05 "$IP4_B" >/dev/null 2>&1
+agent_stop INT
+check_eq "first agent: its ping record (packets, rev_packets)" \
+	"$(python3 -c 'import json, sys
+r = [json.loads(l) for l in sys.stdin if l.strip()]
+print(*[(x["packets"], x["rev_packets"]) for x in r if x["protocol"] == 1 and x.get("icmp_type") == 8])' \
+		<"$AGENT_OUT")" "(3, 3)"
+nothing_left "first agent stopped" "$PIN1"
+
+# No privileges: uid nobody (bpffs is often world-writable with the sticky
+# bit, so it gets as far as loading).
+PIN2=$BPFFS/bpfix-$$-cli-nobody
+defer "rm -rf '$PIN2'"
+nsx_timeout 30 "$NS_B" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$BPFIX" -i "$IF_B" --pin-path "$PIN2" >"$OUT" 2>"$ERR" </dev/null
+RC=$?
+check_eq "bpfix as uid 65534: exit, stdout lines, stderr lines" \
+	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+check "  -> $(head -n 1 "$ERR")" grep -q -E '^bpfix: .*(privileges|permitted|denied).*root' "$ERR"
+check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+check_eq "  -> then $PIN2 exists" "$(test -e "$PIN2" && echo yes || echo no)" no
+
+# Another program's XDP attachment stays; bpfix refuses to replace it.
+REF=$BUILD/reference.bpf.o
+# (iproute2 loads objects through ip netns exec: its bpffs directories then
+# go to a private /sys, not the host's.)
+if [ -e "$REF" ] &&
+	ip netns exec "$NS_B" ip link set dev "$IF_B" xdpgeneric obj "$REF" sec xdp 2>/dev/null; then
+	defer "ip -n '$NS_B' link set dev '$IF_B' xdpgeneric off"
+	ref=$(ip -n "$NS_B" link show dev "$IF_B" | sed -n 's/.*prog\/xdp id \([0-9]*\) name \([a-z_]*\).*/\2 (id \1)/p')
+	for m in xdp-generic xdp; do
+		bpfix_in "$NS_B" --pin-path "$PIN" -i "$IF_B" -m "$m"
+		check_eq "bpfix -m $m over $ref: exit, stdout, stderr lines" \
+			"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+		check "  -> $(head -n 1 "$ERR")" \
+			grep -q "^bpfix: $IF_B: XDP program '${ref%% *}' ${ref#* } is attached" "$ERR"
+		check_eq "  -> then on $IF_B" \
+			"$(ip -n "$NS_B" link show dev "$IF_B" | sed -n 's/.*prog\/xdp id \([0-9]*\) name \([a-z_]*\).*/\2 (id \1)/p')" \
+			"$ref"
+		check "  -> then no $PIN" test ! -e "$PIN"
+	done
+	ip -n "$NS_B" link set dev "$IF_B" xdpgeneric off
+else
+	info "no $REF (or it would not attach): the foreign XDP program case is skipped"
+fi
+
+# ---- others' clsact qdisc and filter survive ------------------------------------------
+
+info "a clsact qdisc and filter installed before ($(($(date +%s) - T0)) s)"
+nsx "$NS_B" tc qdisc add dev "$IF_B" clsact || fail "cannot add clsact to $IF_B"
+defer "nsx '$NS_B' tc qdisc del dev '$IF_B' clsact"
+ip netns exec "$NS_B" tc filter add dev "$IF_B" ingress prio 5 bpf direct-action \
+	obj "$BUILD/bpfix.bpf.o" sec tc 2>"$TEST_TMP/tc.err" ||
+	{ cat "$TEST_TMP/tc.err" >&2; fail "cannot add a bpf filter to $IF_B"; }
+theirs=$(tc_filters "$NS_B" "$IF_B")
+agent_start "$NS_B" "$IF_B" --pin-path "$PIN1" -f json
+check "bpfix added its filters to theirs: $(tc_filters "$NS_B" "$IF_B")" \
+	test "$(tc_filters "$NS_B" "$IF_B" | grep -o 0xb9f1 | wc -l)" -eq 2
+agent_stop INT
+check_eq "after bpfix: their clsact qdisc" "$(nsx "$NS_B" tc qdisc show dev "$IF_B" | grep -c clsact)" 1
+check_eq "after bpfix: their filter, and none of bpfix's" "$(tc_filters "$NS_B" "$IF_B")" "$theirs"
+check "after bpfix: no $PIN1" test ! -e "$PIN1"
+nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
+
+# ---- ip netns exec, SIGTERM --------------------------------------------------------------
+
+info "started through ip netns exec, stopped by SIGTERM ($(($(date +%s) - T0)) s)"
+# Its bpffs is its own (ip netns exec remounts /sys): the pins are not ours
+# to see, and it must clean them up itself.
+AGENT_OUT=$TEST_TMP/netns.out AGENT_ERR=$TEST_TMP/netns.err
+ip netns exec "$NS_B" "$BPFIX" -i "$IF_B" -v -f json --pin-path /sys/fs/bpf/bpfix-$$-netns \
+	>"$AGENT_OUT" 2>"$AGENT_ERR" </dev/null &
+AGENT_PID=$!
+bg_track "$AGENT_PID"
+agent_wait_metering
+check_eq "under ip netns exec: attached to $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 1, xdp 0"
+nsx_timeout 10 "$NS_A" ping -n -q -c 2 -i 0.05 "$IP4_B" >/dev/null 2>&1
+agent_stop TERM
+check_eq "under ip netns exec: the ping's record (packets, rev_packets, end_reason)" \
+	"$(python3 -c 'import json, sys
+r = [json.loads(l) for l in sys.stdin if l.strip()]
+print(*[(x["packets"], x["rev_packets"], x["end_reason"]) for x in r
+        if x["protocol"] == 1 and x.get("icmp_type") == 8])' <"$AGENT_OUT")" "(2, 2, 'forced')"
+check_eq "under ip netns exec, after SIGTERM: on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+
+info "took $(($(date +%s) - T0)) s"
+test_done
