@@ -483,6 +483,7 @@ static void test_flowtab_expiry(void **state)
 		d = mk_side(3, 150, 100100, 100600, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
 			    TCP_SYNACK_SEEN);
 		flowtab_add(&t, &r, &d, 101000);
+		assert_int_equal(flowtab_expire(&t, 101000), 0);	/* the sweep that saw it */
 		assert_int_equal(flowtab_expire(&t, 101000 + END_GRACE_MS - 1), 0);
 		/* the last ACK within the grace lands in the record */
 		d = mk_side(1, 40, 100700, 100700, TCP_FLAG_ACK, 0);
@@ -495,6 +496,7 @@ static void test_flowtab_expiry(void **state)
 		/* RST ends at once (after the grace) */
 		d = mk_side(2, 80, 200000, 200100, TCP_FLAG_SYN | TCP_FLAG_RST, TCP_SYN_SEEN);
 		flowtab_add(&t, &c, &d, 201000);
+		assert_int_equal(flowtab_expire(&t, 201000), 0);
 		assert_int_equal(flowtab_expire(&t, 201000 + END_GRACE_MS), 1);
 		assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
 
@@ -505,6 +507,7 @@ static void test_flowtab_expiry(void **state)
 		d = mk_side(2, 80, 300050, 300150, TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_ACK,
 			    TCP_SYNACK_SEEN);
 		flowtab_add(&t, &r, &d, 301000);
+		assert_int_equal(flowtab_expire(&t, 301000), 0);
 		d = mk_side(1, 60, 301500, 301500, TCP_FLAG_SYN, TCP_SYN_SEEN);
 		flowtab_add(&t, &c, &d, 302000);
 		assert_int_equal(s->n, 3);
@@ -542,6 +545,70 @@ static void test_flowtab_end_before_active(void **state)
 	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
 	assert_int_equal(s->rec[0].fwd.packets, 5);
 	assert_int_equal(s->rec[0].rev.packets, 3);
+	flowtab_free(&t);
+	free(s);
+}
+
+/* Uniflow: each direction's record ends with the connection, whichever
+ * direction's FIN or RST is drained first; a one-way flow ends on its FIN. */
+static void test_flowtab_uniflow_end(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key c = mk_key(6, "10.0.0.1", 40000, "10.0.0.2", 80), r, o;
+	struct flow_side d;
+
+	(void)state;
+	flow_key_reverse(&c, &r);
+	c.direction = FLOW_DIR_EGRESS;
+	r.direction = FLOW_DIR_INGRESS;
+	assert_int_equal(flowtab_init(&t, 1024, 0, 1, 60000, 60000, sink_emit, s), 0);
+	d = mk_side(5, 300, 1000, 1900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN, TCP_SYN_SEEN);
+	flowtab_add(&t, &c, &d, 2000);
+	d = mk_side(3, 200, 1001, 1950, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
+	flowtab_add(&t, &r, &d, 2000);
+	assert_int_equal(flowtab_expire(&t, 2000), 0);
+	assert_int_equal(flowtab_expire(&t, 2000 + END_GRACE_MS), 0);	/* one FIN only */
+	d = mk_side(1, 40, 2100, 2100, TCP_FLAG_ACK | TCP_FLAG_FIN, 0);
+	flowtab_add(&t, &r, &d, 5000);
+	assert_int_equal(flowtab_expire(&t, 5000), 0);
+	assert_int_equal(flowtab_expire(&t, 5000 + END_GRACE_MS), 2);
+	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
+	assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
+	/* RST from the server ends the client's direction too */
+	d = mk_side(2, 100, 10000, 10100, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYN_SEEN);
+	flowtab_add(&t, &c, &d, 11000);
+	d = mk_side(1, 40, 10050, 10050, TCP_FLAG_RST, 0);
+	flowtab_add(&t, &r, &d, 11000);
+	assert_int_equal(flowtab_expire(&t, 11000), 0);
+	assert_int_equal(flowtab_expire(&t, 11000 + END_GRACE_MS), 2);
+	assert_int_equal(s->rec[2].end_reason, FLOW_END_DETECTED);
+	assert_int_equal(s->rec[3].end_reason, FLOW_END_DETECTED);
+	/* one way only (nothing metered back): its FIN ends it */
+	o = mk_key(6, "10.0.0.1", 40001, "10.0.0.2", 80);
+	d = mk_side(3, 120, 20000, 20100, TCP_FLAG_ACK | TCP_FLAG_FIN, 0);
+	flowtab_add(&t, &o, &d, 21000);
+	assert_int_equal(flowtab_expire(&t, 21000), 0);
+	assert_int_equal(flowtab_expire(&t, 21000 + END_GRACE_MS), 1);
+	assert_int_equal(s->rec[4].end_reason, FLOW_END_DETECTED);
+	/* the active timeout falls between the client's FIN and the
+	 * server's: the connection's only record still says "end" */
+	s->n = 0;
+	c.src_port = 40002;
+	flow_key_reverse(&c, &r);
+	r.direction = FLOW_DIR_INGRESS;
+	d = mk_side(50, 3000, 30000, 89900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
+		    TCP_SYN_SEEN);
+	flowtab_add(&t, &c, &d, 90000);
+	d = mk_side(20, 1000, 30001, 89000, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
+	flowtab_add(&t, &r, &d, 90000);
+	assert_int_equal(flowtab_expire(&t, 90000), 0);		/* active due: held */
+	d = mk_side(1, 40, 90100, 90100, TCP_FLAG_RST, 0);
+	flowtab_add(&t, &r, &d, 91000);
+	assert_int_equal(flowtab_expire(&t, 91000), 0);
+	assert_int_equal(flowtab_expire(&t, 91000 + END_GRACE_MS), 2);
+	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
+	assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
 	flowtab_free(&t);
 	free(s);
 }
@@ -651,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_flowtab_uniflow),
 		cmocka_unit_test(test_flowtab_expiry),
 		cmocka_unit_test(test_flowtab_end_before_active),
+		cmocka_unit_test(test_flowtab_uniflow_end),
 		cmocka_unit_test(test_flowtab_resources_exact),
 		cmocka_unit_test(test_format),
 	};

@@ -539,13 +539,15 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 	uint32_t h;
 	int s;
 
+	(void)now_ms;	/* ends are decided at expiry, with the sweep's time */
 	if (!d->packets)
 		return;
 	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);
 	h = key_hash(&canon);
 	e = lookup(t, &canon, h);
-	/* A new SYN after the end of a TCP connection opens a new flow. */
-	if (e && e->end_seen_ms && (d->tcp_syn & TCP_SYN_SEEN)) {
+	/* A new SYN (or its SYN-ACK, drained first) after the end of a TCP
+	 * connection opens a new flow. */
+	if (e && e->end_seen_ms && (d->tcp_syn & (TCP_SYN_SEEN | TCP_SYNACK_SEEN))) {
 		expire_entry(t, e, FLOW_END_DETECTED);
 		e = NULL;
 	}
@@ -560,18 +562,68 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 	flow_side_add(&e->side[s], d);
 	if (d->last_ms > e->last_ms)
 		e->last_ms = d->last_ms;
-	if (key->protocol == IPPROTO_TCP_ && key->ip_version) {
-		if (d->tcp_flags & TCP_FLAG_FIN)
-			e->fin[s] = 1;
-		if (d->tcp_flags & TCP_FLAG_RST)
-			e->rst = 1;
+	if (key->protocol != IPPROTO_TCP_ || !key->ip_version ||
+	    !(d->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+		return;
+	if (d->tcp_flags & TCP_FLAG_FIN)
+		e->fin[s] = 1;
+	if (d->tcp_flags & TCP_FLAG_RST)
+		e->rst = 1;
+	/* Decided in flowtab_expire(), once the whole drain is in: the
+	 * other direction's delta may come later in the same drain. */
+	e->end_check = 1;
+}
+
+static void end_seen(struct flowtab_entry *e, uint64_t now_ms)
+{
+	if (!e->end_seen_ms)
+		e->end_seen_ms = now_ms;
+}
+
+/*
+ * Uniflow: the connection ends for both directions' records, so each
+ * entry learns its reverse's FIN and RST (fin[1] holds the reverse's FIN).
+ * The reverse is looked up on the same interface (TC: the other hook);
+ * one not metered at all (XDP sees one way) does not hold the end back.
+ */
+static void uniflow_end(struct flowtab *t, struct flowtab_entry *e, const struct flow_key *key,
+			uint64_t now_ms)
+{
+	struct flowtab_entry *r;
+	struct flow_key rk;
+
+	flow_key_reverse(key, &rk);
+	if (t->pair_ifindex)
+		rk.direction = !key->direction;
+	r = lookup(t, &rk, key_hash(&rk));
+	if (r) {
+		if (!r->fin_ms)
+			r->fin_ms = now_ms;
+		r->fin[1] |= e->fin[0];
+		e->fin[1] |= r->fin[0];
+		r->rst |= e->rst;
+		e->rst |= r->rst;
+		if (r->rst || (r->fin[0] && r->fin[1]))
+			end_seen(r, now_ms);
+	}
+	if (e->rst || (e->fin[0] && (e->fin[1] || !r)))
+		end_seen(e, now_ms);
+}
+
+/* After a FIN or RST: has the connection ended? */
+static void check_end(struct flowtab *t, struct flowtab_entry *e, uint64_t now_ms)
+{
+	e->end_check = 0;
+	if (!e->fin_ms)
+		e->fin_ms = now_ms;
+	if (t->biflow) {
 		/* FIN from each direction that was seen at all: in XDP mode
 		 * (ingress only) one direction may never be seen. */
-		if (!e->end_seen_ms &&
-		    (e->rst || ((e->fin[0] || e->fin[1]) && (e->fin[0] || !e->seen[0]) &&
-				(e->fin[1] || !e->seen[1]))))
-			e->end_seen_ms = now_ms;
+		if (e->rst || ((e->fin[0] || !e->seen[0]) && (e->fin[1] || !e->seen[1])))
+			end_seen(e, now_ms);
+		return;
 	}
+	uniflow_end(t, e, &e->key[0], now_ms);
 }
 
 uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
@@ -585,6 +637,8 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 
 		if (!e->used)
 			continue;
+		if (e->end_check)
+			check_end(t, e, now_ms);
 		if (e->end_seen_ms && now_ms >= e->end_seen_ms + t->end_grace_ms) {
 			expire_entry(t, e, FLOW_END_DETECTED);
 			continue;
@@ -598,9 +652,11 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 			start = e->side[0].first_ms;
 		if (e->side[1].packets && e->side[1].first_ms < start)
 			start = e->side[1].first_ms;
-		/* An ended flow's last record comes with the end reason, at
-		 * most one grace later. */
-		if (start != UINT64_MAX && now_ms >= start + t->active_ms && !e->end_seen_ms)
+		/* A closing connection's last record comes with the end
+		 * reason: no active-timeout record from its first FIN or RST
+		 * until the grace has passed (then it was only half-closed). */
+		if (start != UINT64_MAX && now_ms >= start + t->active_ms && !e->end_seen_ms &&
+		    (!e->fin_ms || now_ms >= e->fin_ms + t->end_grace_ms))
 			emit_record(t, e, FLOW_END_ACTIVE);
 	}
 	if (t->used > t->high_water)

@@ -527,6 +527,11 @@ check_tcp() {
 			check "$w: server packets, SYN-ACK" test "$spk" -gt 0 -a "$ssyn" -gt 0
 			check "$w: FIN or RST" test $((cfin + crst + sfin + srst)) -gt 0
 			want=end
+			# Uniflow, and only the server closed (iperf3's RST): the
+			# client's direction may have sent nothing after its
+			# active-timeout record, and an empty record is not sent.
+			[ "$_ct_pair" = uniflow ] && [ $((cfin + crst)) = 0 ] && [ "$last" = active ] &&
+				want=active
 		else
 			check_eq "$w: server packets (xdp: ingress only)" "$spk" 0
 			want=end
