@@ -10,7 +10,8 @@
 #
 # It builds network namespaces joined by veth pairs, loads and pins the BPF
 # objects, attaches them, reads pinned maps through bpftool's BTF-formatted
-# JSON, and tears everything down on any exit (EXIT, INT, TERM, HUP).
+# JSON, sends traffic it checks, runs the agent and reads its JSON records,
+# and tears everything down on any exit (EXIT, INT, TERM, HUP).
 #
 #   exit codes      0 pass, 1 fail, 77 skip (skip REASON)
 #   BPFIX_TEST_KEEP=1   leave namespaces, pins and processes up for
@@ -111,6 +112,20 @@ need_bpffs() {
 
 need_file() {
 	[ -e "$1" ] || skip "$1 missing (${2:-run make first})"
+}
+
+# use_python3: from here on `python3` is one interpreter, for the test and
+# lib.sh's helpers alike, found once (a pyenv shim costs a second per start
+# on a busy machine): $PYTHON3 if set, else /usr/bin/python3 (Debian's,
+# which has scapy), else the first on PATH. A link to it in $TEST_TMP/bin
+# goes first in PATH. Sets PYTHON3 (empty when there is none: need_cmds
+# python3 then skips). Call it before need_cmds.
+use_python3() {
+	PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
+	if [ -n "$PYTHON3" ]; then
+		mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
+			PATH=$TEST_TMP/bin:$PATH
+	fi
 }
 
 # ---- cleanup --------------------------------------------------------------
@@ -228,6 +243,11 @@ topo_pair() {
 # ifindex_of NS IF
 ifindex_of() {
 	ip -n "$1" -o link show dev "$2" | cut -d: -f1
+}
+
+# mac_of NS IF: IF's MAC address.
+mac_of() {
+	ip -n "$1" -o link show dev "$2" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p'
 }
 
 # ---- BPF objects ----------------------------------------------------------
@@ -550,4 +570,196 @@ udp_send() {
 	_us_ns=$1
 	shift
 	nsx_timeout 20 "$_us_ns" python3 -c "$_lib_py" udp-send "$@"
+}
+
+# ping_ok NS COUNT ARGS...: COUNT echo requests from NS (ping ARGS: size,
+# -6, the destination...), all of them answered (one check).
+ping_ok() {
+	_po_ns=$1 _po_count=$2
+	shift 2
+	_po_out=$(nsx_timeout 15 "$_po_ns" ping -n -q -c "$_po_count" -i 0.05 -W 2 "$@" 2>&1)
+	_po_got=$(printf '%s\n' "$_po_out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	check_eq "ping $* from $_po_ns: replies" "${_po_got:-0}" "$_po_count"
+}
+
+# udp_exchange NS_FROM NS_TO DST PORT SPORT SIZE...: one datagram of each
+# payload SIZE from SPORT in NS_FROM to a UDP echo server on DST:PORT in
+# NS_TO, each echoed back intact, and the server got exactly them (two
+# checks).
+udp_exchange() {
+	_ux_from=$1 _ux_to=$2 _ux_dst=$3 _ux_port=$4 _ux_sport=$5
+	shift 5
+	_ux_n=$# _ux_octets=0
+	for _ux_s in "$@"; do
+		_ux_octets=$((_ux_octets + _ux_s))
+	done
+	udp_echo_start "$_ux_to" "$_ux_dst" "$_ux_port" "$_ux_n"
+	check "UDP $_ux_sport -> $_ux_dst:$_ux_port: $_ux_n datagrams ($* bytes) echoed intact" \
+		udp_send "$_ux_from" "$_ux_dst" "$_ux_port" "$_ux_sport" "$@"
+	udp_echo_wait
+	check_eq "UDP echo server in $_ux_to" "$UDP_ECHO_RESULT" \
+		"received=$_ux_n intact=$_ux_n octets=$_ux_octets"
+}
+
+# ---- the agent ------------------------------------------------------------
+#
+# For the tests that run the agent itself, $BPFIX (the test sets it). One
+# agent at a time: agent_start sets AGENT_PID AGENT_OUT AGENT_ERR AGENT_PIN,
+# and agent_stop, agent_records and agent_exit_agrees act on that agent.
+
+# proc_alive PID: PID is running (a zombie, exited but not reaped, is not).
+proc_alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
+}
+
+# attached NS IF: "clsact N, xdp M", the clsact qdiscs and XDP programs on
+# IF in NS.
+attached() {
+	printf 'clsact %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
+		"$(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')"
+}
+
+# nothing_left NS IF PIN [WHAT]: no clsact qdisc and no XDP program on IF
+# in NS (when LEFT_ON is set and not empty: exactly what it says, as
+# attached prints it; someone else's), and no PIN. WHAT begins both check
+# lines (default "bpfix exited").
+nothing_left() {
+	_nl_what=${4:-bpfix exited}
+	check_eq "$_nl_what: then on $2" "$(attached "$1" "$2")" "${LEFT_ON:-clsact 0, xdp 0}"
+	check "$_nl_what: then no $3" test ! -e "$3"
+}
+
+# agent_start TAG NS IF ARGS...: $BPFIX -v ARGS on IF in NS, in the
+# background, with a pin path of its own, $BPFFS/bpfix-PID-TAG (PIN_TAG,
+# when set and not empty, stands there instead of TAG: agents started one
+# after another on the same pins), removed at cleanup. Returns once the
+# agent says it meters (programs attached; see agent_wait_metering). Its
+# stdout and stderr go to $TEST_TMP/TAG.out and TAG.err. Sets AGENT_PID
+# (bpfix itself: nsenter execs it, so signals reach it), AGENT_OUT,
+# AGENT_ERR and AGENT_PIN.
+agent_start() {
+	_as_tag=$1 _as_ns=$2 _as_if=$3
+	shift 3
+	AGENT_PIN=$BPFFS/bpfix-$$-${PIN_TAG:-$_as_tag}
+	AGENT_OUT=$TEST_TMP/$_as_tag.out
+	AGENT_ERR=$TEST_TMP/$_as_tag.err
+	defer "rm -rf '$AGENT_PIN'"
+	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" --pin-path "$AGENT_PIN" -v "$@" \
+		>"$AGENT_OUT" 2>"$AGENT_ERR" &
+	AGENT_PID=$!
+	bg_track "$AGENT_PID"
+	agent_wait_metering "bpfix $* on $_as_if"
+}
+
+# agent_wait_metering [WHAT]: wait for the "bpfix: metering" line in
+# AGENT_ERR, then 0.2 s more; if AGENT_PID exits or 15 s pass first, print
+# its stderr and fail ("WHAT did not start metering", default "bpfix").
+# For an agent started some other way, once AGENT_PID and AGENT_ERR are set.
+agent_wait_metering() {
+	_aw_i=0
+	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
+		if ! proc_alive "$AGENT_PID" || [ "$_aw_i" -ge 300 ]; then
+			cat "$AGENT_ERR" >&2
+			fail "${1:-bpfix} did not start metering within 15 s"
+		fi
+		_aw_i=$((_aw_i + 1))
+		sleep 0.05
+	done
+	sleep 0.2
+}
+
+# agent_stop [-SIGNAL] [NS IF]: SIGNAL (default INT) to the agent, which
+# must exit within 15 s (else SIGKILL, and fail) and with status 0. With
+# NS IF, also: its stderr holds no line but -v's (metering, running, exit),
+# and nothing_left NS IF AGENT_PIN.
+agent_stop() {
+	_ap_sig=INT
+	case ${1:-} in
+	-*) _ap_sig=${1#-}; shift ;;
+	esac
+	kill "-$_ap_sig" "$AGENT_PID"
+	_ap_i=0
+	while proc_alive "$AGENT_PID"; do
+		if [ "$_ap_i" -ge 150 ]; then
+			kill -KILL "$AGENT_PID"
+			fail "bpfix did not exit within 15 s of SIG$_ap_sig"
+		fi
+		_ap_i=$((_ap_i + 1))
+		sleep 0.1
+	done
+	wait "$AGENT_PID"
+	_ap_rc=$?
+	bg_untrack "$AGENT_PID"
+	check_eq "bpfix exit status after SIG$_ap_sig" "$_ap_rc" 0
+	[ $# -ge 2 ] || return 0
+	check_eq "stderr lines besides -v's" \
+		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
+	nothing_left "$1" "$2" "$AGENT_PIN"
+}
+
+# agent_records NAME: the agent's JSON lines (AGENT_OUT) as lib.sh records
+# (NAME=VALUE words, for rec_sum, rec_count, rec_show) in
+# $TEST_TMP/NAME.recs; sets RECS. Booleans become true/false, spaces in
+# values "_"; fin, syn, rst (and rev_*) are the tcp_flags bits; "insane" is
+# "none" or the ways the record disagrees with itself (first > last, first
+# or last outside start..end, bytes outside packets * min/max IP length,
+# frame bytes below bytes + 14 per packet); a line that is not a JSON
+# object becomes "invalid=1". Fails if python3 does.
+_json_py='
+import json, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    try:
+        r = json.loads(line)
+        assert isinstance(r, dict)
+    except (ValueError, AssertionError):
+        print("invalid=1")
+        continue
+    for p in ("", "rev_"):
+        f = r.get(p + "tcp_flags")
+        if isinstance(f, int):
+            r[p + "fin"], r[p + "syn"], r[p + "rst"] = f & 1, f >> 1 & 1, f >> 2 & 1
+    bad = []
+    for p in ("", "rev_") if r.get("biflow") else ("",):
+        n = r.get(p + "packets", 0)
+        if not n:
+            continue
+        if not r[p + "first_ms"] <= r[p + "last_ms"]:
+            bad.append(p + "first>last")
+        if not (r["start_ms"] <= r[p + "first_ms"] and r[p + "last_ms"] <= r["end_ms"]):
+            bad.append(p + "outside-start..end")
+        if not n * r[p + "min_ip_len"] <= r[p + "bytes"] <= n * r[p + "max_ip_len"]:
+            bad.append(p + "bytes-vs-ip-len")
+        if r[p + "l2_bytes"] < r[p + "bytes"] + 14 * n:
+            bad.append(p + "l2_bytes")
+    r["insane"] = ",".join(bad) or "none"
+    print(" ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool)
+                              else str(v).replace(" ", "_")) for k, v in r.items()))
+'
+agent_records() {
+	RECS=$TEST_TMP/$1.recs
+	python3 -c "$_json_py" <"$AGENT_OUT" >"$RECS" || fail "cannot read $AGENT_OUT"
+}
+
+# records_sane: every line of RECS is a JSON object and no record disagrees
+# with itself (two checks; the insane records are shown).
+records_sane() {
+	check_eq "lines that are not JSON objects" "$(rec_count "$RECS" invalid=1)" 0
+	check_eq "records whose times, lengths or byte counts disagree" \
+		"$(rec_count "$RECS" insane!=none)" 0 || rec_show "$RECS" insane!=none | sed 's/^/    /'
+}
+
+# agent_exit_agrees: -v's exit line (in AGENT_ERR) says no flow or packet
+# was lost, and the records in RECS hold exactly the packets it says were
+# metered (two checks). Sets AGENT_EXIT to the line.
+agent_exit_agrees() {
+	AGENT_EXIT=$(grep '^bpfix exit: ' "$AGENT_ERR")
+	check_eq "-v exit line: lost" \
+		"$(printf '%s\n' "$AGENT_EXIT" | sed -n 's/.*| \(lost flows [0-9]* packets [0-9]*\) |.*/\1/p')" \
+		"lost flows 0 packets 0"
+	_ae_seen=$(printf '%s\n' "$AGENT_EXIT" | sed -n 's/^bpfix exit: packets \([0-9]*\) .*/\1/p')
+	check_eq "packets in all $(rec_count "$RECS") records = packets metered (-v exit line)" \
+		"$(($(rec_sum "$RECS" packets) + $(rec_sum "$RECS" rev_packets)))" "${_ae_seen:-no exit line}"
 }

@@ -45,6 +45,7 @@
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
 #   BPFIX_TEST_DUMP=1      print every record
 #   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
+# shellcheck source=tests/ns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BPFIX=${BPFIX:-$BUILD/bpfix}
@@ -62,15 +63,7 @@ QINQ_OUTER=100 QINQ_INNER=200 QINQ_N=2 QINQ_PAYLOAD=20
 V6X_N=4 V6X_PAYLOAD=40
 ARP_N=2 ARP_MAC=02:00:00:00:aa:01
 
-# python3: one interpreter for this script and lib.sh's helpers, found once
-# (a pyenv shim costs a second per start on a busy machine). Debian's has
-# scapy.
-PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
-if [ -n "$PYTHON3" ]; then
-	mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
-		PATH=$TEST_TMP/bin:$PATH
-fi
-
+use_python3	# Debian's, which has scapy
 need_root
 need_cmds ip tc nsenter python3 ping iperf3 ss timeout
 need_bpffs
@@ -78,109 +71,9 @@ need_file "$BPFIX" "run make $BPFIX"
 python3 -c 'import scapy.all' 2>/dev/null || skip "$PYTHON3 has no scapy (python3-scapy)"
 T0=$(date +%s)
 
-# ---- the agent -----------------------------------------------------------------
-
-# proc_alive PID: running (a zombie, exited but not reaped, is not).
-proc_alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
-}
-
-# agent_start TAG NS IF ARGS...: bpfix -v on IF in NS with a pin path of
-# its own (named after PIN_TAG, default TAG); returns once it says it
-# meters (programs attached). Sets AGENT_PID AGENT_OUT AGENT_ERR AGENT_PIN.
-agent_start() {
-	_as_tag=$1 _as_ns=$2 _as_if=$3
-	shift 3
-	AGENT_PIN=$BPFFS/bpfix-$$-${PIN_TAG:-$_as_tag}
-	AGENT_OUT=$TEST_TMP/$_as_tag.out
-	AGENT_ERR=$TEST_TMP/$_as_tag.err
-	defer "rm -rf '$AGENT_PIN'"
-	# nsenter execs bpfix: $! is the agent itself, so SIGINT reaches it.
-	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" --pin-path "$AGENT_PIN" -v "$@" \
-		>"$AGENT_OUT" 2>"$AGENT_ERR" &
-	AGENT_PID=$!
-	bg_track "$AGENT_PID"
-	_as_i=0
-	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
-		if ! proc_alive "$AGENT_PID" || [ "$_as_i" -ge 300 ]; then
-			cat "$AGENT_ERR" >&2
-			fail "bpfix $* on $_as_if did not start metering within 15 s"
-		fi
-		_as_i=$((_as_i + 1))
-		sleep 0.05
-	done
-	sleep 0.2
-}
-
-# agent_stop NS IF: SIGINT, at most 15 s to exit; then its exit status,
-# and nothing of it left on IF or under its pin path.
-agent_stop() {
-	kill -INT "$AGENT_PID"
-	_ap_i=0
-	while proc_alive "$AGENT_PID"; do
-		if [ "$_ap_i" -ge 150 ]; then
-			kill -KILL "$AGENT_PID"
-			fail "bpfix did not exit within 15 s of SIGINT"
-		fi
-		_ap_i=$((_ap_i + 1))
-		sleep 0.1
-	done
-	wait "$AGENT_PID"
-	_ap_rc=$?
-	bg_untrack "$AGENT_PID"
-	check_eq "bpfix exit status after SIGINT" "$_ap_rc" 0
-	check_eq "stderr lines besides -v's" \
-		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
-	nothing_left "$1" "$2" "$AGENT_PIN"
-}
-
-# nothing_left NS IF PIN: no clsact qdisc, no XDP program on IF, no pins.
-nothing_left() {
-	check_eq "$2 after exit: clsact qdiscs, XDP programs" \
-		"$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact), $(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')" \
-		"0, 0"
-	check "$3 removed" test ! -e "$3"
-}
-
 # ---- records ---------------------------------------------------------------------
 #
-# JSON lines become lib.sh records (NAME=VALUE words) for rec_sum,
-# rec_count and rec_show; syn/fin/rst (and rev_*) are tcp_flags bits; a
-# line that is not a JSON object becomes "invalid=1".
-_json_py='
-import json, sys
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    try:
-        r = json.loads(line)
-        assert isinstance(r, dict)
-    except (ValueError, AssertionError):
-        print("invalid=1")
-        continue
-    for p in ("", "rev_"):
-        f = r.get(p + "tcp_flags")
-        if isinstance(f, int):
-            r[p + "fin"], r[p + "syn"], r[p + "rst"] = f & 1, f >> 1 & 1, f >> 2 & 1
-    # Each record must agree with itself.
-    bad = []
-    for p in ("", "rev_") if r.get("biflow") else ("",):
-        n = r.get(p + "packets", 0)
-        if not n:
-            continue
-        if not r[p + "first_ms"] <= r[p + "last_ms"]:
-            bad.append(p + "first>last")
-        if not (r["start_ms"] <= r[p + "first_ms"] and r[p + "last_ms"] <= r["end_ms"]):
-            bad.append(p + "outside-start..end")
-        if not n * r[p + "min_ip_len"] <= r[p + "bytes"] <= n * r[p + "max_ip_len"]:
-            bad.append(p + "bytes-vs-ip-len")
-        if r[p + "l2_bytes"] < r[p + "bytes"] + 14 * n:
-            bad.append(p + "l2_bytes")
-    r["insane"] = ",".join(bad) or "none"
-    print(" ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool)
-                              else str(v).replace(" ", "_")) for k, v in r.items()))
-'
+# The agent's records (lib.sh's agent_records) are in RECS.
 
 # sum_is WHAT FIELD WANT FILTER...: the sum of FIELD over matching records.
 sum_is() {
@@ -207,30 +100,6 @@ last_of() {
 }
 
 # ---- traffic -----------------------------------------------------------------------
-
-ping_ok() {
-	_po_ns=$1 _po_count=$2
-	shift 2
-	_po_out=$(nsx_timeout 15 "$_po_ns" ping -n -q -c "$_po_count" -i 0.05 -W 2 "$@" 2>&1)
-	_po_got=$(printf '%s\n' "$_po_out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	check_eq "ping $* from $_po_ns: replies" "${_po_got:-0}" "$_po_count"
-}
-
-# udp_exchange NS_FROM NS_TO DST PORT SPORT SIZE...
-udp_exchange() {
-	_ux_from=$1 _ux_to=$2 _ux_dst=$3 _ux_port=$4 _ux_sport=$5
-	shift 5
-	_ux_n=$# _ux_octets=0
-	for _ux_s in "$@"; do
-		_ux_octets=$((_ux_octets + _ux_s))
-	done
-	udp_echo_start "$_ux_to" "$_ux_dst" "$_ux_port" "$_ux_n"
-	check "UDP $_ux_sport -> $_ux_dst:$_ux_port: $_ux_n datagrams echoed intact" \
-		udp_send "$_ux_from" "$_ux_dst" "$_ux_port" "$_ux_sport" "$@"
-	udp_echo_wait
-	check_eq "UDP echo server in $_ux_to" "$UDP_ECHO_RESULT" \
-		"received=$_ux_n intact=$_ux_n octets=$_ux_octets"
-}
 
 # iperf3_run: client in A, server in B, IPERF_SECS of TCP; sets IPERF_BYTES
 # (payload the server received).
@@ -287,7 +156,7 @@ print(n)
 '
 
 frames_make() {
-	_fm_mac=$(ip -n "$NS_B" -o link show dev "$IF_B" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+	_fm_mac=$(mac_of "$NS_B" "$IF_B")
 	FRAMES=$TEST_TMP/frames.hex
 	python3 -c "$_scapy_py" "$_fm_mac" "$VLAN_ID" "$VLAN_N" "$VLAN_PAYLOAD" \
 		"$QINQ_OUTER" "$QINQ_INNER" "$QINQ_N" "$QINQ_PAYLOAD" "$V6X_N" "$V6X_PAYLOAD" \
@@ -325,8 +194,7 @@ run_json() {
 	agent_stop "$NS_B" "$IF_B"
 	RUN_T1=$(date +%s%3N)
 
-	RECS=$TEST_TMP/$_rj_tag.recs
-	python3 -c "$_json_py" <"$AGENT_OUT" >"$RECS" || fail "cannot read $AGENT_OUT"
+	agent_records "$_rj_tag"
 	[ -n "${BPFIX_TEST_DUMP:-}" ] && cat "$RECS"
 	check_records "$_rj_mode" "$_rj_pair"
 }
@@ -335,9 +203,7 @@ run_json() {
 check_records() {
 	_cr_pair=$2 _cr_tc=0
 	[ "$1" = tc ] && _cr_tc=1
-	check_eq "lines that are not JSON objects" "$(rec_count "$RECS" invalid=1)" 0
-	check_eq "records whose times, lengths or byte counts disagree" \
-		"$(rec_count "$RECS" insane!=none)" 0 || rec_show "$RECS" insane!=none | sed 's/^/    /'
+	records_sane
 	# Wall-clock times (converted from the kernel's boot-time clock) fall
 	# within the agent's run.
 	check "record times within the run ($RUN_T0..$RUN_T1 ms)" awk -v t0="$RUN_T0" -v t1="$RUN_T1" '
@@ -374,13 +240,7 @@ check_records() {
 	check_eq "ICMPv6 echo before SIGINT: end_reason" "$(last_of end_reason "$@")" forced
 
 	# Exact overall: the records hold every packet the kernel metered.
-	exit_line=$(grep '^bpfix exit: ' "$AGENT_ERR")
-	seen=$(printf '%s\n' "$exit_line" | sed -n 's/^bpfix exit: packets \([0-9]*\) .*/\1/p')
-	check_eq "packets in all $(rec_count "$RECS") records = packets metered (-v exit line)" \
-		"$(($(rec_sum "$RECS" packets) + $(rec_sum "$RECS" rev_packets)))" "${seen:-no exit line}"
-	check_eq "-v exit line: lost" \
-		"$(printf '%s\n' "$exit_line" | sed -n 's/.*| \(lost flows [0-9]* packets [0-9]*\) |.*/\1/p')" \
-		"lost flows 0 packets 0"
+	agent_exit_agrees
 }
 
 check_ping() {
@@ -615,9 +475,9 @@ run_restart() {
 	# The crashed agent created the clsact qdisc; its lock file says so,
 	# and the restarted one removes it when it stops.
 	agent_stop "$NS_B" "$IF_B"
+	# shellcheck disable=SC2034 # read by lib.sh's agent_start
 	PIN_TAG=''
-	RECS=$TEST_TMP/crash.recs
-	python3 -c "$_json_py" <"$AGENT_OUT" >"$RECS" || fail "cannot read $AGENT_OUT"
+	agent_records crash
 	set -- protocol=1 src="$IP4_A" dst="$IP4_B" icmp_type=8
 	sum2_is "ICMP echo before, during and after the gap: packets rev_packets" packets rev_packets \
 		"9 9" "$@"

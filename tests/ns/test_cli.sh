@@ -30,19 +30,12 @@
 #   env BUILD=build sh tests/ns/test_cli.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
 #   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
+# shellcheck source=tests/ns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BPFIX=${BPFIX:-$BUILD/bpfix}
 
-# python3: one interpreter for this script and lib.sh's helpers, found once
-# (a pyenv shim costs a second per start on a busy machine). Debian's has
-# scapy.
-PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
-if [ -n "$PYTHON3" ]; then
-	mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
-		PATH=$TEST_TMP/bin:$PATH
-fi
-
+use_python3
 need_root
 need_cmds ip tc nsenter setpriv timeout ping
 need_bpffs
@@ -51,24 +44,7 @@ T0=$(date +%s)
 PIN=$BPFFS/bpfix-$$-cli
 defer "rm -rf '$PIN'"
 
-proc_alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
-}
-
 # ---- one invocation -----------------------------------------------------------
-
-# attached NS IF: "clsact N, xdp M" on IF.
-attached() {
-	printf 'clsact %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
-		"$(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')"
-}
-
-# nothing_left WHAT [PIN_PATH]: nothing on IF_B, no pin directory.
-nothing_left() {
-	check_eq "$1: then on $IF_B" "$(attached "$NS_B" "$IF_B")" "${LEFT_ON_B:-clsact 0, xdp 0}"
-	check "$1: then no ${2:-$PIN}" test ! -e "${2:-$PIN}"
-}
 
 # bpfix_in NS ARGS...: run bpfix in NS (at most 30 s); RC, stdout in OUT,
 # stderr in ERR.
@@ -97,7 +73,7 @@ fails() {
 	esac
 	check "  -> $_fl_line" matches "$_fl_line" "$_fl_pat"
 	[ "$_fl_rc" = 2 ] && return 0	# a usage error comes before anything is touched
-	nothing_left "  -> exit $RC"
+	nothing_left "$NS_B" "$IF_B" "$PIN" "  -> exit $RC"
 }
 
 matches() {
@@ -112,50 +88,8 @@ usage() {
 }
 
 # ---- a running agent ----------------------------------------------------------
-
-# agent_start NS IF ARGS...: bpfix -v in NS, once it says it meters. Sets
-# AGENT_PID AGENT_OUT AGENT_ERR.
-agent_start() {
-	_as_ns=$1 _as_if=$2
-	shift 2
-	AGENT_OUT=$TEST_TMP/agent.out AGENT_ERR=$TEST_TMP/agent.err
-	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" -v "$@" \
-		>"$AGENT_OUT" 2>"$AGENT_ERR" &
-	AGENT_PID=$!
-	bg_track "$AGENT_PID"
-	agent_wait_metering
-}
-
-agent_wait_metering() {
-	_aw_i=0
-	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
-		if ! proc_alive "$AGENT_PID" || [ "$_aw_i" -ge 300 ]; then
-			cat "$AGENT_ERR" >&2
-			fail "bpfix did not start metering within 15 s"
-		fi
-		_aw_i=$((_aw_i + 1))
-		sleep 0.05
-	done
-	sleep 0.2
-}
-
-# agent_stop [SIGNAL]: the agent exits 0 within 15 s.
-agent_stop() {
-	kill "-${1:-INT}" "$AGENT_PID"
-	_ap_i=0
-	while proc_alive "$AGENT_PID"; do
-		if [ "$_ap_i" -ge 150 ]; then
-			kill -KILL "$AGENT_PID"
-			fail "bpfix did not exit within 15 s of SIG${1:-INT}"
-		fi
-		_ap_i=$((_ap_i + 1))
-		sleep 0.1
-	done
-	wait "$AGENT_PID"
-	_ap_rc=$?
-	bg_untrack "$AGENT_PID"
-	check_eq "agent: exit status after SIG${1:-INT}" "$_ap_rc" 0
-}
+#
+# Agents run through lib.sh's agent_start and agent_stop, pinned at PIN1.
 
 # tc_filters NS IF: "ingress-filter-ids / egress-filter-ids" (bpf program
 # ids and handles, for before/after comparisons).
@@ -220,7 +154,7 @@ usage "--sweep-interval 5000 ms is longer than --idle-timeout 2 s" \
 	-i "$IF_B" --sweep-interval 5000 --idle-timeout 2
 usage "--pin-path relative: must be an absolute path" -i "$IF_B" --pin-path relative
 usage "--pin-path: bad directory" -i "$IF_B" --pin-path ""
-nothing_left "after the usage errors"
+nothing_left "$NS_B" "$IF_B" "$PIN" "after the usage errors"
 
 # ---- help and version: exit 0 -------------------------------------------------------
 
@@ -264,30 +198,32 @@ fi
 
 # A second agent: on the metered interface, or on the pin path in use.
 info "a second agent ($(($(date +%s) - T0)) s)"
-PIN1=$BPFFS/bpfix-$$-cli-first
-defer "rm -rf '$PIN1'"
-agent_start "$NS_B" "$IF_B" --pin-path "$PIN1" -f json --idle-timeout 60 --active-timeout 60
+# shellcheck disable=SC2034 # PIN_TAG and LEFT_ON are read by lib.sh
+PIN_TAG=cli-first	# for every agent_start: their pins are PIN1
+agent_start agent "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60
+PIN1=$AGENT_PIN
 before=$(tc_filters "$NS_B" "$IF_B")
 check "first agent's filters: $before" test -n "$before"
-LEFT_ON_B="clsact 1, xdp 0"	# the first agent's
+LEFT_ON="clsact 1, xdp 0"	# the first agent's
 fails 1 "$IF_B: already metered by another bpfix \(pid $AGENT_PID\)" -i "$IF_B"
 fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp-generic
 fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp
 fails 1 "--pin-path $PIN1: another bpfix is running with it" -i br0 --pin-path "$PIN1"
 check_eq "  -> then on br0" "$(attached "$NS_B" br0)" "clsact 0, xdp 0"
-LEFT_ON_B=
+# shellcheck disable=SC2034
+LEFT_ON=
 check_eq "first agent's filters after them" "$(tc_filters "$NS_B" "$IF_B")" "$before"
 check "first agent still running" proc_alive "$AGENT_PID"
 check "first agent's pins still there" test -e "$PIN1/stats"
 # shellcheck disable=SC2086
 nsx_timeout 10 "$NS_A" ping -n -q -c 3 -i 0.05 "$IP4_B" >/dev/null 2>&1
-agent_stop INT
+agent_stop -INT
 check_eq "first agent: its ping record (packets, rev_packets)" \
 	"$(python3 -c 'import json, sys
 r = [json.loads(l) for l in sys.stdin if l.strip()]
 print(*[(x["packets"], x["rev_packets"]) for x in r if x["protocol"] == 1 and x.get("icmp_type") == 8])' \
 		<"$AGENT_OUT")" "(3, 3)"
-nothing_left "first agent stopped" "$PIN1"
+nothing_left "$NS_B" "$IF_B" "$PIN1" "first agent stopped"
 
 # No privileges: uid nobody (bpffs is often world-writable with the sticky
 # bit, so it gets as far as loading).
@@ -335,10 +271,10 @@ ip netns exec "$NS_B" tc filter add dev "$IF_B" ingress prio 5 bpf direct-action
 	obj "$BUILD/bpfix.bpf.o" sec tc 2>"$TEST_TMP/tc.err" ||
 	{ cat "$TEST_TMP/tc.err" >&2; fail "cannot add a bpf filter to $IF_B"; }
 theirs=$(tc_filters "$NS_B" "$IF_B")
-agent_start "$NS_B" "$IF_B" --pin-path "$PIN1" -f json
+agent_start agent "$NS_B" "$IF_B" -f json
 check "bpfix added its filters to theirs: $(tc_filters "$NS_B" "$IF_B")" \
 	test "$(tc_filters "$NS_B" "$IF_B" | grep -o 0xb9f1 | wc -l)" -eq 2
-agent_stop INT
+agent_stop -INT
 check_eq "after bpfix: their clsact qdisc" "$(nsx "$NS_B" tc qdisc show dev "$IF_B" | grep -c clsact)" 1
 check_eq "after bpfix: their filter, and none of bpfix's" "$(tc_filters "$NS_B" "$IF_B")" "$theirs"
 check "after bpfix: no $PIN1" test ! -e "$PIN1"
@@ -357,7 +293,7 @@ bg_track "$AGENT_PID"
 agent_wait_metering
 check_eq "under ip netns exec: attached to $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 1, xdp 0"
 nsx_timeout 10 "$NS_A" ping -n -q -c 2 -i 0.05 "$IP4_B" >/dev/null 2>&1
-agent_stop TERM
+agent_stop -TERM
 check_eq "under ip netns exec: the ping's record (packets, rev_packets, end_reason)" \
 	"$(python3 -c 'import json, sys
 r = [json.loads(l) for l in sys.stdin if l.strip()]

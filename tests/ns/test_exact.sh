@@ -30,6 +30,7 @@
 #   BLAST_SECS=10          length of each blast
 #   SOURCE=trafgen|python  the sender (default trafgen if installed)
 #   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
+# shellcheck source=tests/ns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BPFIX=${BPFIX:-$BUILD/bpfix}
@@ -38,15 +39,7 @@ PAYLOAD=64			# bytes per datagram: IP total length 92
 DPORT=9 SPORT0=50000		# blaster i sends from SPORT0 + i
 AGENT_ARGS="-f json --idle-timeout 1 --active-timeout 1 --sweep-interval 100"
 
-# python3: one interpreter for this script and lib.sh's helpers, found once
-# (a pyenv shim costs a second per start on a busy machine). Debian's has
-# scapy.
-PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
-if [ -n "$PYTHON3" ]; then
-	mkdir -p "$TEST_TMP/bin" && ln -sf "$PYTHON3" "$TEST_TMP/bin/python3" &&
-		PATH=$TEST_TMP/bin:$PATH
-fi
-
+use_python3
 need_root
 need_cmds ip tc nsenter python3 timeout nproc
 SOURCE=${SOURCE:-$(command -v trafgen >/dev/null 2>&1 && echo trafgen || echo python)}
@@ -55,63 +48,6 @@ need_file "$BPFIX" "run make $BPFIX"
 BLASTERS=$(nproc)
 [ "$BLASTERS" -gt 4 ] && BLASTERS=4
 T0=$(date +%s)
-
-# ---- the agent (as in test_agent_live.sh) ------------------------------------
-
-proc_alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
-}
-
-# agent_start TAG NS IF ARGS...: bpfix -v on IF in NS with a pin path of
-# its own, once it says it meters. Sets AGENT_PID AGENT_OUT AGENT_ERR
-# AGENT_PIN.
-agent_start() {
-	_as_tag=$1 _as_ns=$2 _as_if=$3
-	shift 3
-	AGENT_PIN=$BPFFS/bpfix-$$-$_as_tag
-	AGENT_OUT=$TEST_TMP/$_as_tag.out
-	AGENT_ERR=$TEST_TMP/$_as_tag.err
-	defer "rm -rf '$AGENT_PIN'"
-	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" --pin-path "$AGENT_PIN" -v "$@" \
-		>"$AGENT_OUT" 2>"$AGENT_ERR" &
-	AGENT_PID=$!
-	bg_track "$AGENT_PID"
-	_as_i=0
-	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
-		if ! proc_alive "$AGENT_PID" || [ "$_as_i" -ge 300 ]; then
-			cat "$AGENT_ERR" >&2
-			fail "bpfix $* on $_as_if did not start metering within 15 s"
-		fi
-		_as_i=$((_as_i + 1))
-		sleep 0.05
-	done
-	sleep 0.2
-}
-
-# agent_stop NS IF: SIGINT; exit status 0, nothing left attached or pinned.
-agent_stop() {
-	kill -INT "$AGENT_PID"
-	_ap_i=0
-	while proc_alive "$AGENT_PID"; do
-		if [ "$_ap_i" -ge 150 ]; then
-			kill -KILL "$AGENT_PID"
-			fail "bpfix did not exit within 15 s of SIGINT"
-		fi
-		_ap_i=$((_ap_i + 1))
-		sleep 0.1
-	done
-	wait "$AGENT_PID"
-	_ap_rc=$?
-	bg_untrack "$AGENT_PID"
-	check_eq "bpfix exit status after SIGINT" "$_ap_rc" 0
-	check_eq "stderr lines besides -v's" \
-		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
-	check_eq "$2 after exit: clsact qdiscs, XDP programs" \
-		"$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact), $(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')" \
-		"0, 0"
-	check "$AGENT_PIN removed" test ! -e "$AGENT_PIN"
-}
 
 # ---- a quiet link --------------------------------------------------------------
 
@@ -138,10 +74,6 @@ quiet_pair() {
 	ip -n "$NS_A" link set "$IF_A" up &&
 	ip -n "$NS_B" link set "$IF_B" up ||
 		fail "cannot configure veth pair $IF_A/$IF_B"
-}
-
-mac_of() {
-	ip -n "$1" -o link show dev "$2" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p'
 }
 
 # dev_stat NS IF COUNTER: the device counter as the namespace's sysfs has it.
@@ -250,51 +182,12 @@ blast() {
 
 # ---- records ---------------------------------------------------------------------
 
-_json_py='
-import json, sys
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    try:
-        r = json.loads(line)
-        assert isinstance(r, dict)
-    except (ValueError, AssertionError):
-        print("invalid=1")
-        continue
-    # Each record must agree with itself.
-    bad = []
-    for p in ("", "rev_") if r.get("biflow") else ("",):
-        n = r.get(p + "packets", 0)
-        if not n:
-            continue
-        if not r[p + "first_ms"] <= r[p + "last_ms"]:
-            bad.append(p + "first>last")
-        if not (r["start_ms"] <= r[p + "first_ms"] and r[p + "last_ms"] <= r["end_ms"]):
-            bad.append(p + "outside-start..end")
-        if not n * r[p + "min_ip_len"] <= r[p + "bytes"] <= n * r[p + "max_ip_len"]:
-            bad.append(p + "bytes-vs-ip-len")
-        if r[p + "l2_bytes"] < r[p + "bytes"] + 14 * n:
-            bad.append(p + "l2_bytes")
-    r["insane"] = ",".join(bad) or "none"
-    print(" ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool)
-                              else str(v).replace(" ", "_")) for k, v in r.items()))
-'
-
 # records_common: checks every run makes of its records.
 records_common() {
-	RECS=$TEST_TMP/$1.recs
-	python3 -c "$_json_py" <"$AGENT_OUT" >"$RECS" || fail "cannot read $AGENT_OUT"
-	check_eq "lines that are not JSON objects" "$(rec_count "$RECS" invalid=1)" 0
-	check_eq "records whose times, lengths or byte counts disagree" \
-		"$(rec_count "$RECS" insane!=none)" 0 || rec_show "$RECS" insane!=none | sed 's/^/    /'
-	exit_line=$(grep '^bpfix exit: ' "$AGENT_ERR")
-	check_eq "-v exit line: lost" \
-		"$(printf '%s\n' "$exit_line" | sed -n 's/.*| \(lost flows [0-9]* packets [0-9]*\) |.*/\1/p')" \
-		"lost flows 0 packets 0"
-	all=$(($(rec_sum "$RECS" packets) + $(rec_sum "$RECS" rev_packets)))
-	check_eq "packets in all $(rec_count "$RECS") records = packets metered (-v exit line)" \
-		"$all" "$(printf '%s\n' "$exit_line" | sed -n 's/^bpfix exit: packets \([0-9]*\) .*/\1/p')"
-	info "-v: $(printf '%s\n' "$exit_line" | sed -n 's/.*| \(sweeps [0-9]* last [0-9.]* ms max [0-9.]* ms\).*/\1/p')"
+	agent_records "$1"
+	records_sane
+	agent_exit_agrees
+	info "-v: $(printf '%s\n' "$AGENT_EXIT" | sed -n 's/.*| \(sweeps [0-9]* last [0-9.]* ms max [0-9.]* ms\).*/\1/p')"
 }
 
 # per_flow FILTER...: each blast flow (source port) against what was sent:

@@ -40,32 +40,6 @@ OBJ=$BUILD/bpfix.bpf.o
 need_file "$OBJ" "run make $OBJ"
 TMP=$TEST_TMP
 
-# ping_ok NS COUNT ARGS...: COUNT echo requests, all of them answered.
-ping_ok() {
-	_po_ns=$1 _po_count=$2
-	shift 2
-	_po_out=$(nsx_timeout 15 "$_po_ns" ping -n -q -c "$_po_count" -i 0.05 -W 2 "$@" 2>&1)
-	_po_got=$(printf '%s\n' "$_po_out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	check_eq "ping $* from $_po_ns: replies" "${_po_got:-0}" "$_po_count"
-}
-
-# udp_exchange NS_FROM NS_TO DST SIZE...: datagrams of the given payload
-# sizes from NS_FROM to a UDP echo server in NS_TO, each echoed back.
-udp_exchange() {
-	_ux_from=$1 _ux_to=$2 _ux_dst=$3
-	shift 3
-	_ux_n=$# _ux_octets=0
-	for _ux_s in "$@"; do
-		_ux_octets=$((_ux_octets + _ux_s))
-	done
-	udp_echo_start "$_ux_to" "$_ux_dst" "$UDP_PORT" "$_ux_n"
-	check "UDP $* bytes to $_ux_dst: each echoed back intact" \
-		udp_send "$_ux_from" "$_ux_dst" "$UDP_PORT" "$UDP_SPORT" "$@"
-	udp_echo_wait
-	check_eq "UDP echo server in $_ux_to" "$UDP_ECHO_RESULT" \
-		"received=$_ux_n intact=$_ux_n octets=$_ux_octets"
-}
-
 # udp_expect SIZE...: what IPv4 datagrams with these payload sizes add up
 # to: udp_n packets, udp_ip octets of IP total length, udp_min..udp_max.
 udp_expect() {
@@ -149,7 +123,7 @@ UDP_SIZES="1 64 100 512 1000 1472"
 ping_ok "$NS_A" "$PINGS" -s "$PING_SIZE" "$IP4_B"
 ping_ok "$NS_A" "$PINGS" -s "$PING_SIZE" -6 "$IP6_B"
 # shellcheck disable=SC2086
-udp_exchange "$NS_A" "$NS_B" "$IP4_B" $UDP_SIZES
+udp_exchange "$NS_A" "$NS_B" "$IP4_B" "$UDP_PORT" "$UDP_SPORT" $UDP_SIZES
 # Detach before reading, so nothing moves between the two reads.
 tc_detach "$NS_A" "$IF_A"
 read_tables "$TC_PIN" tc
@@ -194,7 +168,7 @@ JPINGS=3 JPING_SIZE=8000
 JUDP_SIZES="3000 8900"
 ping_ok "$NS_A" "$JPINGS" -s "$JPING_SIZE" -M "do" "$IP4_B"
 # shellcheck disable=SC2086
-udp_exchange "$NS_A" "$NS_B" "$IP4_B" $JUDP_SIZES
+udp_exchange "$NS_A" "$NS_B" "$IP4_B" "$UDP_PORT" "$UDP_SPORT" $JUDP_SIZES
 xdp_detach "$NS_B" "$IF_B" xdpdrv
 read_tables "$XDP_PIN" xdp
 

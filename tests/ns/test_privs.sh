@@ -5,6 +5,7 @@
 # CAP_NET_ADMIN once attached, sets no_new_privs, pins its maps mode 0600,
 # meters, and shuts down cleanly. Without CAP_PERFMON it fails with one
 # clear line and leaves nothing pinned or attached.
+# shellcheck source=tests/ns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -18,6 +19,7 @@ PIN=$BPFFS/bpfix-$$-privs
 defer "rm -rf '$PIN'"
 
 # The capability bits as /proc/PID/status prints them.
+# shellcheck disable=SC2034 # CAP_PERFMON: the set, named in full
 CAP_NET_ADMIN=12 CAP_PERFMON=38 CAP_BPF=39
 kept=$(printf '%016x' $(((1 << CAP_BPF) | (1 << CAP_NET_ADMIN))))
 
@@ -33,25 +35,25 @@ caps_run() {
 # ---- with exactly the documented set ---------------------------------------
 caps_run +bpf,+net_admin,+perfmon -f json --idle-timeout 1 --sweep-interval 200 \
 	> "$TEST_TMP/out.json" 2> "$TEST_TMP/err" &
-pid=$!
-bg_track "$pid"
+AGENT_PID=$!
+bg_track "$AGENT_PID"
 i=0
 until [ -e "$PIN/stats" ] && nsx "$NS_B" tc filter show dev "$IF_B" egress | grep -q bpfix; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "agent not attached after 10 s: $(cat "$TEST_TMP/err")"
-	kill -0 "$pid" 2>/dev/null || fail "agent exited: $(cat "$TEST_TMP/err")"
+	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(cat "$TEST_TMP/err")"
 	sleep 0.1
 done
 sleep 0.3	# privileges are dropped right after attaching
 
 check_eq "effective capabilities after attach" \
-	"$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")" "$kept"
+	"$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$AGENT_PID/status")" "$kept"
 check_eq "permitted capabilities after attach" \
-	"$(sed -n 's/^CapPrm:[[:space:]]*//p' "/proc/$pid/status")" "$kept"
+	"$(sed -n 's/^CapPrm:[[:space:]]*//p' "/proc/$AGENT_PID/status")" "$kept"
 # The bounding set keeps CAP_PERFMON here: dropping from it needs
 # CAP_SETPCAP, which this run never had; no_new_privs and the empty
 # inheritable set mean nothing can raise it again.
-check_eq "no_new_privs" "$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$pid/status")" 1
+check_eq "no_new_privs" "$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$AGENT_PID/status")" 1
 for m in flow_table_0 flow_table_1 flow_tables flow_epoch stats frag_table; do
 	check_eq "pin $m mode" "$(stat -c %a "$PIN/$m" 2>/dev/null)" 600
 done
@@ -59,11 +61,7 @@ done
 ip netns exec "$NS_A" ping -c 3 -i 0.2 -s 56 "$IP4_B" > /dev/null ||
 	fail "ping through the metered interface failed"
 sleep 1.5	# one idle timeout and a sweep
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-bg_untrack "$pid"
-check_eq "exit code after SIGINT" "$rc" 0
+agent_stop -INT
 check_eq "ICMP echo packets metered (both ways)" \
 	"$(python3 -c '
 import json, sys
