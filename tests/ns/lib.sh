@@ -178,6 +178,53 @@ bg_untrack() {
 TEST_TMP=$(mktemp -d "/tmp/bpfix-$$-XXXXXX") || fail "mktemp failed"
 defer "rm -rf '$TEST_TMP'"
 
+# ---- background processes --------------------------------------------
+
+# bg NS COMMAND...: COMMAND in the background in NS; $! is COMMAND itself
+# (nsenter execs it), so it can be signalled and waited for.
+bg() {
+	_bg_ns=$1
+	shift
+	nsenter --net="$NETNS_DIR/$_bg_ns" "$@" &
+	bg_track "$!"
+}
+
+# wait_for FILE PATTERN WHAT [PID]: up to 15 s for PATTERN in FILE.
+wait_for() {
+	for _wf in $(seq 150); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && break
+		sleep 0.1
+	done
+	cat "$1" >&2 2>/dev/null
+	fail "$3 did not start"
+}
+
+# wait_file FILE WHAT PID: up to 15 s for FILE to exist.
+wait_file() {
+	for _wf in $(seq 150); do
+		[ -e "$1" ] && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$2 did not start"
+}
+
+# stop PID SIGNAL SECONDS: signal PID (unless SIGNAL is "-"), wait up to
+# SECONDS for it to exit, then kill it. Returns its exit status.
+stop() {
+	[ "$2" = - ] || kill "-$2" "$1" 2>/dev/null
+	for _st in $(seq $(($3 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && { info "pid $1 still running: killed"; kill -KILL "$1"; }
+	wait "$1"
+	_st=$?
+	bg_untrack "$1"
+	return "$_st"
+}
+
 # ---- namespaces and veth pairs --------------------------------------------
 
 # nsx NS COMMAND...: run COMMAND in network namespace NS with the host's

@@ -140,50 +140,6 @@ IFX_B=$(ifindex_of "$NS_B" "$IF_B")
 MAC_A=$(ip -n "$NS_A" -o link show dev "$IF_A" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
 MAC_B=$(ip -n "$NS_B" -o link show dev "$IF_B" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
 
-# bg NS COMMAND...: COMMAND in the background in NS; $! is COMMAND itself
-# (nsenter execs it), so it can be signalled and waited for.
-bg() {
-	_bg_ns=$1
-	shift
-	nsenter --net="$NETNS_DIR/$_bg_ns" "$@" &
-	bg_track "$!"
-}
-
-# wait_for FILE PATTERN WHAT [PID]: up to 15 s for PATTERN in FILE.
-wait_for() {
-	for _wf in $(seq 150); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && break
-		sleep 0.1
-	done
-	cat "$1" >&2 2>/dev/null
-	fail "$3 did not start"
-}
-
-# wait_file FILE WHAT PID: up to 15 s for FILE to exist.
-wait_file() {
-	for _wf in $(seq 150); do
-		[ -e "$1" ] && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$2 did not start"
-}
-
-# stop PID SIGNAL SECONDS: signal PID (unless SIGNAL is "-"), wait up to
-# SECONDS for it to exit, then kill it. Returns its exit status.
-stop() {
-	[ "$2" = - ] || kill "-$2" "$1" 2>/dev/null
-	for _st in $(seq $(($3 * 10))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && { info "pid $1 still running: killed"; kill -KILL "$1"; }
-	wait "$1"
-	_st=$?
-	bg_untrack "$1"
-	return "$_st"
-}
 
 # nfcapd and nfacctd are optional (their checks are skipped, with a note);
 # ipfixDump and tshark are not.

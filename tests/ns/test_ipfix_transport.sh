@@ -78,46 +78,6 @@ T0=$(date +%s%3N)
 now_ms() { date +%s%3N; }
 elapsed() { echo "$(( ($(now_ms) - T0) / 1000 )) s"; }
 
-# ---- helpers (as in test_ipfix_interop.sh) ---------------------------------------
-
-bg() {
-	_bg_ns=$1
-	shift
-	nsenter --net="$NETNS_DIR/$_bg_ns" "$@" &
-	bg_track "$!"
-}
-
-wait_for() {
-	for _wf in $(seq 150); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && break
-		sleep 0.1
-	done
-	cat "$1" >&2 2>/dev/null
-	fail "$3 did not start"
-}
-
-wait_file() {
-	for _wf in $(seq 150); do
-		[ -e "$1" ] && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$2 did not start"
-}
-
-stop() {
-	[ "$2" = - ] || kill "-$2" "$1" 2>/dev/null
-	for _st in $(seq $(($3 * 10))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && { info "pid $1 still running: killed"; kill -KILL "$1"; }
-	wait "$1"
-	_st=$?
-	bg_untrack "$1"
-	return "$_st"
-}
 
 # flows N SPORT SIZE GAP: N one-datagram flows from B to A's sink.
 flows() {
