@@ -383,9 +383,10 @@ static void take_totals(struct ipfix_out *x, const struct meter_totals *t)
 	x->have_totals = 1;
 }
 
-static int sync_tick(struct output *o, const struct meter_totals *t)
+/* The start of every tick: the sweep's totals, and whether the periodic
+ * options (and, over UDP, templates) are due. */
+static uint64_t tick_begin(struct ipfix_out *x, const struct meter_totals *t)
 {
-	struct ipfix_out *x = to_ipfix(o);
 	uint64_t now = mono_ms();
 
 	take_totals(x, t);
@@ -395,6 +396,14 @@ static int sync_tick(struct output *o, const struct meter_totals *t)
 		if (x->kind == COLLECTOR_UDP)
 			x->tpl_due = 1;
 	}
+	return now;
+}
+
+static int sync_tick(struct output *o, const struct meter_totals *t)
+{
+	struct ipfix_out *x = to_ipfix(o);
+
+	tick_begin(x, t);
 	if (x->tpl_due)
 		sync_templates(x);
 	if (x->opts_due)
@@ -647,13 +656,8 @@ static void tcp_progress(struct ipfix_out *x, uint64_t now)
 static int tcp_tick(struct output *o, const struct meter_totals *t)
 {
 	struct ipfix_out *x = to_ipfix(o);
-	uint64_t now = mono_ms();
+	uint64_t now = tick_begin(x, t);
 
-	take_totals(x, t);
-	if (now >= x->next_refresh_ms) {
-		x->next_refresh_ms = now + x->refresh_ms;
-		x->opts_due = 1;
-	}
 	tcp_progress(x, now);
 	tcp_pump(x, 1);
 	return 0;
