@@ -41,6 +41,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfix.h"
+#include "bench.h"
 #include "bpfix.skel.h"
 #include "reference.skel.h"
 
@@ -642,23 +643,6 @@ static int check_bpfix_stats(struct bench *b)
 	return bad ? -1 : 0;
 }
 
-/* One CPU for the whole run: per-CPU slots and caches stay put, and the
- * figures do not mix two CPUs' speeds. */
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		cpu = sched_getcpu();
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
-		fprintf(stderr, "bench: cpu %d: %s\n", cpu, strerror(errno));
-		return -1;
-	}
-	return cpu;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu]\n");
@@ -698,7 +682,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: cannot count possible CPUs\n");
 		goto out;
 	}
-	cpu = pin_cpu(cpu);
+	cpu = bench_pin_cpu("bench", cpu);
 	if (cpu < 0 || load(b) || build_frames(b))
 		goto out;
 

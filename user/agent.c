@@ -33,13 +33,8 @@ static void emit(void *ctx, const struct flow_record *r)
 	a->totals.records_emitted++;
 }
 
-struct drain_ctx {
-	struct agent *a;
-	uint64_t flows, packets, octets;
-};
-
-static void on_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
-		    int ncpus)
+void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
+		      int ncpus)
 {
 	struct drain_ctx *d = ctx;
 	struct flow_side side;
@@ -84,7 +79,7 @@ static int drain_slot(struct agent *a, int slot)
 	long n;
 	int ret;
 
-	n = meter_drain(&a->meter, slot, on_flow, &d);
+	n = meter_drain(&a->meter, slot, agent_drain_flow, &d);
 	if (n < 0)
 		return (int)n;
 	ret = meter_read_stats(&a->meter, &s);
@@ -110,8 +105,17 @@ static int drain_slot(struct agent *a, int slot)
 		a->adopted_packets += d.packets;
 		a->slot_known[slot] = 1;
 	}
-	/* Half a table in one interval: sweep sooner, before the LRU evicts. */
-	a->hurry = d.flows > a->meter.table_entries / 2;
+	/* At this rate, would a full interval fill half a table? Then sweep
+	 * sooner, before the LRU evicts; measured as a rate so that the
+	 * short interval of a hurried sweep does not end the hurry. */
+	{
+		uint64_t now = mono_ns(), since = now - a->flip_ns;
+		uint64_t interval = (uint64_t)a->cfg->sweep_interval_ms * 1000000;
+
+		a->hurry = a->flip_ns && since &&
+			   (double)d.flows * interval / since > a->meter.table_entries / 2;
+		a->flip_ns = now;
+	}
 	a->slot_flows[slot] = (&s.table_flows_0)[slot];
 	a->slot_packets[slot] = (&s.table_packets_0)[slot];
 	a->slot_octets[slot] = (&s.table_octets_0)[slot];
@@ -182,7 +186,7 @@ static void drain_stale(struct agent *a)
 
 	for (i = 0; i < FLOW_TABLES; i++)
 		if (a->meter.stale_fd[i] >= 0)
-			meter_drain_fd(&a->meter, a->meter.stale_fd[i], on_flow, &d);
+			meter_drain_fd(&a->meter, a->meter.stale_fd[i], agent_drain_flow, &d);
 	a->adopted_flows += d.flows;
 	a->adopted_packets += d.packets;
 }

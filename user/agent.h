@@ -37,8 +37,21 @@ struct agent {
 	uint64_t sweep_ns_last, sweep_ns_max, sweep_ns_total;
 	int64_t offset_ns;		/* boot -> wall, this sweep */
 	uint64_t now_ms;
-	int hurry;			/* the last drain found the kernel table half full */
+	int hurry;			/* new flows come fast enough to fill half a kernel
+					 * table in one interval: sweep sooner */
+	uint64_t flip_ns;		/* monotonic time of the last drain */
 };
+
+/* What one drain read, and the agent it feeds. */
+struct drain_ctx {
+	struct agent *a;
+	uint64_t flows, packets, octets;
+};
+
+/* A drain_fn (meter.h) with a struct drain_ctx: merge one flow's per-CPU
+ * slots and fold the delta into the agent's table. */
+void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
+		      int ncpus);
 
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);
 /* One sweep: returns 0 or a negative errno (the agent carries on). */

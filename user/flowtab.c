@@ -493,12 +493,12 @@ static void expire_oldest(struct flowtab *t, uint32_t target)
 	v = malloc(sizeof(*v) * t->used);
 	if (!v) {
 		/* No memory to sort: expire in table order rather than lose. */
-		for (i = 0; i < t->capacity && t->used > target; i++)
+		for (i = 0; i < t->scan_end && t->used > target; i++)
 			if (t->e[i].used)
 				expire_entry(t, &t->e[i], FLOW_END_RESOURCES);
 		return;
 	}
-	for (i = 0; i < t->capacity; i++)
+	for (i = 0; i < t->scan_end; i++)
 		if (t->e[i].used) {
 			v[n][0] = t->e[i].last_ms;
 			v[n][1] = i;
@@ -518,6 +518,8 @@ static struct flowtab_entry *create(struct flowtab *t, const struct flow_key *ca
 	if (!t->nfree)
 		expire_oldest(t, t->low_water);
 	idx = t->free_list[--t->nfree];
+	if (idx >= t->scan_end)
+		t->scan_end = idx + 1;
 	e = &t->e[idx];
 	memset(e, 0, sizeof(*e));
 	e->used = 1;
@@ -631,7 +633,7 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 	uint64_t before = t->stats.records;
 	uint32_t i;
 
-	for (i = 0; i < t->capacity; i++) {
+	for (i = 0; i < t->scan_end; i++) {
 		struct flowtab_entry *e = &t->e[i];
 		uint64_t start;
 
@@ -669,7 +671,7 @@ uint32_t flowtab_flush(struct flowtab *t, uint8_t reason)
 	uint64_t before = t->stats.records;
 	uint32_t i;
 
-	for (i = 0; i < t->capacity; i++)
+	for (i = 0; i < t->scan_end; i++)
 		if (t->e[i].used)
 			expire_entry(t, &t->e[i], reason);
 	return (uint32_t)(t->stats.records - before);

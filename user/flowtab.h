@@ -90,6 +90,8 @@ struct flowtab {
 	struct flowtab_entry *e;
 	uint32_t capacity;
 	uint32_t used;
+	uint32_t scan_end;		/* no entry at or above was ever used: scans stop
+					 * here (the free list hands out low indexes first) */
 	uint32_t *bucket;		/* index + 1 */
 	uint32_t nbuckets;		/* power of two */
 	uint32_t *free_list;		/* stack of free indexes */
