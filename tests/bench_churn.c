@@ -59,19 +59,6 @@
 #define FRAME_LEN    60
 #define RAMP_SWEEPS  5
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-static uint64_t mono_ms(void)
-{
-	return mono_ns() / 1000000;
-}
-
 /* ---- generator ------------------------------------------------------------- */
 
 struct gen {
@@ -119,13 +106,13 @@ static void *gen_main(void *arg)
 
 	if (bench_pin_cpu("bench_churn", g->cpu) < 0)
 		fprintf(stderr, "bench_churn: generator: cpu %d: cannot pin\n", g->cpu);
-	t0 = mono_ns();
+	t0 = clock_mono_ns();
 	for (;;) {
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = FRAME_LEN,
 			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
 
 		if ((i & 15) == 0) {
-			now = mono_ns() - t0;
+			now = clock_mono_ns() - t0;
 			if (now >= g->ramp_ns + g->duration_ns)
 				break;
 			if (now >= g->ramp_ns && !holding) {
@@ -234,10 +221,10 @@ static int run_step(const struct opts *o, uint32_t flows, uint32_t sweep_ms, dou
 	}
 
 	/* user/main.c's loop */
-	next = mono_ms() + cfg.sweep_interval_ms;
+	next = clock_mono_ms() + cfg.sweep_interval_ms;
 	while (!g.done) {
 		sleep_until_ms(next, &g.done);
-		t = mono_ns();
+		t = clock_mono_ns();
 		if (last_sweep && (t - last_sweep) / 1e6 > s->max_gap_ms)
 			s->max_gap_ms = (t - last_sweep) / 1e6;
 		last_sweep = t;
@@ -249,9 +236,7 @@ static int run_step(const struct opts *o, uint32_t flows, uint32_t sweep_ms, dou
 			s->max_per_sweep = a.drained_flows - before;
 		if (a.hurry)
 			s->hurried++;
-		next += a.hurry ? cfg.sweep_interval_ms / 4 : cfg.sweep_interval_ms;
-		if (next < mono_ms())
-			next = mono_ms() + (a.hurry ? 0 : cfg.sweep_interval_ms);
+		next = agent_next_sweep_ms(&a, next);
 	}
 	pthread_join(th, NULL);
 	/* drain both tables: everything sent is now in the agent */

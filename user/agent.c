@@ -15,14 +15,6 @@
 
 #define LISTEN_RELOAD_MS 1000	/* a server started a second ago counts */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void emit(void *ctx, const struct flow_record *r)
 {
 	struct agent *a = ctx;
@@ -109,7 +101,7 @@ static int drain_slot(struct agent *a, int slot)
 	 * sooner, before the LRU evicts; measured as a rate so that the
 	 * short interval of a hurried sweep does not end the hurry. */
 	{
-		uint64_t now = mono_ns(), since = now - a->flip_ns;
+		uint64_t now = clock_mono_ns(), since = now - a->flip_ns;
 		uint64_t interval = (uint64_t)a->cfg->sweep_interval_ms * 1000000;
 
 		a->hurry = a->flip_ns && since &&
@@ -132,7 +124,7 @@ static void sample_clocks(struct agent *a)
 
 int agent_sweep(struct agent *a)
 {
-	uint64_t t0 = mono_ns(), dt;
+	uint64_t t0 = clock_mono_ns(), dt;
 	int slot, ret, i;
 
 	sample_clocks(a);
@@ -147,7 +139,7 @@ int agent_sweep(struct agent *a)
 	flowtab_expire(&a->tab, a->now_ms);
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->tick(a->out[i], &a->totals);
-	dt = mono_ns() - t0;
+	dt = clock_mono_ns() - t0;
 	a->sweeps++;
 	a->sweep_ns_last = dt;
 	a->sweep_ns_total += dt;
@@ -253,6 +245,16 @@ fail:
 	a->n_out = 0;
 	flowtab_free(&a->tab);
 	return ret ? ret : -EINVAL;
+}
+
+uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms)
+{
+	uint64_t interval = a->cfg->sweep_interval_ms, now = clock_mono_ms();
+
+	deadline_ms += a->hurry ? interval / 4 : interval;
+	if (deadline_ms < now)
+		deadline_ms = now + (a->hurry ? 0 : interval);
+	return deadline_ms;
 }
 
 void agent_stop(struct agent *a)

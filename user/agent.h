@@ -56,6 +56,10 @@ void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_c
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);
 /* One sweep: returns 0 or a negative errno (the agent carries on). */
 int agent_sweep(struct agent *a);
+/* The deadline (monotonic ms) of the sweep after the one due at
+ * @deadline_ms: an interval later, a quarter of one while the agent hurries,
+ * and never in the past (after a long sweep or a suspend: no burst). */
+uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms);
 /* Detach, drain everything, emit all as forced end, close outputs. */
 void agent_stop(struct agent *a);
 void agent_print_counters(struct agent *a, FILE *f, const char *when);

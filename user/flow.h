@@ -11,6 +11,21 @@
 #include <stddef.h>
 #include "bpfix.h"
 
+/* ---- clocks ---- */
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled now (kernel timestamps are
+ * bpf_ktime_get_ns() and bpf_ktime_get_coarse_ns(), both CLOCK_MONOTONIC,
+ * which stops during suspend: sampling at every sweep keeps the error to
+ * packets of the interval before a suspend). */
+int64_t clock_mono_offset_ns(void);
+/* Kernel (monotonic) ns -> wall-clock ms with @offset_ns. */
+uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns);
+/* Now, in ms since 1970 (CLOCK_REALTIME); and monotonic ns and ms, for
+ * intervals and deadlines. Defined in flowtab.c. */
+uint64_t clock_wall_ms(void);
+uint64_t clock_mono_ns(void);
+uint64_t clock_mono_ms(void);
+
 /* flowEndReason (IANA IPFIX registry, RFC 5102 section 5.11.3). */
 #define FLOW_END_IDLE      1	/* idle timeout */
 #define FLOW_END_ACTIVE    2	/* active timeout: the flow goes on */
@@ -65,6 +80,13 @@ struct flow_record {
 	struct flow_side fwd;
 	struct flow_side rev;
 };
+
+/* ICMP or ICMPv6 as the kernel keys it (parse.bpf.h, parse_l4: either
+ * protocol under either IP version): type << 8 | code in dst_port. */
+static inline int flow_key_is_icmp(const struct flow_key *k)
+{
+	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
+}
 
 /* Start and end of a record over both directions, in wall-clock ms. */
 static inline uint64_t flow_record_start_ms(const struct flow_record *r)

@@ -11,7 +11,6 @@
 #define IPPROTO_ICMP_   1
 #define IPPROTO_TCP_    6
 #define IPPROTO_UDP_    17
-#define IPPROTO_ICMPV6_ 58
 
 /* ---- clocks --------------------------------------------------------------- */
 
@@ -44,6 +43,16 @@ uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns)
 uint64_t clock_wall_ms(void)
 {
 	return (uint64_t)ts_ns(CLOCK_REALTIME) / 1000000;
+}
+
+uint64_t clock_mono_ns(void)
+{
+	return (uint64_t)ts_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t clock_mono_ms(void)
+{
+	return clock_mono_ns() / 1000000;
 }
 
 /* ---- merging --------------------------------------------------------------- */
@@ -131,12 +140,6 @@ void flow_side_add(struct flow_side *acc, const struct flow_side *d)
 
 /* ---- keys and directions --------------------------------------------------- */
 
-static int is_icmp(const struct flow_key *k)
-{
-	return (k->ip_version == 4 && k->protocol == IPPROTO_ICMP_) ||
-	       (k->ip_version == 6 && k->protocol == IPPROTO_ICMPV6_);
-}
-
 /* ICMP types that ask (1) or answer (-1); 0: neither. */
 static int icmp_query(const struct flow_key *k)
 {
@@ -172,7 +175,7 @@ void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
 	*out = *k;
 	out->src = k->dst;
 	out->dst = k->src;
-	if (is_icmp(k)) {
+	if (flow_key_is_icmp(k)) {
 		uint8_t type = k->dst_port >> 8;
 		int q = icmp_query(k);
 
@@ -196,7 +199,7 @@ static int key_reversed(const struct flow_key *k)
 
 	if (c)
 		return c > 0;
-	return !is_icmp(k) && k->src_port > k->dst_port;
+	return !flow_key_is_icmp(k) && k->src_port > k->dst_port;
 }
 
 /* Both directions of a conversation map to one canonical key: direction
@@ -212,14 +215,14 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 	c->direction = 0;
 	if (!pair_ifindex)
 		c->ifindex = 0;
-	if (is_icmp(k)) {
+	if (flow_key_is_icmp(k)) {
 		c->src_port = 0;
 		c->dst_port = icmp_pair_type(k);
 	}
 	if (key_reversed(k)) {
 		c->src = k->dst;
 		c->dst = k->src;
-		if (!is_icmp(k)) {
+		if (!flow_key_is_icmp(k)) {
 			c->src_port = k->dst_port;
 			c->dst_port = k->src_port;
 		}
@@ -312,7 +315,7 @@ int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
 	}
 	for (s = 0; s < 2; s++) {
 		/* 3. ICMP: the request's sender. */
-		if (seen[s] && is_icmp(&key[s]) && icmp_query(&key[s])) {
+		if (seen[s] && flow_key_is_icmp(&key[s]) && icmp_query(&key[s])) {
 			*rule = INIT_ICMP_REQUEST;
 			return icmp_query(&key[s]) > 0 ? s : !s;
 		}

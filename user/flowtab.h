@@ -13,16 +13,6 @@
 
 /* ---- pure helpers (unit-tested) ----------------------------------------- */
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled now (kernel timestamps are
- * bpf_ktime_get_ns() and bpf_ktime_get_coarse_ns(), both CLOCK_MONOTONIC,
- * which stops during suspend: sampling at every sweep keeps the error to
- * packets of the interval before a suspend). */
-int64_t clock_mono_offset_ns(void);
-/* Kernel (monotonic) ns -> wall-clock ms with @offset_ns. */
-uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns);
-/* Wall clock now in ms. */
-uint64_t clock_wall_ms(void);
-
 /* Merge the per-CPU slots of one drained flow into @out (which is zeroed
  * first): sum the counters, min of first time and minima, max of last time
  * and maxima, OR of flags; tos and flow label from the earliest slot. */

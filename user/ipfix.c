@@ -466,11 +466,6 @@ struct values {
 	const char *ifdesc;
 };
 
-static int key_is_icmp(const struct flow_key *k)
-{
-	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
-}
-
 /* The side whose times a side reports: a side without packets in a biflow
  * takes the other side's, so no exported timestamp reads 1970 (collectors
  * that ignore the counters would show it); its counters say it is empty. */
@@ -500,9 +495,9 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_DST_ADDR:
 		memcpy(p, k->dst.ip6, f->len);
 		return p + f->len;
-	case S_SRC_PORT:   v = key_is_icmp(k) ? 0 : k->src_port; break;
-	case S_DST_PORT:   v = key_is_icmp(k) ? 0 : k->dst_port; break;
-	case S_ICMP:	   v = key_is_icmp(k) ? k->dst_port : 0; break;
+	case S_SRC_PORT:   v = flow_key_is_icmp(k) ? 0 : k->src_port; break;
+	case S_DST_PORT:   v = flow_key_is_icmp(k) ? 0 : k->dst_port; break;
+	case S_ICMP:	   v = flow_key_is_icmp(k) ? k->dst_port : 0; break;
 	case S_PROTO:	   v = k->protocol; break;
 	case S_IP_VERSION: v = k->ip_version; break;
 	case S_ETHER_TYPE: v = k->ether_type; break;

@@ -118,24 +118,6 @@ struct ipfix_out {
 
 static unsigned int exporter_ids;
 
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-static uint64_t wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
 static struct ipfix_out *to_ipfix(struct output *o)
 {
 	return (struct ipfix_out *)o;
@@ -153,7 +135,7 @@ static uint64_t record_octets(const struct flow_record *r)
 
 static void count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint64_t octets)
 {
-	uint64_t now = wall_ms();
+	uint64_t now = clock_wall_ms();
 
 	if (!flows)
 		return;
@@ -193,7 +175,7 @@ static void fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
 	} else {
 		/* nothing dropped: the window we know that for */
 		s->not_sent_first_ms = x->open_wall_ms;
-		s->not_sent_last_ms = t->now_ms > x->open_wall_ms ? t->now_ms : wall_ms();
+		s->not_sent_last_ms = t->now_ms > x->open_wall_ms ? t->now_ms : clock_wall_ms();
 	}
 }
 
@@ -287,7 +269,7 @@ static void sync_flush(struct ipfix_out *x)
 
 	if (ipfix_msg_empty(m))
 		return;
-	len = ipfix_msg_finish(m, (uint32_t)(wall_ms() / 1000), x->seq);
+	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
 	if (sync_write(x, m->buf, len) == 0) {
 		x->out.stats.messages++;
 		x->out.stats.records_sent += m->flows;
@@ -387,7 +369,7 @@ static void take_totals(struct ipfix_out *x, const struct meter_totals *t)
  * options (and, over UDP, templates) are due. */
 static uint64_t tick_begin(struct ipfix_out *x, const struct meter_totals *t)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	take_totals(x, t);
 	if (now >= x->next_refresh_ms) {
@@ -476,7 +458,7 @@ static void tcp_down(struct ipfix_out *x)
 	x->pending = 0;
 	x->pend_off = 0;
 	x->pend_q = 0;
-	x->retry_ms = mono_ms() + x->backoff_ms;
+	x->retry_ms = clock_mono_ms() + x->backoff_ms;
 	x->backoff_ms *= 2;
 	if (x->backoff_ms > TCP_BACKOFF_MAX_MS)
 		x->backoff_ms = TCP_BACKOFF_MAX_MS;
@@ -507,7 +489,7 @@ static void tcp_connect(struct ipfix_out *x)
 		tcp_down(x);
 		return;
 	}
-	x->connect_ms = mono_ms();
+	x->connect_ms = clock_mono_ms();
 	if (connect(x->fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 		tcp_up(x);
 	} else if (errno == EINPROGRESS) {
@@ -525,7 +507,7 @@ static void tcp_connecting(struct ipfix_out *x, int timeout_ms)
 	socklen_t len = sizeof(soerr);
 
 	if (poll(&pfd, 1, timeout_ms) <= 0) {
-		if (mono_ms() - x->connect_ms > TCP_CONNECT_TIMEOUT_MS)
+		if (clock_mono_ms() - x->connect_ms > TCP_CONNECT_TIMEOUT_MS)
 			tcp_down(x);
 		return;
 	}
@@ -569,7 +551,7 @@ static void tcp_build(struct ipfix_out *x)
 	x->pend_q = 0;
 	while (x->pend_q < x->q_len && ipfix_msg_add_flow(m, q_at(x, x->pend_q)) == 0)
 		x->pend_q++;
-	ipfix_msg_finish(m, (uint32_t)(wall_ms() / 1000), x->seq);
+	ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
 	x->pending = 1;
 	x->pend_off = 0;
 }
@@ -666,14 +648,14 @@ static int tcp_tick(struct output *o, const struct meter_totals *t)
 static void tcp_close(struct output *o, const struct meter_totals *t)
 {
 	struct ipfix_out *x = to_ipfix(o);
-	uint64_t deadline = mono_ms() + CLOSE_WAIT_MS;
+	uint64_t deadline = clock_mono_ms() + CLOSE_WAIT_MS;
 
 	take_totals(x, t);
 	x->opts_due = 1;
 	if (x->state == TCP_DOWN)
 		tcp_connect(x);	/* one last try, whatever the backoff */
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = clock_mono_ms();
 		int left = now < deadline ? (int)(deadline - now) : 0;
 		struct pollfd pfd = { .fd = x->fd, .events = POLLOUT };
 
@@ -799,8 +781,8 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	x->if_desc = mode_desc(cfg->mode);
 	x->tpl_due = 1;
 	x->opts_due = 1;
-	x->open_wall_ms = wall_ms();
-	x->next_refresh_ms = mono_ms() + x->refresh_ms;
+	x->open_wall_ms = clock_wall_ms();
+	x->next_refresh_ms = clock_mono_ms() + x->refresh_ms;
 
 	switch (c->kind) {
 	case COLLECTOR_UDP:

@@ -38,14 +38,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep until @deadline_ms (monotonic) or a signal. */
 static void sleep_until(uint64_t deadline_ms)
 {
@@ -117,8 +109,8 @@ int main(int argc, char **argv)
 			cfg.pin_path);
 	}
 
-	next = mono_ms() + cfg.sweep_interval_ms;
-	next_verbose = mono_ms() + VERBOSE_EVERY_MS;
+	next = clock_mono_ms() + cfg.sweep_interval_ms;
+	next_verbose = clock_mono_ms() + VERBOSE_EVERY_MS;
 	while (!stop_signal) {
 		sleep_until(next);
 		if (stop_signal)
@@ -126,11 +118,8 @@ int main(int argc, char **argv)
 		ret = agent_sweep(&agent);
 		if (ret)
 			fprintf(stderr, "bpfix: sweep: %s\n", strerror(-ret));
-		next += agent.hurry ? cfg.sweep_interval_ms / 4 : cfg.sweep_interval_ms;
-		/* Fell behind (a long sweep, a suspended machine): no burst. */
-		if (next < mono_ms())
-			next = mono_ms() + (agent.hurry ? 0 : cfg.sweep_interval_ms);
-		if (cfg.verbose && mono_ms() >= next_verbose) {
+		next = agent_next_sweep_ms(&agent, next);
+		if (cfg.verbose && clock_mono_ms() >= next_verbose) {
 			agent_print_counters(&agent, stderr, "running");
 			next_verbose += VERBOSE_EVERY_MS;
 		}

@@ -45,11 +45,6 @@ static const char *proto_name(const struct flow_key *k, char *buf, size_t len)
 	return buf;
 }
 
-static int is_icmp(const struct flow_key *k)
-{
-	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
-}
-
 static void addr_str(const struct flow_key *k, const union flow_addr *a, char *buf, size_t len)
 {
 	if (k->ip_version == 4)
@@ -71,7 +66,7 @@ static void endpoint_str(const struct flow_key *k, int dst, char *buf, size_t le
 	addr_str(k, dst ? &k->dst : &k->src, a, sizeof(a));
 	if (!k->ip_version)
 		snprintf(buf, len, "%s", a);
-	else if (is_icmp(k))
+	else if (flow_key_is_icmp(k))
 		snprintf(buf, len, dst ? (k->ip_version == 6 ? "[%s]:%u.%u" : "%s:%u.%u") : "%s", a,
 			 port >> 8, port & 0xff);
 	else
@@ -199,9 +194,9 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 		     start, end, (unsigned long long)s, (unsigned long long)e,
 		     end_name(r->end_reason), r->end_reason, r->biflow ? "true" : "false",
 		     k->ip_version, k->protocol, proto_name(k, proto, sizeof(proto)), k->ether_type,
-		     src, dst, is_icmp(k) ? 0 : k->src_port, is_icmp(k) ? 0 : k->dst_port,
+		     src, dst, flow_key_is_icmp(k) ? 0 : k->src_port, flow_key_is_icmp(k) ? 0 : k->dst_port,
 		     k->vlan_outer, k->vlan_inner);
-	if (is_icmp(k) && n < len)
+	if (flow_key_is_icmp(k) && n < len)
 		n += snprintf(buf + n, len - n, ",\"icmp_type\":%u,\"icmp_code\":%u",
 			      k->dst_port >> 8, k->dst_port & 0xff);
 	if (n < len)
