@@ -4,6 +4,7 @@
 #   make run      build and run bpfix on IFACE (default: the default route's)
 #   make test     every test suite (packet tests, unit tests, namespace tests)
 #   make bench    benchmarks; figures go to BENCHMARKS.md
+#   make soak     long reliability runs (SOAK=1); figures go to RELIABILITY.md
 #   make V=1      show the commands
 #
 # run, test and bench need root: as root they run directly, otherwise they
@@ -51,7 +52,7 @@ BENCH_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps run test bench clean as-root-run as-root-test as-root-bench
+.PHONY: all deps run test bench soak clean as-root-run as-root-test as-root-bench as-root-soak
 
 all: $(BUILD)/bpfix $(BPF_OBJS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -68,6 +69,8 @@ test:
 	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-test
 bench:
 	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-bench
+soak:
+	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-soak
 
 deps:
 	$(Q)tools/deps.sh
@@ -88,6 +91,12 @@ BENCH_SCRIPTS := tools/bench.sh $(filter-out tools/bench.sh,$(sort $(wildcard to
 as-root-bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)for s in $(BENCH_SCRIPTS); do $$s $(BUILD) || exit 1; done
+
+# The long variants of the reliability tests; tools/soak.sh writes the
+# table in RELIABILITY.md from their "reliability:" lines.
+as-root-soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/soak.sh $(BUILD)
 
 # ---- BPF objects and skeletons ----------------------------------------------
 $(BUILD)/vmlinux.h: vmlinux-gen/gen.sh | $(BUILD)
@@ -114,6 +123,9 @@ $(AGENT_LIB): $(AGENT_OBJS)
 $(BUILD)/bpfix: $(BUILD)/user/main.o $(AGENT_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# libFuzzer targets (tests/fuzz/)
+-include tests/fuzz/fuzz.mk
 
 # ---- tests and benchmarks -----------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(SKELS) $(AGENT_LIB) | $(BUILD)/tests

@@ -93,6 +93,17 @@ test_done() {
 	exit 0
 }
 
+# reliability CASE HELD LOST: one row of RELIABILITY.md (tools/soak.sh
+# collects these lines from every suite it runs): the case, what was held
+# (load, fault, inputs; with the figures measured) and the records or
+# packets lost silently, which must be 0 for the test to pass.
+reliability() {
+	printf 'reliability: %s | %s | %s\n' "$1" "$2" "$3"
+}
+
+# SOAK=1 (make soak) selects the long variant of a test.
+SOAK=${SOAK:-0}
+
 # ---- prerequisites --------------------------------------------------------
 
 need_root() {
