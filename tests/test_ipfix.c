@@ -943,9 +943,9 @@ static void test_udp(void **state)
 			o->ops->record(o, &r);
 		assert_int_equal(o->ops->tick(o, &t), 0);
 	}
-	assert_int_equal(o->stats.records, 100);
-	assert_true(o->stats.errors > 0);
-	assert_int_equal(o->stats.records_sent + o->stats.records_not_sent, 100);
+	assert_int_equal(o->stats->records, 100);
+	assert_true(o->stats->errors > 0);
+	assert_int_equal(o->stats->records_sent + o->stats->records_not_sent, 100);
 
 	/* the collector starts late: what it receives decodes at once (the
 	 * decoder insists on templates before data), well before the 60 s
@@ -1057,7 +1057,7 @@ static void test_tcp_reconnect(void **state)
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
 		assert_int_equal(d1.templates[i], 1);
 	assert_int_equal(d1.data[0], 10);
-	assert_int_equal(o->stats.records_sent, 10);
+	assert_int_equal(o->stats->records_sent, 10);
 
 	/* the collector goes away: records wait in the queue, what does not
 	 * fit (25 held) is counted */
@@ -1067,9 +1067,9 @@ static void test_tcp_reconnect(void **state)
 	for (int i = 0; i < 30; i++)
 		o->ops->record(o, &r);
 	o->ops->tick(o, &t);
-	assert_int_equal(o->stats.records_not_sent, 5);
-	assert_int_equal(o->stats.packets_not_sent, 15);
-	assert_int_equal(o->stats.octets_not_sent, 5 * 252);
+	assert_int_equal(o->stats->records_not_sent, 5);
+	assert_int_equal(o->stats->packets_not_sent, 15);
+	assert_int_equal(o->stats->octets_not_sent, 5 * 252);
 
 	/* back: templates again, sequence from 0, the 25 held records, and an
 	 * exporting reliability record telling of the 5 lost */
@@ -1085,8 +1085,8 @@ static void test_tcp_reconnect(void **state)
 		assert_int_equal(d2.templates[i], 1);
 	assert_int_equal(d2.data[0], 25);
 	assert_int_equal(d2.not_sent_flows, 5);
-	assert_int_equal(o->stats.records_sent, 35);
-	assert_int_equal(o->stats.records, 40);
+	assert_int_equal(o->stats->records_sent, 35);
+	assert_int_equal(o->stats->records, 40);
 	o->ops->close(o, &t);
 	close(cfd);
 	close(lfd);
@@ -1126,12 +1126,12 @@ static void test_tcp_stalled(void **state)
 	o->ops->tick(o, &t);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_true(b.tv_sec - a.tv_sec < 2);
-	assert_int_equal(o->stats.records, total);
-	assert_true(o->stats.records_not_sent > 0);
+	assert_int_equal(o->stats->records, total);
+	assert_true(o->stats->records_not_sent > 0);
 	/* sent, dropped, or still queued (at most the queue) */
-	assert_true(o->stats.records_sent + o->stats.records_not_sent <= (uint64_t)total);
-	assert_true(o->stats.records_sent + o->stats.records_not_sent + 1000 >= (uint64_t)total);
-	assert_int_equal(o->stats.packets_not_sent, 3 * o->stats.records_not_sent);
+	assert_true(o->stats->records_sent + o->stats->records_not_sent <= (uint64_t)total);
+	assert_true(o->stats->records_sent + o->stats->records_not_sent + 1000 >= (uint64_t)total);
+	assert_int_equal(o->stats->packets_not_sent, 3 * o->stats->records_not_sent);
 	/* the collector gives up: close() does not wait for it */
 	close(cfd);
 	close(lfd);

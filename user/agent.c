@@ -20,6 +20,7 @@ static void emit(void *ctx, const struct flow_record *r)
 	struct agent *a = ctx;
 	int i;
 
+	journal_handed(&a->jr, r);	/* first: see journal.h, EMIT */
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->record(a->out[i], r);
 	a->totals.records_emitted++;
@@ -36,6 +37,7 @@ void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_c
 	d->packets += side.packets;
 	d->octets += side.octets;
 	flowtab_add(&d->a->tab, key, &side, d->a->now_ms);
+	journal_staged_done(&d->a->jr, key);
 }
 
 static void update_totals(struct agent *a, const struct bpfix_stats *s)
@@ -183,12 +185,90 @@ static void drain_stale(struct agent *a)
 	a->adopted_packets += d.packets;
 }
 
+/* Folds an older journal's staged flows into the table being flushed. */
+static void fold_into(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
+		      int ncpus)
+{
+	struct flowtab *t = ctx;
+	struct flow_side side;
+
+	flow_merge_percpu(percpu, ncpus, clock_mono_offset_ns(), &side);
+	flowtab_add(t, key, &side, clock_wall_ms());
+}
+
+/* An earlier agent's journal of another geometry: its flows go out now as
+ * forced-end records, what it never sent is counted as not sent. */
+static void export_old_journal(struct agent *a)
+{
+	struct journal *old = a->jr.old;
+	struct flowtab t;
+
+	journal_new_ledger(old);
+	journal_carry(&a->jr, old->rec.lost);
+	if (flowtab_init(&t, old->h->capacity, a->tab.biflow, a->tab.pair_ifindex,
+			 a->tab.idle_ms, a->tab.active_ms, emit, a))
+		return;
+	flowtab_adopt(&t, old->entries, NULL);
+	t.lp = &a->lp;
+	journal_fold_staged(old, fold_into, &t);
+	fprintf(stderr, "bpfix: %s: an earlier agent's journal for %u flows: "
+		"%u flows exported now (forced end)\n", old->path, old->h->capacity, t.used);
+	flowtab_flush(&t, FLOW_END_FORCED);
+	flowtab_free(&t);
+	journal_close(old, 0);
+	free(old);
+	a->jr.old = NULL;
+}
+
+/* Open the journal, recover what a killed agent left in it, and move the
+ * table, the drain's staging and the outputs' counters into it. */
+static int journal_start(struct agent *a, char *err, size_t errlen)
+{
+	struct journal *j = &a->jr;
+	struct drain_ctx d = { .a = a };
+	const struct journal_recovery *r = &j->rec;
+	int ret, i;
+
+	ret = journal_open(j, a->meter.pin_dir, a->cfg->flows, a->meter.batch,
+			   (uint32_t)a->meter.ncpus, err, errlen);
+	if (ret)
+		return ret;
+	journal_new_ledger(j);
+	for (i = 0; i < a->n_out; i++) {
+		struct output_stats *s = journal_out_stats(j, i, a->n_out);
+
+		a->out[i]->stats = s;
+		if (r->lost[i].records_not_sent)
+			fprintf(stderr, "bpfix: %s: %llu records (%llu packets) an earlier agent "
+				"handed it were never sent: counted as not sent\n",
+				a->out[i]->name,
+				(unsigned long long)r->lost[i].records_not_sent,
+				(unsigned long long)r->lost[i].packets_not_sent);
+	}
+	meter_use_buffers(&a->meter, j->keys, j->values, j->h->batch);
+	flowtab_adopt(&a->tab, j->entries, j);
+	if (r->entries || r->staged || r->op)
+		fprintf(stderr, "bpfix: %s: adopted an earlier agent's journal: %llu flows "
+			"(%llu packets) in its table, %llu drained flows (%llu packets) to fold%s\n",
+			j->path, (unsigned long long)r->entries, (unsigned long long)r->packets,
+			(unsigned long long)r->staged, (unsigned long long)r->staged_packets,
+			r->op ? (r->op_undone ? "; its last operation undone" :
+				 "; its last operation completed") : "");
+	journal_fold_staged(j, agent_drain_flow, &d);
+	a->adopted_flows += d.flows;
+	a->adopted_packets += d.packets;
+	if (j->old)
+		export_old_journal(a);
+	return 0;
+}
+
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen)
 {
 	int ret, i;
 
 	memset(a, 0, sizeof(*a));
 	a->cfg = cfg;
+	a->jr.fd = -1;
 	ret = open_outputs(a, err, errlen);
 	if (ret)
 		goto fail;
@@ -203,6 +283,10 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 	a->tab.lp = &a->lp;
 
 	ret = meter_open(&a->meter, cfg, err, errlen);
+	if (ret)
+		goto fail_meter;
+	sample_clocks(a);
+	ret = journal_start(a, err, errlen);
 	if (ret)
 		goto fail_meter;
 	ret = meter_read_stats(&a->meter, &a->start);
@@ -237,7 +321,11 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 
 fail_meter:
 	/* Nothing was metered yet: remove what we created, keep an earlier
-	 * run's pins (they may still hold its flows). */
+	 * run's pins (they may still hold its flows, and its journal what
+	 * it drained). */
+	for (i = 0; i < a->n_out; i++)
+		a->out[i]->stats = &a->out[i]->own;
+	journal_close(&a->jr, !a->jr.rec.adopted);
 	meter_close(&a->meter, !a->meter.adopted);
 fail:
 	for (i = 0; i < a->n_out; i++)
@@ -277,6 +365,8 @@ void agent_stop(struct agent *a)
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->close(a->out[i], &a->totals);
 	a->n_out = 0;
+	/* Everything went out or was counted: nothing for a successor. */
+	journal_close(&a->jr, 1);
 	meter_close(&a->meter, 1);
 	flowtab_free(&a->tab);
 }
@@ -288,8 +378,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 	int i;
 
 	for (i = 0; i < a->n_out; i++) {
-		exported += a->out[i]->stats.records_sent;
-		not_sent += a->out[i]->stats.records_not_sent;
+		exported += a->out[i]->stats->records_sent;
+		not_sent += a->out[i]->stats->records_not_sent;
 	}
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "

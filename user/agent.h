@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "flowtab.h"
+#include "journal.h"
 #include "meter.h"
 #include "output.h"
 
@@ -13,6 +14,7 @@ struct agent {
 	const struct bpfix_config *cfg;
 	struct meter meter;
 	struct flowtab tab;
+	struct journal jr;		/* the table and the drain's staging live here */
 	struct listen_ports lp;
 	uint64_t lp_loaded_ms;
 	struct output *out[MAX_COLLECTORS + 1];

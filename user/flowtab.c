@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "flowtab.h"
+#include "journal.h"
 
 #define IPPROTO_ICMP_   1
 #define IPPROTO_TCP_    6
@@ -394,10 +395,40 @@ int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifin
 
 void flowtab_free(struct flowtab *t)
 {
-	free(t->e);
+	if (!t->e_external)
+		free(t->e);
 	free(t->bucket);
 	free(t->free_list);
 	memset(t, 0, sizeof(*t));
+}
+
+void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct journal *jr)
+{
+	uint32_t i;
+
+	if (!t->e_external)
+		free(t->e);
+	t->e = entries;
+	t->e_external = 1;
+	t->jr = jr;
+	memset(t->bucket, 0, sizeof(*t->bucket) * t->nbuckets);
+	t->nfree = t->used = t->scan_end = 0;
+	/* Free indexes pushed high to low: the lowest is handed out first. */
+	for (i = t->capacity; i-- > 0;) {
+		struct flowtab_entry *e = &t->e[i];
+		uint32_t b;
+
+		if (!e->used) {
+			t->free_list[t->nfree++] = i;
+			continue;
+		}
+		b = key_hash(&e->canon) & (t->nbuckets - 1);
+		e->hnext = t->bucket[b];
+		t->bucket[b] = i + 1;
+		t->used++;
+		if (i >= t->scan_end)
+			t->scan_end = i + 1;
+	}
 }
 
 static struct flowtab_entry *lookup(struct flowtab *t, const struct flow_key *canon, uint32_t h)
@@ -471,10 +502,21 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
 	}
 }
 
+/* One logged operation each: the record and the reset (or removal) of the
+ * entry it came from (journal.h, EMIT). */
 static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t reason)
 {
+	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
 	emit_record(t, e, reason);
 	unlink_entry(t, e);
+	journal_end(t->jr);
+}
+
+static void active_record(struct flowtab *t, struct flowtab_entry *e)
+{
+	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
+	emit_record(t, e, FLOW_END_ACTIVE);
+	journal_end(t->jr);
 }
 
 static int cmp_u64_pair(const void *a, const void *b)
@@ -518,8 +560,6 @@ static struct flowtab_entry *create(struct flowtab *t, const struct flow_key *ca
 	struct flowtab_entry *e;
 	uint32_t idx, b;
 
-	if (!t->nfree)
-		expire_oldest(t, t->low_water);
 	idx = t->free_list[--t->nfree];
 	if (idx >= t->scan_end)
 		t->scan_end = idx + 1;
@@ -556,8 +596,17 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 		expire_entry(t, e, FLOW_END_DETECTED);
 		e = NULL;
 	}
-	if (!e)
+	/* The change of counts is one logged operation (journal.h, APPLY),
+	 * from the entry it picks to the staged flow's release by the caller
+	 * (journal_staged_done). */
+	if (!e) {
+		if (!t->nfree)
+			expire_oldest(t, t->low_water);
+		journal_apply_begin(t->jr, t, t->free_list[t->nfree - 1], key);
 		e = create(t, &canon, h);
+	} else {
+		journal_apply_begin(t->jr, t, (uint32_t)(e - t->e), key);
+	}
 	if (!e->seen[s]) {
 		e->seen[s] = 1;
 		e->key[s] = *key;
@@ -662,7 +711,7 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 		 * until the grace has passed (then it was only half-closed). */
 		if (start != UINT64_MAX && now_ms >= start + t->active_ms && !e->end_seen_ms &&
 		    (!e->fin_ms || now_ms >= e->fin_ms + t->end_grace_ms))
-			emit_record(t, e, FLOW_END_ACTIVE);
+			active_record(t, e);
 	}
 	if (t->used > t->high_water)
 		expire_oldest(t, t->low_water);

@@ -70,6 +70,8 @@ struct flowtab_entry {
 
 typedef void (*flow_emit_fn)(void *ctx, const struct flow_record *r);
 
+struct journal;
+
 struct flowtab_stats {
 	uint64_t flows_created;		/* entries created */
 	uint64_t records;		/* records emitted, per reason below */
@@ -78,6 +80,8 @@ struct flowtab_stats {
 
 struct flowtab {
 	struct flowtab_entry *e;
+	int e_external;			/* e is the journal's (journal.h), not ours */
+	struct journal *jr;		/* logs every change of counts, or NULL */
 	uint32_t capacity;
 	uint32_t used;
 	uint32_t scan_end;		/* no entry at or above was ever used: scans stop
@@ -102,6 +106,10 @@ struct flowtab {
 int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifindex,
 		 uint64_t idle_ms, uint64_t active_ms, flow_emit_fn emit, void *ctx);
 void flowtab_free(struct flowtab *t);
+/* Use @entries (capacity of them, as an earlier agent left them, or zero)
+ * instead of the table's own, logging changes in @jr: the hash chains, the
+ * free list and the counts are rebuilt from the entries in use. */
+void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct journal *jr);
 
 /* Add one drained delta for @key. Never loses it: a full table first
  * expires its oldest flows (lack of resources). @now_ms is the sweep time. */

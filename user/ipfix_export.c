@@ -139,18 +139,18 @@ static void count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, ui
 
 	if (!flows)
 		return;
-	if (!x->out.stats.records_not_sent)
+	if (!x->out.stats->records_not_sent)
 		x->first_drop_ms = now;
 	x->last_drop_ms = now;
-	x->out.stats.records_not_sent += flows;
-	x->out.stats.packets_not_sent += packets;
-	x->out.stats.octets_not_sent += octets;
+	x->out.stats->records_not_sent += flows;
+	x->out.stats->packets_not_sent += packets;
+	x->out.stats->octets_not_sent += octets;
 }
 
 static void fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
 {
 	const struct meter_totals *t = &x->totals;
-	const struct output_stats *os = &x->out.stats;
+	const struct output_stats *os = x->out.stats;
 
 	memset(s, 0, sizeof(*s));
 	s->observation_domain = x->odid;
@@ -170,8 +170,9 @@ static void fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
 	s->not_sent_packets = os->packets_not_sent;
 	s->not_sent_octets = os->octets_not_sent;
 	if (os->records_not_sent) {
-		s->not_sent_first_ms = x->first_drop_ms;
-		s->not_sent_last_ms = x->last_drop_ms;
+		/* what an earlier, killed agent never sent came before us */
+		s->not_sent_first_ms = x->first_drop_ms ? x->first_drop_ms : x->open_wall_ms;
+		s->not_sent_last_ms = x->last_drop_ms ? x->last_drop_ms : x->open_wall_ms;
 	} else {
 		/* nothing dropped: the window we know that for */
 		s->not_sent_first_ms = x->open_wall_ms;
@@ -271,11 +272,13 @@ static void sync_flush(struct ipfix_out *x)
 		return;
 	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
 	if (sync_write(x, m->buf, len) == 0) {
-		x->out.stats.messages++;
-		x->out.stats.records_sent += m->flows;
+		x->out.stats->messages++;
+		x->out.stats->records_sent += m->flows;
+		x->out.stats->packets_sent += m->packets;
+		x->out.stats->octets_sent += m->octets;
 		x->octets_sent += len;
 	} else {
-		x->out.stats.errors++;
+		x->out.stats->errors++;
 		count_drop(x, m->flows, m->packets, m->octets);
 		/* ECONNREFUSED says nothing listened a moment ago: templates
 		 * sent then are lost. Send them again before the next data, so
@@ -338,7 +341,7 @@ static int sync_record(struct output *o, const struct flow_record *r)
 	struct ipfix_out *x = to_ipfix(o);
 	int err;
 
-	o->stats.records++;
+	o->stats->records++;
 	/* Templates go first whenever they are due, also when a send on the
 	 * way made them due again; three rounds: full message, templates,
 	 * templates that filled the message. */
@@ -351,7 +354,7 @@ static int sync_record(struct output *o, const struct flow_record *r)
 		sync_flush(x);
 	}
 	if (err) {
-		o->stats.errors++;
+		o->stats->errors++;
 		count_drop(x, 1, record_packets(r), record_octets(r));
 	}
 	return 0;
@@ -396,7 +399,7 @@ static int sync_tick(struct output *o, const struct meter_totals *t)
 	if (x->tpl_lost)
 		x->tpl_due = 1;
 	if (x->f && fflush(x->f)) {
-		o->stats.errors++;
+		o->stats->errors++;
 		return -errno;
 	}
 	return 0;
@@ -427,7 +430,7 @@ static void sync_close(struct output *o, const struct meter_totals *t)
 	sync_flush(x);
 	if (x->f) {
 		if (fclose(x->f))
-			o->stats.errors++;
+			o->stats->errors++;
 		x->f = NULL;
 	}
 	ipfix_free(x);
@@ -452,7 +455,7 @@ static void tcp_down(struct ipfix_out *x)
 		close(x->fd);
 	x->fd = -1;
 	x->state = TCP_DOWN;
-	x->out.stats.errors++;
+	x->out.stats->errors++;
 	/* The partly written message dies with the connection (the collector
 	 * discards it); its records are still queued and go out again. */
 	x->pending = 0;
@@ -560,8 +563,10 @@ static void tcp_sent(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
 
-	x->out.stats.messages++;
-	x->out.stats.records_sent += m->flows;
+	x->out.stats->messages++;
+	x->out.stats->records_sent += m->flows;
+	x->out.stats->packets_sent += m->packets;
+	x->out.stats->octets_sent += m->octets;
 	x->octets_sent += m->len;
 	x->seq += m->records;
 	x->q_tail = (x->q_tail + x->pend_q) % x->q_cap;
@@ -610,7 +615,7 @@ static int tcp_record(struct output *o, const struct flow_record *r)
 	struct ipfix_out *x = to_ipfix(o);
 	uint32_t fresh;
 
-	o->stats.records++;
+	o->stats->records++;
 	if (x->q_len == x->q_cap) {
 		count_drop(x, 1, record_packets(r), record_octets(r));
 		return 0;
@@ -781,6 +786,7 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	x->if_desc = mode_desc(cfg->mode);
 	x->tpl_due = 1;
 	x->opts_due = 1;
+	x->out.stats = &x->out.own;
 	x->open_wall_ms = clock_wall_ms();
 	x->next_refresh_ms = clock_mono_ms() + x->refresh_ms;
 
@@ -828,6 +834,8 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 				 strerror(errno));
 			goto fail;
 		}
+		/* A message counts as sent once write() took it, not stdio. */
+		setvbuf(x->f, NULL, _IONBF, 0);
 		break;
 	default:
 		snprintf(err, errlen, "%s: not an IPFIX collector", c->uri);

@@ -46,6 +46,7 @@ struct meter {
 	uint32_t batch;
 	struct flow_key *keys;
 	struct flow_counters *values;	/* batch * ncpus */
+	int buffers_external;		/* the journal's staging (journal.h) */
 };
 
 /* Callback for each drained flow: its key and its per-CPU slots. */
@@ -71,6 +72,12 @@ int meter_flip(struct meter *m);
 long meter_drain(struct meter *m, int slot, drain_fn fn, void *ctx);
 /* The same for any flow table fd (an earlier run's stale table). */
 long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx);
+/* Drain into @keys/@values (@batch flows) instead of the meter's own
+ * buffers: the journal's staging area, where a drained flow survives the
+ * agent. Unused keys are zero there. A bucket larger than a batch (rare)
+ * falls back to buffers of the meter's own. */
+void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
+		       uint32_t batch);
 /* Sum the per-CPU stats. */
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum);
 

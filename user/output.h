@@ -27,6 +27,8 @@ struct output_ops {
 struct output_stats {
 	uint64_t records;		/* records accepted */
 	uint64_t records_sent;		/* records written to the transport */
+	uint64_t packets_sent;		/* ... and the packets and octets they hold */
+	uint64_t octets_sent;
 	uint64_t records_not_sent;	/* dropped (queue full, collector gone) */
 	uint64_t packets_not_sent;
 	uint64_t octets_not_sent;
@@ -37,7 +39,10 @@ struct output_stats {
 struct output {
 	const struct output_ops *ops;
 	char name[PATH_MAX + 16];	/* "stdout", the collector URI */
-	struct output_stats stats;
+	/* Where it counts: its own, or the agent's journal (journal.h), so
+	 * that a restarted agent learns what a killed one never sent. */
+	struct output_stats *stats;
+	struct output_stats own;
 };
 
 /* stdout: one readable line per record, or one JSON object per line. */

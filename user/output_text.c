@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -214,44 +215,94 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 
 /* ---- the stdout output ----------------------------------------------------- */
 
+/* Lines collect in buf and go out with write(): a record counts as sent
+ * once write() took its line (stdio would hide what it still holds, and a
+ * killed agent's journal must not count those as sent). */
+#define TEXT_BUF (64 * 1024)
+
 struct output_text {
 	struct output out;
-	FILE *f;
+	int fd;
 	enum out_format format;
 	int header_done;
+	size_t len;			/* octets in buf */
+	uint64_t records, packets, octets;	/* ... of so many records */
 	char line[4096];
+	char buf[TEXT_BUF];
 };
+
+static int text_flush(struct output_text *t)
+{
+	struct output_stats *st = t->out.stats;
+	size_t off = 0;
+	int ret = 0;
+
+	while (off < t->len) {
+		ssize_t n = write(t->fd, t->buf + off, t->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (ret) {
+		st->records_not_sent += t->records;
+		st->packets_not_sent += t->packets;
+		st->octets_not_sent += t->octets;
+		st->errors++;
+	} else {
+		st->records_sent += t->records;
+		st->packets_sent += t->packets;
+		st->octets_sent += t->octets;
+	}
+	t->len = 0;
+	t->records = t->packets = t->octets = 0;
+	return ret;
+}
+
+static void text_put(struct output_text *t, const char *s, int n)
+{
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(t->line))
+		n = sizeof(t->line) - 1;	/* the formatters truncate too */
+	if (t->len + (size_t)n + 1 > sizeof(t->buf))
+		text_flush(t);
+	memcpy(t->buf + t->len, s, (size_t)n);
+	t->buf[t->len + (size_t)n] = '\n';
+	t->len += (size_t)n + 1;
+}
 
 static int text_record(struct output *o, const struct flow_record *r)
 {
 	struct output_text *t = (struct output_text *)o;
+	int n;
 
 	if (t->format == FORMAT_TEXT && !t->header_done) {
-		fprintf(t->f, "%s\n", flow_text_header());
+		const char *h = flow_text_header();
+
+		text_put(t, h, (int)strlen(h));
 		t->header_done = 1;
 	}
 	if (t->format == FORMAT_JSON)
-		flow_format_json(r, t->line, sizeof(t->line));
+		n = flow_format_json(r, t->line, sizeof(t->line));
 	else
-		flow_format_text(r, t->line, sizeof(t->line));
-	o->stats.records++;
-	if (fprintf(t->f, "%s\n", t->line) < 0) {
-		o->stats.records_not_sent++;
-		o->stats.packets_not_sent += r->fwd.packets + r->rev.packets;
-		o->stats.octets_not_sent += r->fwd.octets + r->rev.octets;
-		o->stats.errors++;
-		return -EIO;
-	}
-	o->stats.records_sent++;
+		n = flow_format_text(r, t->line, sizeof(t->line));
+	o->stats->records++;
+	text_put(t, t->line, n);
+	t->records++;
+	t->packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
+	t->octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
 	return 0;
 }
 
 static int text_tick(struct output *o, const struct meter_totals *tot)
 {
-	struct output_text *t = (struct output_text *)o;
-
 	(void)tot;
-	return fflush(t->f) ? -errno : 0;
+	return text_flush((struct output_text *)o);
 }
 
 static void text_close(struct output *o, const struct meter_totals *tot)
@@ -276,7 +327,9 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
 	}
 	t->out.ops = &text_ops;
 	snprintf(t->out.name, sizeof(t->out.name), "stdout");
-	t->f = f;
+	t->out.stats = &t->out.own;
+	fflush(f);
+	t->fd = fileno(f);
 	t->format = format;
 	return &t->out;
 }

@@ -449,27 +449,32 @@ run_text() {
 #
 # SIGKILL leaves the programs attached and the tables pinned: they go on
 # metering. An agent started again on the same pin path adopts the tables
-# and exports what they hold: here the pings sent before the crash (the
-# first agent never swept: what an agent drained into its own memory dies
-# with it), during the gap and after the restart, all once.
+# and exports what they hold, and adopts the first agent's journal
+# (user/journal.h) with what it had drained: here the pings sent before the
+# crash (drained by the first agent's sweeps, in its journal), during the
+# gap (in the kernel's tables) and after the restart, all once.
 
 run_restart() {
 	info "run crash ($(($(date +%s) - T0)) s): -m tc -f json, SIGKILL, restart"
 	PIN_TAG=crash
 	agent_start crash1 "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60 \
-		--sweep-interval 60000
+		--sweep-interval 100
 	ping_ok "$NS_A" 3 -s "$PING_SIZE" "$IP4_B"
+	sleep 0.5	# sweeps every 0.1 s: the pings are in the agent's journal
 	kill -KILL "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null
 	bg_untrack "$AGENT_PID"
 	check_eq "after SIGKILL: bpfix filters on $IF_B, pinned maps" \
-		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | wc -l)" "2, 6"
+		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | wc -l)" "2, 7"
 	check_eq "after SIGKILL: records printed" "$(wc -l <"$AGENT_OUT")" 0
 	ping_ok "$NS_A" 4 -s "$PING_SIZE" "$IP4_B"
 	agent_start crash2 "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60 \
 		--sweep-interval 200
 	check "restarted agent: adopted the earlier tables" \
 		grep -q "^bpfix: metering .*adopted an earlier run" "$AGENT_ERR"
+	check_eq "restarted agent: the first one's journal" \
+		"$(sed -n "s/^bpfix: .*adopted an earlier agent's journal: \(.*\)/\1/p" "$AGENT_ERR")" \
+		"1 flows (6 packets) in its table, 0 drained flows (0 packets) to fold"
 	check_eq "restarted agent: bpfix filters on $IF_B" "$(tc_bpfix_filters)" 2
 	ping_ok "$NS_A" 2 -s "$PING_SIZE" "$IP4_B"
 	# The crashed agent created the clsact qdisc; its lock file says so,

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's journal (user/journal.h) over shared memory instead of the
+ * pinned map: each logged operation killed at its worst moment and
+ * recovered, the ledger's count of what outputs never sent, and a child
+ * process that folds and expires flows while the parent kills it with
+ * SIGKILL hundreds of times: every packet fed is, in the end, in exactly one
+ * record handed out or still in the table.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "journal.h"
+
+#define CAP   64
+#define BATCH 128
+#define NCPUS 2
+#define KILLS 1000
+
+/* ---- a journal over shared memory ------------------------------------------- */
+
+struct rig {
+	void *mem;
+	size_t len;
+	struct journal j;
+	struct flowtab t;
+	uint64_t emitted_packets;	/* by this process's emit callback */
+};
+
+static void rig_emit(void *ctx, const struct flow_record *r)
+{
+	struct rig *g = ctx;
+	struct output_stats *s = journal_out_stats(&g->j, 0, 1);
+
+	journal_handed(&g->j, r);
+	s->records++;
+	g->emitted_packets += r->fwd.packets + r->rev.packets;
+}
+
+static void *shared(size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	return m;
+}
+
+/* Open (or reopen after a "kill") the journal in g->mem and its table. */
+static void rig_open(struct rig *g, uint64_t idle_ms, uint64_t active_ms)
+{
+	memset(&g->j, 0, sizeof(g->j));
+	g->j.fd = -1;
+	assert_int_equal(journal_open_mem(&g->j, g->mem, g->len, CAP, BATCH, NCPUS), 0);
+	assert_int_equal(flowtab_init(&g->t, CAP, 1, 1, idle_ms, active_ms, rig_emit, g), 0);
+	flowtab_adopt(&g->t, g->j.entries, &g->j);
+}
+
+static void rig_close(struct rig *g)
+{
+	flowtab_free(&g->t);	/* the entries are the journal's: kept */
+}
+
+static struct flow_key key_n(uint32_t n)
+{
+	struct flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = 7;
+	k.ip_version = 4;
+	k.protocol = 17;
+	k.src.ip4 = htonl(0x0a000001);
+	k.dst.ip4 = htonl(0x0a000002);
+	k.src_port = (uint16_t)(1000 + n % 4000);
+	k.dst_port = 53;
+	return k;
+}
+
+/* Stage flow @n with @packets at slot @i, as the kernel's batch drain does. */
+static void stage_at(struct journal *j, uint32_t i, uint32_t n, uint64_t packets, uint64_t ms)
+{
+	struct flow_counters *v = &j->values[(size_t)i * NCPUS];
+	int c;
+
+	memset(v, 0, sizeof(*v) * NCPUS);
+	for (c = 0; c < NCPUS; c++) {
+		v[c].packets = packets / NCPUS + (c == 0 ? packets % NCPUS : 0);
+		v[c].octets = v[c].packets * 100;
+		v[c].first_ns = v[c].last_ns = ms * 1000000 + n;
+		v[c].min_ip_len = v[c].max_ip_len = 100;
+	}
+	j->keys[i] = key_n(n);
+}
+
+static void stage(struct journal *j, uint32_t i, uint32_t n, uint64_t packets)
+{
+	stage_at(j, i, n, packets, 1000);
+}
+
+/* The agent's drain callback, as agent_drain_flow does it. */
+static void fold(void *ctx, const struct flow_key *key, const struct flow_counters *pc, int ncpus)
+{
+	struct rig *g = ctx;
+	struct flow_side side;
+
+	flow_merge_percpu(pc, ncpus, 0, &side);
+	flowtab_add(&g->t, key, &side, 5000);
+	journal_staged_done(&g->j, key);
+}
+
+static uint64_t table_packets(const struct rig *g)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < CAP; i++)
+		if (g->j.entries[i].used)
+			n += g->j.entries[i].side[0].packets + g->j.entries[i].side[1].packets;
+	return n;
+}
+
+static uint64_t handed(const struct rig *g)
+{
+	return g->j.h->ledger[g->j.h->bank].handed_packets;
+}
+
+/* ---- each operation, killed half way ---------------------------------------- */
+
+/* APPLY killed after the entry changed, before the staged flow was released:
+ * the change is undone and the flow folded again, once. */
+static void test_apply_undone(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct flow_side d;
+	uint32_t idx;
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	stage(&g.j, 0, 1, 5);
+	journal_fold_staged(&g.j, fold, &g);		/* 5 packets in */
+	assert_int_equal(table_packets(&g), 5);
+	stage(&g.j, 3, 1, 7);
+	flow_merge_percpu(&g.j.values[3 * NCPUS], NCPUS, 0, &d);
+	flowtab_add(&g.t, &g.j.keys[3], &d, 5000);	/* ... and the kill: no release */
+	idx = g.j.h->op_entry;
+	assert_int_equal(g.j.h->op, JOP_APPLY);
+	assert_int_equal(g.j.entries[idx].side[0].packets + g.j.entries[idx].side[1].packets, 12);
+	rig_close(&g);
+
+	rig_open(&g, 60000, 60000);
+	assert_int_equal(g.j.rec.adopted, 1);
+	assert_int_equal(g.j.rec.op, JOP_APPLY);
+	assert_int_equal(g.j.rec.op_undone, 1);
+	assert_int_equal(g.j.rec.staged, 1);
+	assert_int_equal(g.j.rec.staged_packets, 7);
+	assert_int_equal(table_packets(&g), 5);
+	journal_fold_staged(&g.j, fold, &g);
+	assert_int_equal(table_packets(&g), 12);
+	assert_int_equal(g.t.used, 1);
+	assert_int_equal(g.j.keys[3].ifindex, 0);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
+/* APPLY killed after the release: done, nothing to redo. */
+static void test_apply_completed(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	stage(&g.j, 0, 1, 5);
+	journal_fold_staged(&g.j, fold, &g);
+	g.j.h->op = JOP_APPLY;	/* as if killed between the release and op := NONE */
+	rig_close(&g);
+	rig_open(&g, 60000, 60000);
+	assert_int_equal(g.j.rec.op_undone, 0);
+	assert_int_equal(table_packets(&g), 5);
+	assert_int_equal(g.j.h->op, JOP_NONE);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
+/* EMIT killed after the record was handed out: the entry goes. */
+static void test_emit_completed(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct flow_record r;
+	uint32_t idx;
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	stage(&g.j, 0, 1, 5);
+	journal_fold_staged(&g.j, fold, &g);
+	for (idx = 0; idx < CAP && !g.j.entries[idx].used; idx++)
+		;
+	journal_emit_begin(&g.j, &g.t, idx);
+	memset(&r, 0, sizeof(r));
+	r.fwd.packets = 5;
+	journal_handed(&g.j, &r);	/* ... killed before the entry's reset */
+	rig_close(&g);
+	rig_open(&g, 60000, 60000);
+	assert_int_equal(g.j.rec.op, JOP_EMIT);
+	assert_int_equal(g.j.rec.op_undone, 0);
+	assert_int_equal(table_packets(&g), 0);
+	assert_int_equal(g.t.used, 0);
+	assert_int_equal(handed(&g), 5);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
+/* EMIT killed half way through the ledger's update, before the record
+ * counted: the entry stays as it was, the ledger as before. */
+static void test_emit_undone(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct journal_ledger *l;
+	uint32_t idx;
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	stage(&g.j, 0, 1, 5);
+	journal_fold_staged(&g.j, fold, &g);
+	for (idx = 0; idx < CAP && !g.j.entries[idx].used; idx++)
+		;
+	journal_emit_begin(&g.j, &g.t, idx);
+	l = &g.j.h->ledger[g.j.h->bank];
+	l->handed_packets += 5;			/* torn: packets, not yet the record */
+	memset(&g.j.entries[idx].side, 0, sizeof(g.j.entries[idx].side));
+	rig_close(&g);
+	rig_open(&g, 60000, 60000);
+	assert_int_equal(g.j.rec.op_undone, 1);
+	assert_int_equal(table_packets(&g), 5);
+	assert_int_equal(handed(&g), 0);
+	assert_int_equal(g.t.used, 1);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
+/* What outputs were handed and never settled is counted as not sent, once:
+ * a second restart does not count it again. */
+static void test_ledger_lost(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct output_stats *s;
+	struct flow_record r;
+	int i;
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	journal_new_ledger(&g.j);
+	s = journal_out_stats(&g.j, 0, 2);
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < 10; i++) {
+		r.fwd.packets = 3;
+		r.fwd.octets = 300;
+		journal_handed(&g.j, &r);
+		s->records++;
+	}
+	s->records_sent = 6;	/* output 0: 6 sent, 1 dropped, 3 in flight */
+	s->packets_sent = 18;
+	s->octets_sent = 1800;
+	s->records_not_sent = 1;
+	s->packets_not_sent = 3;
+	s->octets_not_sent = 300;
+	s = journal_out_stats(&g.j, 1, 2);	/* output 1: all 10 sent */
+	s->records_sent = 10;
+	s->packets_sent = 30;
+	s->octets_sent = 3000;
+	rig_close(&g);
+
+	rig_open(&g, 60000, 60000);
+	journal_new_ledger(&g.j);
+	assert_int_equal(g.j.rec.lost[0].records_not_sent, 3);
+	assert_int_equal(g.j.rec.lost[0].packets_not_sent, 9);
+	assert_int_equal(g.j.rec.lost[0].octets_not_sent, 900);
+	assert_int_equal(g.j.rec.lost[1].records_not_sent, 0);
+	s = journal_out_stats(&g.j, 0, 2);
+	assert_int_equal(s->records_not_sent, 3);	/* reported by the new output */
+	assert_int_equal(s->packets_not_sent, 9);
+	/* the new agent sends all it hands, then is killed too */
+	r.fwd.packets = 2;
+	r.fwd.octets = 200;
+	journal_handed(&g.j, &r);
+	s->records++;
+	s->records_sent++;
+	s->packets_sent += 2;
+	s->octets_sent += 200;
+	journal_out_stats(&g.j, 1, 2)->records_sent++;
+	rig_close(&g);
+
+	rig_open(&g, 60000, 60000);
+	journal_new_ledger(&g.j);
+	assert_int_equal(g.j.rec.lost[0].records_not_sent, 0);
+	assert_int_equal(g.j.rec.lost[1].records_not_sent, 0);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
+/* Another geometry is not adopted in place. */
+static void test_geometry(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct journal j2;
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 60000, 60000);
+	rig_close(&g);
+	memset(&j2, 0, sizeof(j2));
+	assert_int_equal(journal_open_mem(&j2, g.mem, g.len, CAP / 2, BATCH, NCPUS), 0);
+	assert_int_equal(j2.rec.adopted, 0);
+	assert_int_equal(journal_open_mem(&j2, g.mem, g.len, CAP * 4, BATCH, NCPUS), -EINVAL);
+	munmap(g.mem, g.len);
+}
+
+/* ---- SIGKILL at random moments ------------------------------------------------ */
+
+/* Time moves 1 ms a batch: flows stay in the table a few batches (idle
+ * 3 ms, active 5 ms). */
+#define ROUND_MS(round) (10000 + (uint64_t)(round))
+
+struct ctl {
+	volatile uint32_t staged_round;		/* parent: a batch is staged */
+	volatile uint32_t done_round;		/* child: and folded and expired */
+	volatile uint32_t ready;		/* child: recovered, waiting */
+};
+
+/* The child: an agent's loop over the shared journal, with a small table
+ * and short timeouts so that records, lack-of-resources expiry and
+ * active-timeout records happen all the time. */
+static void child(struct rig *g, struct ctl *c)
+{
+	uint32_t seen = c->staged_round;
+
+	rig_open(g, 3, 5);
+	journal_new_ledger(&g->j);
+	journal_fold_staged(&g->j, fold, g);	/* what the last one left */
+	flowtab_expire(&g->t, ROUND_MS(seen));
+	c->done_round = seen;
+	c->ready = 1;
+	for (;;) {
+		while (c->staged_round == seen)
+			;
+		seen = c->staged_round;
+		journal_fold_staged(&g->j, fold, g);
+		flowtab_expire(&g->t, ROUND_MS(seen));
+		c->done_round = seen;
+	}
+}
+
+static void test_sigkill(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct ctl *c = shared(4096);
+	uint64_t fed = 0, handed_total = 0;
+	uint32_t round = 0, n = 0, kills = 0;
+	unsigned int seed = 12345;
+	int k;
+
+	(void)state;
+	g.mem = shared(g.len);
+	memset(c, 0, sizeof(*c));
+	rig_open(&g, 3, 5);	/* the parent stages through g.j's pointers */
+	rig_close(&g);
+	for (k = 0; k < KILLS; k++) {
+		pid_t pid;
+		struct timespec ts, t0;
+		long spin_ns;
+		int i, rounds;
+
+		c->ready = 0;
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			child(&g, c);
+			_exit(0);
+		}
+		while (!c->ready)
+			;
+		/* a few batches, then a kill at a random moment of one */
+		rounds = 1 + rand_r(&seed) % 4;
+		for (i = 0; i < rounds; i++) {
+			uint32_t s, nflows = 1 + rand_r(&seed) % BATCH;
+
+			while (c->done_round != round)
+				;
+			for (s = 0; s < nflows; s++) {
+				uint64_t p = 1 + rand_r(&seed) % 9;
+
+				stage_at(&g.j, s, n + rand_r(&seed) % 300, p, ROUND_MS(round + 1));
+				fed += p;
+			}
+			n += 7;
+			c->staged_round = ++round;
+		}
+		/* while the child works on the last batch (a fold is ~0.1 us
+		 * a flow): spin, a sleep would mostly miss it */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		spin_ns = rand_r(&seed) % 40000;
+		do
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+		while ((ts.tv_sec - t0.tv_sec) * 1000000000 + ts.tv_nsec - t0.tv_nsec < spin_ns);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		kills++;
+		/* What the dead agent's ledger handed, once its last operation
+		 * is settled (as the next agent's open would), then zeroed: the
+		 * next agent's ledger starts from nothing either way. */
+		rig_open(&g, 3, 5);
+		handed_total += handed(&g);
+		g.j.h->ledger[g.j.h->bank].handed_packets = 0;
+		g.j.h->ledger[g.j.h->bank].handed_records = 0;
+		rig_close(&g);
+	}
+	/* The last recovery: fold what is staged, count the table. */
+	rig_open(&g, 3, 5);
+	journal_fold_staged(&g.j, fold, &g);
+	handed_total += handed(&g);
+	printf("# %u kills, %llu packets fed, %llu handed out, %llu in the table\n", kills,
+	       (unsigned long long)fed, (unsigned long long)handed_total,
+	       (unsigned long long)table_packets(&g));
+	assert_int_equal(handed_total + table_packets(&g), fed);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+	munmap(c, 4096);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply_undone),
+		cmocka_unit_test(test_apply_completed),
+		cmocka_unit_test(test_emit_completed),
+		cmocka_unit_test(test_emit_undone),
+		cmocka_unit_test(test_ledger_lost),
+		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_sigkill),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

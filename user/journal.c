@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The agent's journal: see journal.h for the layout and the protocol. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include "journal.h"
+
+#define JOURNAL_PAGE 4096u
+
+/* Stores before it are done before stores after it: the op word commits. */
+#define ordered() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* Offsets of the parts after the header. */
+static size_t off_entries(void)
+{
+	return round_up(sizeof(struct journal_hdr), 64);
+}
+
+static size_t off_keys(uint32_t capacity)
+{
+	return round_up(off_entries() + (size_t)capacity * sizeof(struct flowtab_entry), 64);
+}
+
+static size_t off_values(uint32_t capacity, uint32_t batch)
+{
+	return round_up(off_keys(capacity) + (size_t)batch * sizeof(struct flow_key), 64);
+}
+
+size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus)
+{
+	return round_up(off_values(capacity, batch) +
+			(size_t)batch * ncpus * sizeof(struct flow_counters), JOURNAL_PAGE);
+}
+
+static void set_parts(struct journal *j)
+{
+	uint8_t *p = j->mem;
+
+	j->h = j->mem;
+	j->entries = (struct flowtab_entry *)(p + off_entries());
+	j->keys = (struct flow_key *)(p + off_keys(j->h->capacity));
+	j->values = (struct flow_counters *)(p + off_values(j->h->capacity, j->h->batch));
+}
+
+static int same_layout(const struct journal_hdr *h)
+{
+	return h->magic == JOURNAL_MAGIC && h->version == JOURNAL_VERSION &&
+	       h->entry_size == sizeof(struct flowtab_entry);
+}
+
+static int same_geometry(const struct journal_hdr *h, uint32_t capacity, uint32_t batch,
+			 uint32_t ncpus)
+{
+	return h->capacity == capacity && h->batch == batch && h->ncpus == ncpus;
+}
+
+static int staged(const struct flow_key *k)
+{
+	return k->ifindex != 0;	/* every metered flow has an interface */
+}
+
+/* Finish or undo the operation a killed agent was in. */
+static void settle_op(struct journal *j)
+{
+	struct journal_hdr *h = j->h;
+	struct journal_ledger *l = &h->ledger[h->bank];
+
+	j->rec.op = h->op;
+	switch (h->op) {
+	case JOP_APPLY:
+		if (h->op_entry < h->capacity && h->op_staged < h->batch &&
+		    staged(&j->keys[h->op_staged])) {
+			j->entries[h->op_entry] = h->undo;	/* fold again */
+			j->rec.op_undone = 1;
+		}
+		break;
+	case JOP_EMIT:
+		if (h->op_entry >= h->capacity)
+			break;
+		if (l->handed_records != h->before[0]) {
+			/* the record went out: the entry's counts with it */
+			memset(&j->entries[h->op_entry], 0, sizeof(struct flowtab_entry));
+		} else {
+			j->entries[h->op_entry] = h->undo;
+			l->handed_packets = h->before[1];
+			l->handed_octets = h->before[2];
+			j->rec.op_undone = 1;
+		}
+		break;
+	}
+	ordered();
+	h->op = JOP_NONE;
+}
+
+/* What an adopted journal holds, for j->rec. */
+static void survey(struct journal *j)
+{
+	const struct journal_hdr *h = j->h;
+	uint32_t i;
+	int s;
+
+	for (i = 0; i < h->capacity; i++) {
+		const struct flowtab_entry *e = &j->entries[i];
+
+		if (!e->used)
+			continue;
+		j->rec.entries++;
+		for (s = 0; s < 2; s++)
+			j->rec.packets += e->side[s].packets;
+	}
+	for (i = 0; i < h->batch; i++) {
+		if (!staged(&j->keys[i]))
+			continue;
+		j->rec.staged++;
+		for (s = 0; s < (int)h->ncpus; s++)
+			j->rec.staged_packets += j->values[(size_t)i * h->ncpus + s].packets;
+	}
+}
+
+static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint32_t ncpus)
+{
+	struct journal_hdr *h = j->mem;
+
+	memset(j->mem, 0, j->len);
+	h->version = JOURNAL_VERSION;
+	h->entry_size = sizeof(struct flowtab_entry);
+	h->capacity = capacity;
+	h->batch = batch;
+	h->ncpus = ncpus;
+	ordered();
+	h->magic = JOURNAL_MAGIC;
+}
+
+int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
+		     uint32_t batch, uint32_t ncpus)
+{
+	struct journal_hdr *h = mem;
+
+	if (len < journal_size(capacity, batch, ncpus))
+		return -EINVAL;
+	j->mem = mem;
+	j->len = len;
+	if (same_layout(h) && same_geometry(h, capacity, batch, ncpus)) {
+		j->rec.adopted = 1;
+		set_parts(j);
+		settle_op(j);
+		survey(j);
+	} else {
+		init_hdr(j, capacity, batch, ncpus);
+		set_parts(j);
+	}
+	j->h->runs++;
+	return 0;
+}
+
+static void *map_pinned(int fd, size_t *len)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	void *mem;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return NULL;
+	if (info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE) ||
+	    info.value_size != JOURNAL_PAGE)
+		return NULL;
+	*len = (size_t)info.max_entries * JOURNAL_PAGE;
+	mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+static int create_pinned(struct journal *j, size_t len, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, JOURNAL_PIN, 4, JOURNAL_PAGE,
+			    (__u32)(len / JOURNAL_PAGE), &opts);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create the agent journal (%zu MiB): %s",
+			 len >> 20, strerror(errno));
+		return -errno;
+	}
+	if (bpf_obj_pin(fd, j->path)) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "%s: cannot pin: %s", j->path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	chmod(j->path, 0600);
+	j->fd = fd;
+	j->pinned = 1;
+	j->len = len;
+	j->mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (j->mem == MAP_FAILED) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "%s: cannot map: %s", j->path, strerror(errno));
+		j->mem = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
+		 uint32_t ncpus, char *err, size_t errlen)
+{
+	size_t len = journal_size(capacity, batch, ncpus), old_len = 0;
+	void *old_mem = NULL;
+	int fd, ret;
+
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+	snprintf(j->path, sizeof(j->path), "%s/%s", pin_dir, JOURNAL_PIN);
+	fd = bpf_obj_get(j->path);
+	if (fd >= 0)
+		old_mem = map_pinned(fd, &old_len);
+	if (old_mem && old_len >= sizeof(struct journal_hdr) && same_layout(old_mem)) {
+		const struct journal_hdr *oh = old_mem;
+
+		if (same_geometry(oh, capacity, batch, ncpus) && old_len == len) {
+			j->fd = fd;
+			j->pinned = 1;
+			return journal_open_mem(j, old_mem, old_len, capacity, batch, ncpus);
+		}
+		/* Another geometry: kept open for the agent to export. */
+		j->old = calloc(1, sizeof(*j->old));
+		if (j->old && old_len >= journal_size(oh->capacity, oh->batch, oh->ncpus)) {
+			j->old->fd = fd;
+			snprintf(j->old->path, sizeof(j->old->path), "%s", j->path);
+			journal_open_mem(j->old, old_mem, old_len, oh->capacity, oh->batch,
+					 oh->ncpus);
+			fd = -1;
+			old_mem = NULL;
+		} else {
+			free(j->old);
+			j->old = NULL;
+		}
+	} else if (fd >= 0) {
+		fprintf(stderr, "bpfix: %s: a journal bpfix cannot read (another version): "
+			"replaced, whatever it held is not reported\n", j->path);
+	}
+	if (old_mem)
+		munmap(old_mem, old_len);
+	if (fd >= 0)
+		close(fd);
+	unlink(j->path);	/* the old one stays open in j->old until exported */
+	ret = create_pinned(j, len, err, errlen);
+	if (ret) {
+		journal_close(j, 1);
+		return ret;
+	}
+	return journal_open_mem(j, j->mem, len, capacity, batch, ncpus);
+}
+
+void journal_close(struct journal *j, int unpin)
+{
+	if (j->old) {
+		journal_close(j->old, 0);
+		free(j->old);
+	}
+	if (j->mem && j->fd >= 0)
+		munmap(j->mem, j->len);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (unpin && j->pinned)
+		unlink(j->path);
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+}
+
+/* ---- the log ------------------------------------------------------------- */
+
+void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
+			 const struct flow_key *key)
+{
+	struct journal_hdr *h;
+
+	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+		return;		/* not a staged flow: nothing to redo */
+	h = j->h;
+	h->undo = t->e[idx];
+	h->op_entry = idx;
+	h->op_staged = (uint32_t)(key - j->keys);
+	ordered();
+	h->op = JOP_APPLY;
+	ordered();
+}
+
+void journal_staged_done(struct journal *j, const struct flow_key *key)
+{
+	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+		return;
+	j->keys[key - j->keys].ifindex = 0;
+	ordered();
+	j->h->op = JOP_NONE;
+	ordered();
+}
+
+void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
+{
+	struct journal_hdr *h;
+	struct journal_ledger *l;
+
+	if (!j)
+		return;
+	h = j->h;
+	l = &h->ledger[h->bank];
+	h->undo = t->e[idx];
+	h->op_entry = idx;
+	h->before[0] = l->handed_records;
+	h->before[1] = l->handed_packets;
+	h->before[2] = l->handed_octets;
+	ordered();
+	h->op = JOP_EMIT;
+	ordered();
+}
+
+void journal_end(struct journal *j)
+{
+	if (!j)
+		return;
+	ordered();
+	j->h->op = JOP_NONE;
+	ordered();
+}
+
+void journal_handed(struct journal *j, const struct flow_record *r)
+{
+	struct journal_ledger *l;
+
+	if (!j)
+		return;
+	l = &j->h->ledger[j->h->bank];
+	l->handed_packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
+	l->handed_octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+	ordered();
+	l->handed_records++;	/* last: EMIT's recovery reads it */
+	ordered();
+}
+
+struct output_stats *journal_out_stats(struct journal *j, int i, int n_out)
+{
+	j->h->ledger[j->h->bank].n_out = (uint32_t)n_out;
+	return &j->h->ledger[j->h->bank].out[i];
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+void journal_carry(struct journal *j, const struct output_stats *lost)
+{
+	struct journal_ledger *l = &j->h->ledger[j->h->bank];
+	int o;
+
+	for (o = 0; o < JOURNAL_OUTPUTS; o++) {
+		l->out[o].records_not_sent += lost[o].records_not_sent;
+		l->out[o].packets_not_sent += lost[o].packets_not_sent;
+		l->out[o].octets_not_sent += lost[o].octets_not_sent;
+		l->carried[o][0] += lost[o].records_not_sent;
+		l->carried[o][1] += lost[o].packets_not_sent;
+		l->carried[o][2] += lost[o].octets_not_sent;
+	}
+}
+
+void journal_new_ledger(struct journal *j)
+{
+	struct journal_hdr *h = j->h;
+	const struct journal_ledger *l = &h->ledger[h->bank];
+	struct journal_ledger *n = &h->ledger[!h->bank];
+	int o;
+
+	/* Built aside and switched to with one store: a kill before the
+	 * switch leaves the old ledger, and this is done again. */
+	memset(n, 0, sizeof(*n));
+	memset(j->rec.lost, 0, sizeof(j->rec.lost));
+	for (o = 0; o < (int)l->n_out && o < JOURNAL_OUTPUTS; o++) {
+		const struct output_stats *s = &l->out[o];
+		struct output_stats *lost = &j->rec.lost[o];
+		const uint64_t *c = l->carried[o];
+		uint64_t settled = s->records_sent + s->records_not_sent - c[0];
+
+		if (l->handed_records <= settled)
+			continue;
+		lost->records_not_sent = l->handed_records - settled;
+		lost->packets_not_sent =
+			l->handed_packets - (s->packets_sent + s->packets_not_sent - c[1]);
+		lost->octets_not_sent =
+			l->handed_octets - (s->octets_sent + s->octets_not_sent - c[2]);
+		n->out[o] = *lost;
+		n->carried[o][0] = lost->records_not_sent;
+		n->carried[o][1] = lost->packets_not_sent;
+		n->carried[o][2] = lost->octets_not_sent;
+	}
+	ordered();
+	h->bank = !h->bank;
+	ordered();
+}
+
+void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < j->h->batch; i++)
+		if (staged(&j->keys[i]))
+			fold(ctx, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
+			     (int)j->h->ncpus);
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's journal: what the agent holds in memory survives its death.
+ *
+ * A drain moves flows out of the kernel's tables (lookup-and-delete). Once
+ * moved, the counts live only in the agent until they are exported; an
+ * agent killed with SIGKILL would take them with it. So the memory that
+ * holds them is not the agent's own: it is a BPF array map
+ * (BPF_F_MMAPABLE), pinned beside the flow tables as "agent_journal" and
+ * mmap()ed. It holds
+ *
+ *   - the drain's staging buffers: the kernel writes each batch of drained
+ *     flows straight into them; a staged flow whose key is not zero has not
+ *     been folded into the table yet;
+ *   - the agent's flow table entries (flowtab.h; the hash chains and the
+ *     free list are rebuilt from them);
+ *   - a ledger: records handed to the outputs, and per output what it
+ *     settled (written to its transport, or counted as not sent);
+ *   - the operation in progress, with an undo copy of the one entry it
+ *     changes.
+ *
+ * Every change that moves counts is one logged operation:
+ *
+ *   APPLY  fold staged flow S into entry E: undo := E; op := APPLY; change
+ *          E; zero S's key; op := NONE. Recovery: S's key still set means
+ *          the fold may be partial: E := undo, and S is folded again.
+ *   EMIT   make entry E's record: undo := E; before := handed; op := EMIT;
+ *          handed += the record; hand it to the outputs; reset or free E;
+ *          op := NONE. Recovery: handed moved means the record went out: E
+ *          is freed; else E := undo and handed := before.
+ *
+ * The op word is the commit: a single aligned store, after the fields it
+ * describes (a killed process loses no store it has executed; a compiler
+ * barrier keeps them in order). The other state an operation touches
+ * (FIN/RST flags of a flow, its initiator) moves no counts.
+ *
+ * A restarted agent finds the journal pinned, finishes or undoes the
+ * operation, rebuilds its table, folds what was staged, and counts as not
+ * sent, per output, what was handed to an output but never settled by it
+ * (in a UDP message not yet sent, a TCP queue, an unwritten stdout
+ * buffer): handed - (sent + not sent). Those are reported by the new
+ * outputs, in the options records of an IPFIX session. Nothing is counted
+ * twice but for one case no process can rule out: a message the transport
+ * took in the instant before the kill, counted as not sent though it
+ * arrived.
+ *
+ * A journal of another geometry (another --flows, another number of
+ * CPUs) cannot be adopted in place: the agent exports its flows at once as
+ * forced-end records (not crash-safe for that moment) and replaces it. One
+ * of another version or entry layout cannot be read: it is replaced, with
+ * a warning.
+ */
+#ifndef BPFIX_JOURNAL_H
+#define BPFIX_JOURNAL_H
+
+#include <stdint.h>
+#include "flowtab.h"
+#include "output.h"
+
+#define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
+#define JOURNAL_VERSION 1
+#define JOURNAL_OUTPUTS (MAX_COLLECTORS + 1)
+#define JOURNAL_PIN     "agent_journal"
+
+enum journal_op {
+	JOP_NONE = 0,
+	JOP_APPLY = 1,
+	JOP_EMIT = 2,
+};
+
+struct journal_ledger {
+	uint64_t handed_records;	/* records handed to every output */
+	uint64_t handed_packets;
+	uint64_t handed_octets;
+	uint32_t n_out;			/* outputs of the agent that wrote it */
+	uint32_t pad0;
+	struct output_stats out[JOURNAL_OUTPUTS];	/* each output's own counts */
+	/* not sent at the ledger's start (an earlier agent's loss): in out[]'s
+	 * not-sent counts, but never handed in this ledger */
+	uint64_t carried[JOURNAL_OUTPUTS][3];
+};
+
+struct journal_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t entry_size;		/* sizeof(struct flowtab_entry) */
+	uint32_t capacity;		/* entries */
+	uint32_t batch;			/* staged flows */
+	uint32_t ncpus;			/* per-CPU values per staged flow */
+	uint32_t bank;			/* ledger[bank] is current */
+	/* the operation in progress */
+	uint32_t op;			/* enum journal_op: written last */
+	uint32_t op_entry;
+	uint32_t op_staged;
+	uint32_t pad0;
+	uint64_t before[3];		/* EMIT: handed records, packets, octets */
+	struct flowtab_entry undo;
+	struct journal_ledger ledger[2];
+	uint64_t runs;			/* agents that used this journal */
+};
+
+/* What a restart found, for the log line and the tests. */
+struct journal_recovery {
+	int adopted;			/* an earlier agent's journal was found */
+	int replaced;			/* ... but its layout differed */
+	uint32_t op;			/* the operation it was killed in */
+	int op_undone;			/* ... undone (else completed) */
+	uint64_t entries, packets;	/* flows and packets in its table */
+	uint64_t staged, staged_packets;	/* drained flows not yet folded */
+	struct output_stats lost[JOURNAL_OUTPUTS];	/* handed, never settled */
+};
+
+struct journal {
+	struct journal_hdr *h;
+	struct flowtab_entry *entries;
+	struct flow_key *keys;		/* staging */
+	struct flow_counters *values;	/* staging: batch * ncpus */
+	void *mem;
+	size_t len;
+	int fd;
+	int pinned;
+	char path[4096];
+	struct journal_recovery rec;
+	struct journal *old;		/* an earlier journal of another geometry */
+};
+
+/* Size of a journal for this geometry (a multiple of the page size). */
+size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus);
+
+/*
+ * Open the journal pinned at @pin_dir/agent_journal, or create and pin it
+ * (mode 0600). An earlier agent's journal of the same geometry is adopted in
+ * place: its operation is finished or undone (j->rec says what was found);
+ * journal_recover() then folds it into a table. One of another geometry is
+ * mapped as j->old for journal_flush_old(). Returns 0 or a negative errno
+ * with one line in @err.
+ */
+int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
+		 uint32_t ncpus, char *err, size_t errlen);
+/* The same over memory the caller provides (tests: a MAP_SHARED region);
+ * @mem holds journal_size() bytes, zero or an earlier journal. */
+int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
+		     uint32_t batch, uint32_t ncpus);
+/* Unmap; @unpin removes the pin (a clean shutdown exported everything). */
+void journal_close(struct journal *j, int unpin);
+
+/* The table's side of the log (called by flowtab.c; @j may be NULL). */
+void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
+			 const struct flow_key *staged);
+void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx);
+void journal_end(struct journal *j);
+
+/* A staged flow is folded (or had nothing): forget it, close its APPLY. */
+void journal_staged_done(struct journal *j, const struct flow_key *staged);
+
+/* The agent's side: a record is about to go to the outputs. */
+void journal_handed(struct journal *j, const struct flow_record *r);
+/* The current ledger's stats slot for output @i (of @n_out): outputs count
+ * into it. */
+struct output_stats *journal_out_stats(struct journal *j, int i, int n_out);
+
+/*
+ * Start a new ledger in which each output's slot begins with what the
+ * earlier agent handed it and it never settled (j->rec.lost), counted as
+ * not sent. Call before the outputs take their slots (journal_out_stats).
+ */
+void journal_new_ledger(struct journal *j);
+/* Count @lost[] (JOURNAL_OUTPUTS slots) as not sent in the current ledger:
+ * an earlier journal's losses. */
+void journal_carry(struct journal *j, const struct output_stats *lost);
+
+/* Fold the staged flows an earlier agent drained but never folded, through
+ * @fold (the agent's drain callback, which ends each with
+ * journal_staged_done). */
+typedef void (*journal_fold_fn)(void *ctx, const struct flow_key *key,
+				const struct flow_counters *percpu, int ncpus);
+void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx);
+
+#endif /* BPFIX_JOURNAL_H */
