@@ -159,6 +159,7 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
 		a->out[a->n_out] = output_text_open(stdout, cfg->format, err, errlen);
 		if (!a->out[a->n_out])
 			return -EINVAL;
+		a->out_stats[a->n_out] = a->out[a->n_out]->stats;
 		a->n_out++;
 		return 0;
 	}
@@ -166,6 +167,7 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
 		a->out[a->n_out] = output_ipfix_open(&cfg->collectors[i], cfg, err, errlen);
 		if (!a->out[a->n_out])
 			return -EINVAL;
+		a->out_stats[a->n_out] = a->out[a->n_out]->stats;
 		a->n_out++;
 	}
 	return 0;
@@ -238,6 +240,7 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 		struct output_stats *s = journal_out_stats(j, i, a->n_out);
 
 		a->out[i]->stats = s;
+		a->out_stats[i] = s;
 		if (r->lost[i].records_not_sent)
 			fprintf(stderr, "bpfix: %s: %llu records (%llu packets) an earlier agent "
 				"handed it were never sent: counted as not sent\n",
@@ -360,10 +363,14 @@ void agent_stop(struct agent *a)
 	flowtab_flush(&a->tab, FLOW_END_FORCED);
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->tick(a->out[i], &a->totals);
+	/* Closing counts what could not be delivered in time as not sent:
+	 * the exit line comes after, from the counters (in the journal). */
+	for (i = 0; i < a->n_out; i++) {
+		a->out[i]->ops->close(a->out[i], &a->totals);
+		a->out[i] = NULL;
+	}
 	if (a->cfg->verbose)
 		agent_print_counters(a, stderr, "exit");
-	for (i = 0; i < a->n_out; i++)
-		a->out[i]->ops->close(a->out[i], &a->totals);
 	a->n_out = 0;
 	/* Everything went out or was counted: nothing for a successor. */
 	journal_close(&a->jr, 1);
@@ -378,8 +385,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 	int i;
 
 	for (i = 0; i < a->n_out; i++) {
-		exported += a->out[i]->stats->records_sent;
-		not_sent += a->out[i]->stats->records_not_sent;
+		exported += a->out_stats[i]->records_sent;
+		not_sent += a->out_stats[i]->records_not_sent;
 	}
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "

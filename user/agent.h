@@ -18,6 +18,7 @@ struct agent {
 	struct listen_ports lp;
 	uint64_t lp_loaded_ms;
 	struct output *out[MAX_COLLECTORS + 1];
+	struct output_stats *out_stats[MAX_COLLECTORS + 1];	/* outlive the outputs */
 	int n_out;
 
 	/* Kernel counters of each table slot when it was last drained: the

@@ -616,6 +616,10 @@ static int tcp_record(struct output *o, const struct flow_record *r)
 	uint32_t fresh;
 
 	o->stats->records++;
+	/* A queue shorter than a message fills within a sweep: make room
+	 * while the collector reads, drop only when it does not. */
+	if (x->q_len == x->q_cap && x->state == TCP_UP)
+		tcp_pump(x, 1);
 	if (x->q_len == x->q_cap) {
 		count_drop(x, 1, record_packets(r), record_octets(r));
 		return 0;

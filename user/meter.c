@@ -179,6 +179,9 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->pin_dir_fd < 0)
 		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+	/* A read-only bpffs would only show when pinning, as a load error. */
+	if (faccessat(m->pin_dir_fd, ".", W_OK, AT_EACCESS))
+		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
 	if (flock(m->pin_dir_fd, LOCK_EX | LOCK_NB))
 		return errf(err, errlen, -EBUSY,
 			    "--pin-path %s: another bpfix is running with it", m->pin_dir);
