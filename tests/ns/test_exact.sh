@@ -49,38 +49,6 @@ BLASTERS=$(nproc)
 [ "$BLASTERS" -gt 4 ] && BLASTERS=4
 T0=$(date +%s)
 
-# ---- a quiet link --------------------------------------------------------------
-
-# quiet_pair TAG X Y: like lib.sh's topo_pair, but nothing crosses the link
-# unless a test sends it: IPv6 off before the links exist, neighbours
-# permanent.
-quiet_pair() {
-	NS_A=bpfix-$$-$1-a NS_B=bpfix-$$-$1-b IF_A=$1-a IF_B=$1-b
-	IP4_A=10.$2.$3.1 IP4_B=10.$2.$3.2
-	for _qp_ns in "$NS_A" "$NS_B"; do
-		netns_create "$_qp_ns"
-		nsx "$_qp_ns" sh -c 'for f in all default; do
-			echo 1 > /proc/sys/net/ipv6/conf/$f/disable_ipv6; done' ||
-			fail "cannot disable IPv6 in $_qp_ns"
-	done
-	ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B" ||
-		fail "cannot create veth pair $IF_A/$IF_B"
-	ip -n "$NS_A" addr add "$IP4_A/24" dev "$IF_A" &&
-	ip -n "$NS_B" addr add "$IP4_B/24" dev "$IF_B" &&
-	ip -n "$NS_A" neigh replace "$IP4_B" dev "$IF_A" nud permanent \
-		lladdr "$(mac_of "$NS_B" "$IF_B")" &&
-	ip -n "$NS_B" neigh replace "$IP4_A" dev "$IF_B" nud permanent \
-		lladdr "$(mac_of "$NS_A" "$IF_A")" &&
-	ip -n "$NS_A" link set "$IF_A" up &&
-	ip -n "$NS_B" link set "$IF_B" up ||
-		fail "cannot configure veth pair $IF_A/$IF_B"
-}
-
-# dev_stat NS IF COUNTER: the device counter as the namespace's sysfs has it.
-dev_stat() {
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
-}
-
 # ---- the blast ------------------------------------------------------------------
 #
 # trafgen (netsniff-ng) when installed: FLOWS source ports in turn, sent in
@@ -109,13 +77,6 @@ while time.monotonic() < end:
             errors += 1
 print(sent, errors)
 '
-
-# hexbytes A.B.C.D or aa:bb:..: trafgen's comma-separated byte list.
-hexbytes() {
-	printf '%s\n' "$1" | awk -F '[.:]' '{
-		for (i = 1; i <= NF; i++)
-			printf "%s%s", (i > 1 ? ", " : ""), (index($0, ":") ? "0x" $i : $i) }'
-}
 
 # blast: sets SENT (frames sent) and BLAST_MS, and writes each flow's
 # "SOURCE_PORT COUNT" to $TEST_TMP/want.
