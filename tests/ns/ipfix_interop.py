@@ -19,7 +19,15 @@ comparison serves all of them.
                                   the other end of one such connection
   udp-flows ADDR PORT SPORT N SIZE GAP
                                   N one-datagram flows from SPORT, SPORT+1..
-  tcp-sink PORT OUT READY         store one IPFIX/TCP connection's stream
+  tcp-sink PORT OUT READY [RCVBUF]
+                                  store one IPFIX/TCP connection's stream
+  syn-watch PORT OUT READY        log the TCP SYNs to PORT on lo (times)
+  wait-records PATH LO-HI N SECONDS [STATE]
+                                  wait for N flow records from ports LO-HI
+                                  in an IPFIX file or stream being written
+                                  (STATE: only in what was added since)
+  wait-report PATH LO-HI SECONDS  wait for an exporting process reliability
+                                  record after those; print its notSent*
   capture-read PCAP OUT           the metered link's packets for the checks
   udp-gate PORT TO GATE READY REPORT
                                   a silent path to a collector: drop what
@@ -28,6 +36,7 @@ comparison serves all of them.
   check-mixed ...                 test_ipfix_interop.sh's verdicts
   check-late ...                  test_ipfix_transport.sh: a late collector
   check-tcp ...                   test_ipfix_transport.sh: TCP restart
+  check-faults ...                test_collector_faults.sh
 
 Check modes print one line per assertion, lib.sh style ("  ok   ..." or
 "  FAIL ..."), and exit with the number of failures (at most 100).
@@ -35,6 +44,7 @@ Check modes print one line per assertion, lib.sh style ("  ok   ..." or
 import argparse
 import calendar
 import collections
+import functools
 import ipaddress
 import json
 import os
@@ -205,10 +215,14 @@ def udp_flows(args):
 
 def tcp_sink(args):
     """Accept one connection, store what arrives (a stream of IPFIX
-    messages is an IPFIX file), exit at its end or on SIGTERM."""
-    port, out, ready = args
+    messages is an IPFIX file), exit at its end or on SIGTERM. RCVBUF, if
+    given, fixes the receive buffer (no autotuning): a collector stopped
+    with SIGSTOP then holds at most that much of the stream."""
+    port, out, ready = args[:3]
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if len(args) > 3:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(args[3]))
     s.bind(("127.0.0.1", int(port)))
     s.listen(1)
     s.settimeout(60)
@@ -250,6 +264,145 @@ def udp_gate(args):
             f.write("dropped=%(dropped)d forwarded=%(forwarded)d\n" % counts)
 
 
+def syn_watch(args):
+    """The times (ms since the epoch, one a line) of the TCP SYNs sent to
+    127.0.0.1:PORT, seen on lo: the exporter's connection attempts, also
+    those nobody answers but with a reset. Runs until SIGTERM."""
+    port, out, ready = args
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    s.bind(("lo", 0))
+    stop_on_term()
+    touch(ready)
+    with open(out, "w", buffering=1) as f:
+        while True:
+            data, sa = s.recvfrom(65535)
+            if sa[2] == 4:  # PACKET_OUTGOING: lo shows each packet twice
+                continue
+            ip = data[14:]
+            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+                continue
+            tcp = ip[(ip[0] & 15) * 4:]
+            if len(tcp) >= 14 and int.from_bytes(tcp[2:4], "big") == int(port) and \
+                    tcp[13] & 0x12 == 0x02:
+                f.write("%d\n" % int(time.time() * 1000))
+
+
+def message_ends(data):
+    """The offsets where the whole IPFIX messages of DATA end (a file or
+    stream still being written may end in part of one)."""
+    ends, end = [], 0
+    while end + 4 <= len(data):
+        n = int.from_bytes(data[end + 2:end + 4], "big")
+        if n < 16 or end + n > len(data):
+            break
+        end += n
+        ends.append(end)
+    return ends
+
+
+SCAN = re.compile(r"^--- (Message) Header|^--- (data )?\w|tid:\s+(\d+)|"
+                  r"sourceTransportPort : (\d+)|(notSent\w+TotalCount) : (\d+)", re.M)
+
+
+class Scan:
+    """A quick look at what the IPFIX file or stream PATH holds so far
+    (through ipfixDump, whole messages only), for waiting on it: sports,
+    the message index of each flow record by source port, and reports,
+    the exporting process reliability records as [message index, notSent
+    flows, packets, octets]. Each update decodes only the messages added
+    since the last, after the first one (bpfix's streams and files carry
+    every template there)."""
+
+    def __init__(self, path):
+        self.path, self.done, self.msgs = path, 0, 0
+        self.sports, self.reports = {}, []
+
+    def update(self):
+        import subprocess
+        import tempfile
+        if not os.path.exists(self.path):
+            return self
+        with open(self.path, "rb") as f:
+            data = f.read()
+        ends = message_ends(data)
+        if not ends or ends[-1] == self.done:
+            return self
+        head = data[:ends[0]] if self.done else b""
+        with tempfile.NamedTemporaryFile(suffix=".ipfix") as tmp:
+            tmp.write(head + data[self.done:ends[-1]])
+            tmp.flush()
+            text = subprocess.run(["ipfixDump", "--in", tmp.name], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, universal_newlines=True).stdout
+        # the first message again, for its templates: index -1, skipped
+        msg, data_rec, tid = self.msgs - (2 if head else 1), False, 0
+        for m in SCAN.finditer(text):
+            if m.group(1):
+                msg += 1
+            elif msg < self.msgs:
+                continue
+            elif m.group(0).startswith("---"):  # a data record, or a template
+                data_rec, tid = m.group(2) is not None, 0
+            elif not data_rec:
+                continue
+            elif m.group(3):
+                tid = int(m.group(3))
+                if tid == 264:
+                    self.reports.append([msg])
+            elif m.group(4) and tid < 262:
+                self.sports[int(m.group(4))] = msg
+            elif m.group(5) and tid == 264:
+                self.reports[-1].append(m.group(6))
+        self.msgs += len([e for e in ends if e > self.done])
+        self.done = ends[-1]
+        return self
+
+
+def in_range(sports, lohi):
+    lo, hi = (int(x) for x in lohi.split("-"))
+    return [m for p, m in sports.items() if lo <= p <= hi]
+
+
+def wait_records(args):
+    """Wait up to SECONDS until the IPFIX file or stream PATH holds N flow
+    records from source ports LO-HI; print how many it holds. With STATE
+    (a file), only what was added to PATH since the last call with that
+    STATE counts: a wait for the records of new flows does not decode the
+    whole of a large file each time."""
+    path, lohi, n, seconds = args[:4]
+    state = args[4] if len(args) > 4 else None
+    end = time.time() + float(seconds)
+    scan = Scan(path)
+    if state and os.path.exists(state):
+        scan.done, scan.msgs = (int(x) for x in read(state).split())
+    while True:
+        have = len(in_range(scan.update().sports, lohi))
+        if have >= int(n) or time.time() >= end:
+            if state:
+                with open(state, "w") as f:
+                    f.write("%d %d\n" % (scan.done, scan.msgs))
+            print(have)
+            return 0 if have >= int(n) else 1
+        time.sleep(0.1)
+
+
+def wait_report(args):
+    """Wait up to SECONDS until the stream PATH holds an exporting process
+    reliability record made after the last record from source ports LO-HI
+    (in that record's message or a later one); print its notSent flows,
+    packets and octets."""
+    path, lohi, seconds = args
+    end = time.time() + float(seconds)
+    scan = Scan(path)
+    while True:
+        scan.update()
+        last = max(in_range(scan.sports, lohi) or [1 << 30])
+        after = [r[1:] for r in scan.reports if r[0] >= last]
+        if after or time.time() >= end:
+            print(" ".join(after[0]) if after else "none")
+            return 0 if after else 1
+        time.sleep(0.1)
+
+
 # ---- decoders' output as records ------------------------------------------------
 #
 # A flow record is a dict: ipv (4, 6, 0 for L2), proto, src, dst, sport,
@@ -271,12 +424,19 @@ def addr(s):
         return s.lower()
 
 
+@functools.lru_cache(maxsize=4096)
+def utc_s(s):
+    """'2026-11-24 09:53:58' (UTC) -> s since the epoch; cached, as records
+    made together share their second (strptime is most of a large
+    decode's time)."""
+    return calendar.timegm(time.strptime(s, "%Y-%m-%d %H:%M:%S"))
+
+
 def utc_ms(s):
     """'2026-11-24 09:53:58.151[000]' (UTC) -> ms since the epoch."""
     m = re.match(r"(\d+-\d+-\d+ \d+:\d+:\d+)(?:\.(\d+))?", s.strip())
-    t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
     frac = (m.group(2) or "0")[:3].ljust(3, "0")
-    return t * 1000 + int(frac)
+    return utc_s(m.group(1)) * 1000 + int(frac)
 
 
 IPFIXDUMP_NAMES = {
@@ -302,6 +462,7 @@ def ipfixdump(text):
     hdr = re.compile(r"export time: (.*?)\s+observation domain id: (\d+)")
     seq = re.compile(r"message length: (\d+)\s+sequence number: (\d+)")
     field = re.compile(r"\s*\(([0-9/]+)\)\s+(?:\(S\)\s+)?(\w+) : (.*)$")
+    tid = re.compile(r"tid:\s+(\d+)")
 
     def close():
         if rec is None:
@@ -325,18 +486,19 @@ def ipfixdump(text):
             elif "data record" in line:
                 rec = {"_msg": len(msgs) - 1}
             continue
-        m = hdr.match(line)
+        # (cheap tests before each regex: a large decode has 40 lines a record)
+        m = line.startswith("export time") and hdr.match(line)
         if m and msg is not None:
             msg["export"] = utc_ms(m.group(1))
             msg["odid"] = int(m.group(2))
             continue
-        m = seq.match(line)
+        m = line.startswith("message length") and seq.match(line)
         if m and msg is not None:
             msg["length"], msg["seq"] = int(m.group(1)), int(m.group(2))
             continue
         if rec is None:
             continue
-        m = re.search(r"tid:\s+(\d+)", line)
+        m = "tid:" in line and tid.search(line)
         if m and "tid" not in rec:
             rec["tid"] = int(m.group(1))
             msg["records"] += 1
@@ -1250,6 +1412,9 @@ def check_late(a):
     return v.fails
 
 
+NOT_SENT = ("notSentFlowTotalCount", "notSentPacketTotalCount", "notSentOctetTotalCount")
+
+
 def exit_counts(line):
     w = line.replace("|", " ").split()
     return {n: int(w[w.index(n) + 1]) for n in ("packets", "records")}
@@ -1324,6 +1489,157 @@ def check_tcp(a):
     return v.fails
 
 
+def session_sane(v, who, text, msgs, refids, recs):
+    """One TCP session as ipfixDump decoded it: no complaint, one set of
+    templates at its start (sequence 0), RFC 7011 sequence numbers, and
+    only records of the reference, each once."""
+    bad = re.compile(r"warn|error|invalid|malformed|out of sequence")
+    hit = bad.search(text.lower())  # (re.I costs seconds on a large decode)
+    v.check(msgs and not hit, "%s: %d messages, no complaint from ipfixDump" % (
+        who, len(msgs)), hit and [ln for ln in text.lower().splitlines() if bad.search(ln)])
+    if not msgs:
+        return
+    v.eq("%s: sequence and templates of its first message, templates in all" % who,
+         (msgs[0].get("seq"), msgs[0]["templates"], sum(m["templates"] for m in msgs)),
+         (0, 10, 10))
+    v.eq("%s: sequence errors (RFC 7011 rule)" % who, rfc_sequence(msgs), [])
+    ids = [ident(r) for r in recs]
+    v.eq("%s: records not in the reference, records twice" % who,
+         ([shown(r) for r in recs if ident(r) not in refids],
+          len(ids) - len(set(ids))), ([], 0))
+
+
+def reports(opts, exporter_id):
+    return [o for o in opts if o["tid"] == 264 and
+            o.get("exportingProcessId") == str(exporter_id)]
+
+
+def not_sent(o):
+    return [int(o.get(n, -1)) for n in NOT_SENT]
+
+
+ROWS = []
+
+
+def reliability(case, held, lost):
+    """A row for lib.sh's reliability line, which the shell prints (see
+    --rows)."""
+    ROWS.append("%s\t%s\t%s\n" % (case, held, lost))
+
+
+def check_faults(a):
+    """test_collector_faults.sh: a TCP collector absent at start (A), one
+    that stops reading (B), one with no route; the file is the reference."""
+    v = Verdicts()
+    _, ref, _ = ipfixdump(read(a.ref))
+    refids = set(ident(r) for r in ref)
+    absent, base, stall = (flows_of(ref, x) for x in (a.absent_sports, a.base_sports,
+                                                      a.stall_sports))
+    v.eq("the reference (file): records of the absence, the two bursts, others",
+         (len(absent), len(base), len(stall), len(ref) - len(absent) - len(base) - len(stall)),
+         (a.absent_n, a.burst_n, a.burst_n, 0))
+    octets = {id(r): r["f"]["octs"] + r.get("r", {}).get("octs", 0) for r in ref}
+    packets = {id(r): r["f"]["pkts"] + r.get("r", {}).get("pkts", 0) for r in ref}
+
+    # ---- A: absent at start
+    text = read(a.a)
+    ma, sa, oa = ipfixdump(text)
+    session_sane(v, "collector A", text, ma, refids, sa)
+    ida = set(ident(r) for r in sa)
+    syn = [int(x) for x in read(a.syn).split()]
+    tried = [t for t in syn if t < a.back_ms]
+    gaps = [y - x for x, y in zip(tried, tried[1:])]
+    v.check(tried and a.start_ms <= tried[0] <= a.metering_ms,
+            "collector A: first connection attempt while bpfix started (%+d ms)" % (
+                (tried[0] - a.start_ms) if tried else 0))
+    v.check(len(tried) >= 2 and all(
+        1000 * 2 ** i - 100 <= g <= 1000 * 2 ** i + 1000 for i, g in enumerate(gaps)),
+        "collector A: refused attempts %s ms apart (backoff 1 s doubling, +1 s slack)" % gaps)
+    later = [t for t in syn if t >= a.back_ms]
+    backoff = 1000 * 2 ** len(gaps)
+    v.check(later and later[0] - a.back_ms <= backoff + 1000,
+            "collector A: connected %d ms after it listened (next attempt due within %d ms)" % (
+                (later[0] - a.back_ms) if later else -1, backoff))
+    lost = a.absent_n - a.queue
+    want = [lost, lost, lost * (a.absent_size + 28)]
+    rep = reports(oa, 1)
+    if not rep or rep[0]["_msg"] != 0:
+        v.fail("collector A: no exporting process reliability record in its first message")
+    else:
+        v.eq("collector A, first message: notSent flows, packets, octets (queue %d of %d)" % (
+            a.queue, a.absent_n), not_sent(rep[0]), want)
+        t0 = utc_ms(rep[0].get("observationTimeMilliseconds", "1970-01-01 00:00:00"))
+        t1 = utc_ms(rep[0].get("observationTimeMilliseconds_2", "1970-01-01 00:00:00"))
+        v.check(a.start_ms <= t0 <= t1 <= a.back_ms,
+                "collector A: the drops' time window %+d..%+d ms after bpfix started, "
+                "before the collector listened (%+d ms)" % (
+                    t0 - a.start_ms, t1 - a.start_ms, a.back_ms - a.start_ms))
+    v.eq("collector A: records of the absence it received", len(
+        [r for r in absent if ident(r) in ida]), a.queue)
+    ns_a = not_sent(rep[-1]) if rep else [0, 0, 0]
+    missing = [r for r in ref if ident(r) not in ida]
+    silent_a = len(ref) - len(sa) - ns_a[0]
+    v.eq("collector A, at exit: notSent = records it lacks (flows, packets, octets)", ns_a,
+         [len(missing), sum(packets[id(r)] for r in missing),
+          sum(octets[id(r)] for r in missing)])
+    v.eq("collector A: %d records made - %d received - %d not sent (lost silently)" % (
+        len(ref), len(sa), ns_a[0]), silent_a, 0)
+    reliability("IPFIX/TCP collector absent at start",
+                "%d records made before it listened, queue %d: %d delivered on connection, "
+                "%d reported not sent in its first message; attempts %s ms apart" % (
+                    a.absent_n, a.queue, a.queue, lost, ", ".join(map(str, gaps))), silent_a)
+
+    # ---- B: stops reading (SIGSTOP), then reads again (SIGCONT)
+    text = read(a.b)
+    mb, sb, ob = ipfixdump(text)
+    session_sane(v, "collector B", text, mb, refids, sb)
+    idb = set(ident(r) for r in sb)
+    v.eq("collector B: records of the first burst (it was reading)",
+         len([r for r in base if ident(r) in idb]), a.burst_n)
+    got = [r for r in stall if ident(r) in idb]
+    k = a.burst_n - len(got)
+    v.check(0 < k and len(got) >= a.queue,
+            "collector B: of the %d records made while it was stopped, %d delivered (queue %d "
+            "and the socket buffers), %d not" % (a.burst_n, len(got), a.queue, k))
+    want = [k, k, k * (a.stall_size + 28)]
+    rep = reports(ob, 2)
+    v.eq("collector B: the first report made after the burst, once it read again "
+         "(notSent flows, packets, octets)", [int(x) for x in a.report.split()]
+         if a.report != "none" else None, want)
+    if rep:
+        v.eq("collector B: the last report (at exit)", not_sent(rep[-1]), want)
+        first_stall = min([r["_msg"] for r in got] or [len(mb)])
+        v.eq("collector B: reports before the stop (notSent flows)",
+             sorted(set(not_sent(o)[0] for o in rep if o["_msg"] < first_stall)), [0])
+    else:
+        v.fail("collector B: no exporting process reliability record")
+    silent_b = len(ref) - len(sb) - k
+    v.eq("collector B: %d records made - %d received - %d not sent (lost silently)" % (
+        len(ref), len(sb), k), silent_b, 0)
+    rss1, rss2 = (int(x) for x in a.rss.split())
+    reliability("IPFIX/TCP collector stops reading (SIGSTOP, then SIGCONT)",
+                "%d records made while stopped, queue %d: %d delivered, %d reported not sent "
+                "once it read again; agent RSS %d -> %d KiB" % (
+                    a.burst_n, a.queue, len(got), k, rss1, rss2), silent_b)
+
+    # ---- the agent's own counts
+    if a.exit_line:
+        w = a.exit_line.replace("|", " ").split()
+        n = {x: int(w[w.index(x) + 1]) for x in ("packets", "records", "exported", "not-sent")}
+        v.eq("bpfix exit line: records, packets (the reference's)",
+             (n["records"], n["packets"]), (len(ref), sum(packets.values())))
+        v.eq("bpfix exit line: exported = A + B + file", n["exported"],
+             len(sa) + len(sb) + len(ref))
+        silent_c = len(ref) - (n["not-sent"] - ns_a[0] - k)
+        v.eq("bpfix exit line: not sent = A's + B's + all %d for the collector with no "
+             "route" % len(ref), n["not-sent"], ns_a[0] + k + len(ref))
+        reliability("IPFIX/TCP collector with no route", "%d records made, none deliverable: "
+                    "all reported not sent (exit line)" % len(ref), silent_c)
+    else:
+        v.fail("no exit line from bpfix")
+    return v.fails
+
+
 def nfcapd_counts(text):
     seq = bad = ifvrf = 0
     other = []
@@ -1345,7 +1661,8 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     simple = {"frames": frames, "send": send, "udp-sink": udp_sink, "tcp-serve": tcp_serve,
               "tcp-client": tcp_client, "udp-flows": udp_flows, "tcp-sink": tcp_sink,
-              "udp-gate": udp_gate, "capture-read": capture_read}
+              "udp-gate": udp_gate, "capture-read": capture_read, "syn-watch": syn_watch,
+              "wait-records": wait_records, "wait-report": wait_report}
     if mode in simple:
         return simple[mode](args) or 0
     p = argparse.ArgumentParser(prog="ipfix_interop.py " + mode)
@@ -1383,6 +1700,20 @@ def main():
             p.add_argument("--" + n, type=int, required=True)
         p.add_argument("--exit-line", default="")
         return min(check_tcp(p.parse_args(args)), 100)
+    if mode == "check-faults":
+        for n in ("ref", "a", "b", "syn", "absent-sports", "base-sports", "stall-sports",
+                  "report", "rss"):
+            p.add_argument("--" + n, required=True)
+        for n in ("start-ms", "metering-ms", "back-ms", "queue", "absent-n", "absent-size",
+                  "burst-n", "stall-size"):
+            p.add_argument("--" + n, type=int, required=True)
+        p.add_argument("--exit-line", default="")
+        p.add_argument("--rows", required=True)
+        a = p.parse_args(args)
+        fails = check_faults(a)
+        with open(a.rows, "w") as f:
+            f.writelines(ROWS)
+        return min(fails, 100)
     sys.exit("ipfix_interop.py: unknown mode " + mode)
 
 

@@ -14,10 +14,18 @@
 #    every numeric flag with a non-number, a negative, an empty value,
 #    trailing junk, an overflow, and values just out of range; unknown
 #    options, a missing value, a stray argument, bad -m and -f, bad
-#    collector URIs, --active-timeout below --idle-timeout, a sweep longer
-#    than the idle timeout, bad -i names, a relative pin path;
+#    collector URIs (too long, host too long, empty brackets), more than 8
+#    collectors, more than 32 interfaces, --active-timeout below
+#    --idle-timeout, a sweep longer than the idle timeout, bad -i names, a
+#    relative or too long pin path, a value given to --uniflow or glued to
+#    -v (the line names the argument as given);
 #  -h and --help (0, usage and examples on stdout), -V and --version (0);
 #  run-time (exit 1): pin paths not on bpffs or under a missing directory,
+#    on a read-only bpffs (new, or a directory already there), taken by a
+#    pinned map or under one (what was there stays); collectors that
+#    cannot be reached at start: a name that does not resolve (.invalid),
+#    UDP with no route, a file that cannot be made (a TCP collector that
+#    is down is retried: test_collector_faults.sh);
 #    native XDP where the driver has none (lo, a bridge, a dummy if the
 #    kernel has it), a second agent on a metered interface (tc and xdp) or
 #    on a pin path in use (the first one goes on metering, undisturbed),
@@ -37,7 +45,7 @@ BPFIX=${BPFIX:-$BUILD/bpfix}
 
 use_python3
 need_root
-need_cmds ip tc nsenter setpriv timeout ping
+need_cmds ip tc nsenter setpriv timeout ping unshare bpftool
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
 T0=$(date +%s)
@@ -154,6 +162,26 @@ usage "--sweep-interval 5000 ms is longer than --idle-timeout 2 s" \
 	-i "$IF_B" --sweep-interval 5000 --idle-timeout 2
 usage "--pin-path relative: must be an absolute path" -i "$IF_B" --pin-path relative
 usage "--pin-path: bad directory" -i "$IF_B" --pin-path ""
+usage "--pin-path: bad directory" -i "$IF_B" --pin-path "/$(printf 'p%.0s' $(seq 4050))"
+usage "-f : use text or json" -i "$IF_B" -f ""
+# An option that takes no value, given one; a value glued to a short
+# flag: the line names the argument as given, not its neighbour.
+usage "--uniflow=1: " -i "$IF_B" --uniflow=1
+usage "-v=3|-=: " -i "$IF_B" -v=3
+usage "-c: collector URI too long" -i "$IF_B" -c "file:/$(printf 'p%.0s' $(seq 5000))"
+usage "-c tcp://h+:4739: host name too long" -i "$IF_B" -c "tcp://$(printf 'h%.0s' $(seq 300)):4739"
+usage "-c tcp://\[\]:1: missing host" -i "$IF_B" -c "tcp://[]:1"
+usage "-c udp://\[::1\]x:1: expected \[IPv6\]:PORT" -i "$IF_B" -c "udp://[::1]x:1"
+# shellcheck disable=SC2046 # split: one word each
+usage "-c: at most 8 collectors" -i "$IF_B" $(for _c in $(seq 9); do
+	printf -- '-c file:/tmp/bpfix-%s-%s ' "$$" "$_c"; done)
+# 16 veth pairs: with IF_B, 33 interfaces, one more than -i takes.
+for _x in $(seq 0 15); do
+	echo "link add many$_x type veth peer name many$_x-p"
+done | ip -n "$NS_B" -batch - || fail "cannot add veth pairs to $NS_B"
+# shellcheck disable=SC2046 # split: one word each
+usage "-i: at most 32 interfaces" -i "$IF_B" $(for _x in $(seq 0 15); do
+	printf -- '-i many%s -i many%s-p ' "$_x" "$_x"; done)
 nothing_left "$NS_B" "$IF_B" "$PIN" "after the usage errors"
 
 # ---- help and version: exit 0 -------------------------------------------------------
@@ -184,6 +212,67 @@ defer "rm -rf '$NOTBPF'"
 fails 1 "--pin-path $NOTBPF: /tmp is not on a bpf filesystem" -i "$IF_B" --pin-path "$NOTBPF"
 check "  -> $NOTBPF not created" test ! -e "$NOTBPF"
 fails 1 "--pin-path $PIN/x/y: No such file" -i "$IF_B" --pin-path "$PIN/x/y"
+
+# Pin paths that cannot be written: a read-only bpffs (containers often
+# mount /sys read-only), new or with the directory already there, and a
+# path a pinned map (not a directory) takes or lies under. What was there
+# stays as it was. The read-only mounts are made in a mount namespace of
+# their own, which goes with bpfix: iproute2 takes any bpffs it finds in
+# the mount table when /sys/fs/bpf is not one (under ip netns exec), so
+# nobody else, this test included, may see them.
+RO=$TEST_TMP/robpf
+mkdir -p "$RO" || fail "mkdir $RO failed"
+# ro_case SETUP PIN_PATH PATTERN: SETUP (sh, in the private mount
+# namespace), then bpfix -i IF_B --pin-path PIN_PATH as fails does it;
+# PIN_PATH afterwards (in that namespace) in RO_AFTER: "absent", or
+# "dir N" (N entries).
+ro_case() {
+	# shellcheck disable=SC2016 # for the inner sh
+	unshare -m --propagation private sh -c '
+		set -e
+		eval "$1"
+		set +e
+		nsenter --net="$2" timeout 30 "$3" -i "$4" --pin-path "$5" >"$6" 2>"$7" </dev/null
+		echo $? >"$8"
+		if [ -d "$5" ]; then echo "dir $(ls -A "$5" | wc -l)"; else echo absent; fi >"$9"
+	' sh "$1" "$NETNS_DIR/$NS_B" "$BPFIX" "$IF_B" "$2" "$OUT" "$ERR" "$TEST_TMP/ro.rc" \
+		"$TEST_TMP/ro.after" || fail "cannot set up a read-only bpffs for --pin-path $2"
+	RC=$(cat "$TEST_TMP/ro.rc") RO_AFTER=$(cat "$TEST_TMP/ro.after")
+	check_eq "bpfix --pin-path $2 (read-only bpffs): exit, stdout lines, stderr lines" \
+		"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+	check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" "^bpfix: .*($3)"
+	check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+}
+ro_case "mount -t bpf -o ro bpf '$RO'" "$RO/pins" "--pin-path $RO/pins: Read-only file system"
+check_eq "  -> then $RO/pins" "$RO_AFTER" absent
+ro_case "mount -t bpf bpf '$RO'; mkdir '$RO/pins'; mount -o remount,ro '$RO'" "$RO/pins" \
+	"--pin-path $RO/pins: .*Read-only file system"
+check_eq "  -> then $RO/pins (there before)" "$RO_AFTER" "dir 0"
+BLOCK=$BPFFS/bpfix-$$-cli-block
+bpftool map create "$BLOCK" type array key 4 value 4 entries 1 name cli_block ||
+	fail "cannot pin a map at $BLOCK"
+defer "rm -f '$BLOCK'"
+for _p in "$BLOCK" "$BLOCK/pins"; do
+	fails 1 "--pin-path $_p: Not a directory" -i "$IF_B" --pin-path "$_p"
+	check "  -> the map pinned at $BLOCK still there" \
+		sh -c "bpftool map show pinned '$BLOCK' >/dev/null"
+done
+
+# Collectors that cannot be reached at start. A name that does not
+# resolve (the reserved .invalid TLD; the namespace has no route to a DNS
+# server either, so nothing leaves it), a UDP collector with no route
+# (connect() says so at once) and a file that cannot be made: one line,
+# exit 1, before anything is loaded. (A TCP collector that is down or
+# has no route is retried instead: test_collector_faults.sh.)
+fails 1 "tcp://collector.invalid:4739: cannot resolve collector\.invalid" \
+	-i "$IF_B" -c tcp://collector.invalid:4739
+fails 1 "udp://collector.invalid:4739: cannot resolve collector\.invalid" \
+	-i "$IF_B" -c udp://collector.invalid:4739
+fails 1 "udp://192.0.2.1:4739: cannot connect: Network is unreachable" \
+	-i "$IF_B" -c udp://192.0.2.1:4739
+fails 1 "file:$TEST_TMP/none/x.ipfix: cannot open .*No such file" \
+	-i "$IF_B" -c "file:$TEST_TMP/none/x.ipfix"
+fails 1 "file:$TEST_TMP: cannot open .*Is a directory" -i "$IF_B" -c "file:$TEST_TMP"
 
 for dev in lo br0; do
 	fails 1 "$dev: the driver cannot run native XDP; try -m xdp-generic" -i "$dev" -m xdp
