@@ -514,8 +514,10 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 
 		/* Journal staging: a key still set after a kill is a flow
 		 * drained and not yet folded, so unused keys must be zero. */
-		if (m->buffers_external)
-			memset(m->keys, 0, sizeof(*m->keys) * m->batch);
+		if (m->buffers_external) {
+			memset(m->keys, 0, sizeof(*m->keys) * m->keys_dirty);
+			m->keys_dirty = 0;
+		}
 		ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, m->keys,
 						      m->values, &count, &opts);
 		if (ret && ret != -ENOENT) {
@@ -525,6 +527,7 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 				continue;
 			return ret;
 		}
+		m->keys_dirty = count;
 		for (i = 0; i < count; i++)
 			fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
 		total += count;
@@ -545,6 +548,7 @@ void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_count
 	m->keys = keys;
 	m->values = values;
 	m->batch = batch;
+	m->keys_dirty = batch;	/* whatever an earlier agent left is folded first */
 	m->buffers_external = 1;
 }
 

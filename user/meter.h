@@ -47,6 +47,7 @@ struct meter {
 	struct flow_key *keys;
 	struct flow_counters *values;	/* batch * ncpus */
 	int buffers_external;		/* the journal's staging (journal.h) */
+	uint32_t keys_dirty;		/* keys the last batch wrote: zeroed before the next */
 };
 
 /* Callback for each drained flow: its key and its per-CPU slots. */
