@@ -228,17 +228,24 @@ static inline int prog_run_sum_table(int fd, int ncpus, struct prog_run_table_su
 	return 0;
 }
 
+/* What one test run made of a frame. */
+struct prog_run_result {
+	int retval;		/* the program's return value */
+	__u32 size_out;		/* bytes the kernel copied back */
+	bool unchanged;		/* same length and same bytes as went in */
+};
+
 /*
  * Run one frame through @prog_fd, with the context @ctx of @ctx_size bytes
  * (a struct xdp_md or __sk_buff; NULL and 0 for none: the device is then
  * loopback). Returns the test run's result (0 or a negative errno); on 0,
- * *@retval is the program's return value and *@unchanged whether the frame
- * came out exactly as it went in, same length and same bytes (DESIGN:
- * transparent). @out is scratch space of @out_size bytes, at least @len.
+ * @res says what the program returned and whether the frame came out
+ * exactly as it went in (DESIGN: transparent). @out is scratch space of
+ * @out_size bytes, at least @len.
  */
 static inline int prog_run_frame(int prog_fd, const void *frame, __u32 len, void *ctx,
-				 __u32 ctx_size, void *out, __u32 out_size, int *retval,
-				 bool *unchanged)
+				 __u32 ctx_size, void *out, __u32 out_size,
+				 struct prog_run_result *res)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		    .data_in = frame,
@@ -257,8 +264,9 @@ static inline int prog_run_frame(int prog_fd, const void *frame, __u32 len, void
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (err)
 		return err < 0 ? err : -EIO;
-	*retval = (int)opts.retval;
-	*unchanged = opts.data_size_out == len && !memcmp(out, frame, len);
+	res->retval = (int)opts.retval;
+	res->size_out = opts.data_size_out;
+	res->unchanged = opts.data_size_out == len && !memcmp(out, frame, len);
 	return 0;
 }
 

@@ -414,8 +414,9 @@ static bool check_meter_works(int prog)
 	struct flow_counters c;
 	static struct pkt p;
 	int want_ret = prog == PROG_XDP ? PROG_RUN_XDP_PASS : PROG_RUN_TC_ACT_UNSPEC;
-	bool ok = true, unchanged = false;
-	int i, err, ret = 0;
+	struct prog_run_result res = { 0 };
+	bool ok = true;
+	int i, err;
 
 	pkt_init(&p);
 	pkt_eth(&p, mac_b, mac_a, ETH_TYPE_IPV4);
@@ -427,11 +428,11 @@ static bool check_meter_works(int prog)
 		return false;
 	for (i = 0; i < 3; i++) {
 		err = prog_run_frame(prog_fd(prog), p.buf, p.len, NULL, 0, frame_out,
-				     sizeof(frame_out), &ret, &unchanged);
-		if (err || !unchanged || ret != want_ret) {
+				     sizeof(frame_out), &res);
+		if (err || !res.unchanged || res.retval != want_ret) {
 			print_error("[%s] the well-formed frame after the corpus: test run %d, "
-				    "returned %d, unchanged %d\n", prog_names[prog], err, ret,
-				    unchanged);
+				    "returned %d, unchanged %d\n", prog_names[prog], err, res.retval,
+				    res.unchanged);
 			return false;
 		}
 	}
@@ -492,13 +493,13 @@ static void run_corpus(int prog)
 	for (i = 0; i < nframes; i++) {
 		const struct frame *f = &frames[i];
 		struct outcome *o = &outcomes[prog][i];
-		int ret = 0, want_err = expected_err(prog, f);
-		bool unchanged = false;
+		struct prog_run_result res = { 0 };
+		int want_err = expected_err(prog, f);
 
 		r.cur = f;
 		r.cur_failed = false;
 		o->err = prog_run_frame(prog_fd(prog), f->data, f->len, NULL, 0, frame_out,
-					sizeof(frame_out), &ret, &unchanged);
+					sizeof(frame_out), &res);
 		if (!read_stats(&after))
 			fail();
 		if (o->err != want_err) {
@@ -510,11 +511,11 @@ static void run_corpus(int prog)
 				complain(&r, "refused by the test run, yet counted");
 		} else {
 			ran++;
-			if (ret != want_ret)
-				complain(&r, "returned %d, want %d", ret, want_ret);
-			if (!unchanged)
+			if (res.retval != want_ret)
+				complain(&r, "returned %d, want %d", res.retval, want_ret);
+			if (!res.unchanged)
 				complain(&r, "the frame came out changed");
-			if (ret == want_ret && unchanged)
+			if (res.retval == want_ret && res.unchanged)
 				runs_intact++;
 			else
 				runs_broken++;

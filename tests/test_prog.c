@@ -34,7 +34,6 @@
  */
 #include <errno.h>
 #include <net/if.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -53,11 +52,9 @@
 #include "bpfix.h"
 #include "bpfix.skel.h"
 #include "pkt.h"
+#include "prog_run.h"
 
 #define SKIP_EXIT 77
-
-#define XDP_PASS_ 2
-#define TC_ACT_UNSPEC_ (-1)
 
 /* Programs a row runs through. */
 #define P_XDP    0x1
@@ -1661,55 +1658,6 @@ static int map_fd(struct bpf_map *m)
 	return bpf_map__fd(m);
 }
 
-/* Merge the per-CPU slots the way the agent does (include/bpfix.h). */
-static void merge_counters(const struct flow_counters *slot, struct flow_counters *c)
-{
-	bool any = false;
-	int i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < ncpus; i++) {
-		const struct flow_counters *s = &slot[i];
-
-		if (!s->packets)
-			continue;
-		c->packets += s->packets;
-		c->octets += s->octets;
-		c->l2_octets += s->l2_octets;
-		c->fragments += s->fragments;
-		c->tcp_flags |= s->tcp_flags;
-		c->tcp_syn |= s->tcp_syn;
-		c->flags |= s->flags;
-		c->pad0 |= s->pad0;
-		if (!any || s->first_ns < c->first_ns) {
-			c->first_ns = s->first_ns;
-			c->tos = s->tos;
-			c->flow_label = s->flow_label;
-		}
-		if (!any || s->last_ns > c->last_ns)
-			c->last_ns = s->last_ns;
-		if (!any || s->min_ip_len < c->min_ip_len)
-			c->min_ip_len = s->min_ip_len;
-		if (!any || s->max_ip_len > c->max_ip_len)
-			c->max_ip_len = s->max_ip_len;
-		if (!any || s->min_ttl < c->min_ttl)
-			c->min_ttl = s->min_ttl;
-		if (!any || s->max_ttl > c->max_ttl)
-			c->max_ttl = s->max_ttl;
-		any = true;
-	}
-}
-
-static int lookup_flow(int fd, const struct flow_key *k, struct flow_counters *c)
-{
-	struct flow_counters slot[ncpus];
-
-	if (bpf_map_lookup_elem(fd, k, slot))
-		return -errno;
-	merge_counters(slot, c);
-	return 0;
-}
-
 static unsigned int count_keys(int fd, size_t key_size)
 {
 	__u8 key[64], next[64];
@@ -1737,7 +1685,7 @@ static void dump_table(const char *name, int fd)
 		key = next;
 		prev = &key;
 		fmt_key(&key, buf, sizeof(buf));
-		if (lookup_flow(fd, &key, &c))
+		if (prog_run_lookup_flow(fd, ncpus, &key, &c))
 			continue;
 		print_error("  %s: %s packets %llu octets %llu l2 %llu frags %u ip_len %u..%u "
 			    "ttl %u..%u tos 0x%x tcp_flags 0x%x tcp_syn 0x%x flags 0x%x label 0x%x\n",
@@ -1746,18 +1694,6 @@ static void dump_table(const char *name, int fd)
 			    c.fragments, c.min_ip_len, c.max_ip_len, c.min_ttl, c.max_ttl,
 			    c.tos, c.tcp_flags, c.tcp_syn, c.flags, c.flow_label);
 	}
-}
-
-static void clear_map(int fd, size_t key_size)
-{
-	__u8 key[64];
-
-	assert(key_size <= sizeof(key));
-	/* Deleting the key get_next_key returned makes the next call start
-	 * over, so always ask for the first key. */
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			break;
 }
 
 static bool set_table(__u32 slot, struct bpf_map *table)
@@ -1770,14 +1706,12 @@ static bool set_table(__u32 slot, struct bpf_map *table)
 /* Every row starts from empty maps, zero stats and its own epoch. */
 static bool reset_maps(const struct row *r)
 {
-	struct bpfix_stats zero[ncpus];
 	__u32 key = 0;
 
-	clear_map(map_fd(skel->maps.flow_table_0), sizeof(struct flow_key));
-	clear_map(map_fd(skel->maps.flow_table_1), sizeof(struct flow_key));
-	clear_map(map_fd(skel->maps.frag_table), sizeof(struct frag_key));
-	memset(zero, 0, sizeof(zero));
-	if (bpf_map_update_elem(map_fd(skel->maps.stats), &key, zero, BPF_ANY))
+	prog_run_clear_map(map_fd(skel->maps.flow_table_0), sizeof(struct flow_key));
+	prog_run_clear_map(map_fd(skel->maps.flow_table_1), sizeof(struct flow_key));
+	prog_run_clear_map(map_fd(skel->maps.frag_table), sizeof(struct frag_key));
+	if (prog_run_zero_stats(map_fd(skel->maps.stats), ncpus))
 		return false;
 	if (bpf_map_update_elem(map_fd(skel->maps.flow_epoch), &key, &r->epoch, BPF_ANY))
 		return false;
@@ -1786,42 +1720,23 @@ static bool reset_maps(const struct row *r)
 	return true;
 }
 
-static bool read_stats(struct bpfix_stats *sum)
-{
-	struct bpfix_stats slot[ncpus];
-	__u32 key = 0;
-	int i, j;
-
-	if (bpf_map_lookup_elem(map_fd(skel->maps.stats), &key, slot))
-		return false;
-	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < ncpus; i++)
-		for (j = 0; j < (int)BPFIX_STAT_COUNT; j++)
-			((__u64 *)sum)[j] += ((__u64 *)&slot[i])[j];
-	return true;
-}
-
 static bool run_frame(const struct where *w, int prog, int prog_fd, const struct frame *f)
 {
 	struct __sk_buff skb = {};
 	struct xdp_md xmd = {};
-	int want_ret = prog == 0 ? XDP_PASS_ : TC_ACT_UNSPEC_;
+	struct prog_run_result res = { 0 };
+	int want_ret = prog == 0 ? PROG_RUN_XDP_PASS : PROG_RUN_TC_ACT_UNSPEC;
+	void *ctx = NULL;
+	__u32 ctx_size = 0;
 	bool ok = true;
 	int err;
-	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
 	f->build(&frame_in, f->arg);
-	memset(frame_out, 0xa5, sizeof(frame_out));
-	opts.data_in = frame_in.buf;
-	opts.data_size_in = frame_in.len;
-	opts.data_out = frame_out;
-	opts.data_size_out = sizeof(frame_out);
-
 	if (prog == 0 && w->row->ctx_ifindex) {
 		xmd.data_end = frame_in.len;
 		xmd.ingress_ifindex = other_ifindex;
-		opts.ctx_in = &xmd;
-		opts.ctx_size_in = sizeof(xmd);
+		ctx = &xmd;
+		ctx_size = sizeof(xmd);
 	} else if (prog != 0 && (w->row->gso_segs || w->row->ctx_ifindex ||
 				 w->row->ctx_ingress_ifindex)) {
 		skb.gso_segs = w->row->gso_segs;
@@ -1830,19 +1745,19 @@ static bool run_frame(const struct where *w, int prog, int prog_fd, const struct
 			skb.ifindex = other_ifindex;
 		if (w->row->ctx_ingress_ifindex)
 			skb.ingress_ifindex = other_ifindex;
-		opts.ctx_in = &skb;
-		opts.ctx_size_in = sizeof(skb);
+		ctx = &skb;
+		ctx_size = sizeof(skb);
 	}
 
-	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	err = prog_run_frame(prog_fd, frame_in.buf, frame_in.len, ctx, ctx_size, frame_out,
+			     sizeof(frame_out), &res);
 	ok &= check_u64(w, "test run result (negative errno)", err, w->row->err);
 	if (err || w->row->err)
 		return ok;
-	ok &= check_u64(w, "return code", (__s64)(__s32)opts.retval, want_ret);
+	ok &= check_u64(w, "return code", res.retval, want_ret);
 	/* Transparent: the frame leaves exactly as it came. */
-	ok &= check_u64(w, "data_size_out", opts.data_size_out, frame_in.len);
-	if (opts.data_size_out == frame_in.len &&
-	    memcmp(frame_out, frame_in.buf, frame_in.len)) {
+	ok &= check_u64(w, "data_size_out", res.size_out, frame_in.len);
+	if (res.size_out == frame_in.len && !res.unchanged) {
 		print_error("row \"%s\" [%s]: the program changed the frame\n",
 			    w->row->name, w->prog);
 		ok = false;
@@ -1854,11 +1769,14 @@ static bool check_stats(const struct where *w)
 {
 	const struct bpfix_stats *want = &w->row->stats;
 	struct bpfix_stats got;
+	char why[256];
 	bool ok = true;
+	int err;
 
-	if (!read_stats(&got)) {
+	err = prog_run_read_stats(map_fd(skel->maps.stats), ncpus, &got);
+	if (err) {
 		print_error("row \"%s\" [%s]: cannot read stats: %s\n",
-			    w->row->name, w->prog, strerror(errno));
+			    w->row->name, w->prog, strerror(-err));
 		return false;
 	}
 #define CHECK_STAT(name, doc) ok &= check_u64(w, "stats." #name, got.name, want->name);
@@ -1866,12 +1784,11 @@ static bool check_stats(const struct where *w)
 #undef CHECK_STAT
 
 	/* The accounting identity of include/bpfix.h holds whatever the row. */
-	ok &= check_u64(w, "identity: packets vs table + insert_failed + not_metered",
-			got.packets, got.table_packets_0 + got.table_packets_1 +
-			got.insert_failed_packets + got.not_metered_packets);
-	ok &= check_u64(w, "identity: octets vs table + insert_failed + not_metered",
-			got.octets, got.table_octets_0 + got.table_octets_1 +
-			got.insert_failed_octets + got.not_metered_octets);
+	if (!prog_run_identity(&got, why, sizeof(why))) {
+		print_error("row \"%s\" [%s]: accounting identity: %s\n",
+			    w->row->name, w->prog, why);
+		ok = false;
+	}
 	return ok;
 }
 
@@ -1895,7 +1812,7 @@ static bool check_flows(const struct where *w, int prog)
 		key.ifindex = r->ctx_ifindex && other_ifindex ? other_ifindex : 1;
 		key.direction = prog == 2 ? FLOW_DIR_EGRESS : FLOW_DIR_INGRESS;
 		fmt_key(&key, kbuf, sizeof(kbuf));
-		if (lookup_flow(fd, &key, &got)) {
+		if (prog_run_lookup_flow(fd, ncpus, &key, &got)) {
 			print_error("row \"%s\" [%s]: flow %d %s not in flow_table_%u; it holds:\n",
 				    r->name, w->prog, i, kbuf, slot);
 			dump_table("flow_table_0", map_fd(skel->maps.flow_table_0));
@@ -2015,13 +1932,6 @@ static void test_row(void **state)
 		fail_msg("row \"%s\" failed (see above)", r->name);
 }
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || !getenv("BPFIX_TEST_VERBOSE"))
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 static int find_other_ifindex(void)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
@@ -2039,25 +1949,6 @@ static int find_other_ifindex(void)
 	return found;
 }
 
-/* One CPU for the whole run, so the first-packet fields of a flow come
- * from one slot and do not depend on where the scheduler put us. */
-static void pin_cpu(void)
-{
-	cpu_set_t set;
-	int cpu;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (CPU_ISSET(cpu, &set)) {
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			sched_setaffinity(0, sizeof(set), &set);
-			return;
-		}
-	}
-}
-
 int main(void)
 {
 	size_t n = sizeof(rows) / sizeof(rows[0]);
@@ -2069,7 +1960,7 @@ int main(void)
 		fprintf(stderr, "test_prog: needs root (BPF_PROG_TEST_RUN); skipped\n");
 		return SKIP_EXIT;
 	}
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(prog_run_libbpf_print);
 	skel = bpfix__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "test_prog: cannot load bpfix.bpf.o: %s; skipped "
@@ -2082,7 +1973,7 @@ int main(void)
 		bpfix__destroy(skel);
 		return 1;
 	}
-	pin_cpu();
+	prog_run_pin_cpu();
 	other_ifindex = find_other_ifindex();
 	gso_ok = probe_gso();
 
