@@ -29,7 +29,7 @@
  * table emptied first, so every conversation creates an entry).
  *
  *   bench_sweep [-r reps] [-P phase_reps] [-c cpu] [-n N,N,...] [-k N]
- *               [-C CAP,CAP,...] [-m max_mem_mib] [-T seconds] [-p pin_path]
+ *               [-C CAP,CAP,...] [-m max_mem_mib] [-T seconds] [-A] [-p pin_path]
  *     -r  timed agent_sweep() runs per case (median; default 3)
  *     -P  runs of the phase breakdown per case (median; default 1)
  *     -n  flows for the scaling table; capacity = N * 5/4 (the agent's table
@@ -40,6 +40,8 @@
  *     -T  skip a case that would end past this many seconds from the start,
  *         judged by the per-flow time of the costliest case so far (the
  *         capacity cases run first, then the flows in increasing order)
+ *     -A  drain without the look-ahead prefetch (flowtab_prefetch), to
+ *         measure what it gains
  *     -p  where the agent pins its maps (default /sys/fs/bpf/bpfix-bench-PID);
  *         removed at the end of each case
  */
@@ -171,7 +173,8 @@ struct bench {
 	unsigned int reps, phase_reps;
 	uint64_t max_mem;		/* bytes */
 	double time_budget;		/* s, 0: none */
-	double t_start, ns_per_flow;	/* s; the costliest finished case, per flow */		/* bytes */
+	double t_start, ns_per_flow;	/* s; the costliest finished case, per flow */
+	int no_ahead;			/* -A: the drain without flowtab_prefetch() */
 	char pin_path[PATH_MAX];
 	struct flow_key *keys;		/* FILL_CHUNK */
 	struct flow_counters *values;	/* FILL_CHUNK * ncpus */
@@ -282,6 +285,7 @@ static int measure_sweep(struct bench *b, struct agent *a, uint32_t n, struct co
  * conversations in the agent's table, as it found them. */
 static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct sample *s)
 {
+	void (*ahead)(void *, const struct flow_key *) = a->meter.ahead;
 	struct drain_ctx d = { .a = a };
 	struct stamp s0, s1;
 	long got;
@@ -295,9 +299,11 @@ static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct s
 	slot = meter_flip(&a->meter);
 	if (slot < 0)
 		return check("meter_flip", 0, 1);
+	a->meter.ahead = NULL;	/* the kernel alone: no look-ahead into the table */
 	stamp(&s0);
 	got = meter_drain(&a->meter, slot, on_flow_nothing, &d);
 	stamp(&s1);
+	a->meter.ahead = ahead;
 	s->kernel = cost_of(&s0, &s1);
 	if (check("flows drained (no-op)", got, n))
 		return -1;
@@ -487,6 +493,8 @@ static int run_case(struct bench *b, uint32_t n, uint32_t capacity, struct resul
 		fprintf(stderr, "bench_sweep: agent_start: %s\n", err);
 		return -1;
 	}
+	if (b->no_ahead)
+		a.meter.ahead = NULL;
 	r->percpu_delta_kib = meminfo_kib("Percpu") - percpu0;
 	r->memlock_table = map_memlock(a.meter.table_fd[0]);
 	{
@@ -726,7 +734,7 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_sweep [-r reps] [-P phase_reps] [-c cpu] [-n N,N,...] [-k N] "
-		"[-C CAP,CAP,...] [-m max_mem_mib] [-T seconds] [-p pin_path]\n");
+		"[-C CAP,CAP,...] [-m max_mem_mib] [-T seconds] [-A] [-p pin_path]\n");
 	exit(2);
 }
 
@@ -739,7 +747,7 @@ int main(int argc, char **argv)
 	static struct result rs[MAX_CASES], rc[MAX_CASES];
 	struct bench b = { .reps = 3, .phase_reps = 1, .cpu = -1 };
 
-	while ((opt = getopt(argc, argv, "r:P:c:n:k:C:m:T:p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:P:c:n:k:C:m:T:p:Ah")) != -1) {
 		switch (opt) {
 		case 'r': b.reps = strtoul(optarg, NULL, 0); break;
 		case 'P': b.phase_reps = strtoul(optarg, NULL, 0); break;
@@ -752,6 +760,7 @@ int main(int argc, char **argv)
 		case 'C': n_caps = parse_list(optarg, caps, MAX_CASES); break;
 		case 'm': b.max_mem = strtoull(optarg, NULL, 0) << 20; break;
 		case 'T': b.time_budget = strtod(optarg, NULL); break;
+		case 'A': b.no_ahead = 1; break;
 		case 'p': snprintf(b.pin_path, sizeof(b.pin_path), "%s", optarg); break;
 		default: usage();
 		}

@@ -187,6 +187,11 @@ static void drain_stale(struct agent *a)
 	a->adopted_packets += d.packets;
 }
 
+static void prefetch_flow(void *tab, const struct flow_key *key)
+{
+	flowtab_prefetch(tab, key);
+}
+
 /* Folds an older journal's staged flows into the table being flushed. */
 static void fold_into(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
 		      int ncpus)
@@ -249,6 +254,9 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 				(unsigned long long)r->lost[i].packets_not_sent);
 	}
 	meter_use_buffers(&a->meter, j->keys, j->values, j->h->batch);
+	a->meter.ahead = prefetch_flow;
+	a->meter.ahead_ctx = &a->tab;
+	a->meter.ahead_dist = FLOWTAB_PREFETCH;
 	flowtab_adopt(&a->tab, j->entries, j);
 	if (r->entries || r->staged || r->op)
 		fprintf(stderr, "bpfix: %s: adopted an earlier agent's journal: %llu flows "

@@ -628,6 +628,34 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 	e->end_check = 1;
 }
 
+void flowtab_prefetch(struct flowtab *t, const struct flow_key *key)
+{
+	struct flow_key canon;
+	uint32_t b, i, old;
+	int s;
+
+	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);
+	b = key_hash(&canon) & (t->nbuckets - 1);
+	__builtin_prefetch(&t->bucket[b]);
+	t->pf_bucket[t->pf_n % FLOWTAB_PREFETCH] = b;
+	t->pf_n++;
+	if (t->pf_n <= FLOWTAB_PREFETCH / 2)
+		return;
+	/* a bucket prefetched half the distance ago: its head entry next */
+	old = t->pf_bucket[(t->pf_n - 1 - FLOWTAB_PREFETCH / 2) % FLOWTAB_PREFETCH];
+	i = t->bucket[old];
+	if (i) {
+		const char *e = (const char *)&t->e[i - 1];
+
+		__builtin_prefetch(e, 1);
+		__builtin_prefetch(e + 64, 1);
+		__builtin_prefetch(e + 128, 1);
+		__builtin_prefetch(e + 192, 1);
+		__builtin_prefetch(e + 256, 1);
+		__builtin_prefetch(e + 320, 1);
+	}
+}
+
 static void end_seen(struct flowtab_entry *e, uint64_t now_ms)
 {
 	if (!e->end_seen_ms)

@@ -78,6 +78,10 @@ struct flowtab_stats {
 	uint64_t by_reason[6];		/* FLOW_END_* */
 };
 
+/* flowtab_prefetch() runs this many flows ahead of flowtab_add(): the
+ * bucket first, its entry half as many flows later. */
+#define FLOWTAB_PREFETCH 16
+
 struct flowtab {
 	struct flowtab_entry *e;
 	int e_external;			/* e is the journal's (journal.h), not ours */
@@ -95,6 +99,8 @@ struct flowtab {
 	uint64_t idle_ms, active_ms, end_grace_ms;
 	uint32_t high_water, low_water;	/* lack-of-resources expiry */
 	const struct listen_ports *lp;
+	uint32_t pf_bucket[FLOWTAB_PREFETCH];	/* flowtab_prefetch()'s ring */
+	uint32_t pf_n;
 	flow_emit_fn emit;
 	void *emit_ctx;
 	struct flowtab_stats stats;
@@ -115,6 +121,10 @@ void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct jour
  * expires its oldest flows (lack of resources). @now_ms is the sweep time. */
 void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
 		 uint64_t now_ms);
+/* Warm the cache for a flowtab_add(@key) FLOWTAB_PREFETCH calls later: a
+ * sweep's flows land in random buckets and entries of a table larger than
+ * the cache, and a miss costs as much as the rest of the add. */
+void flowtab_prefetch(struct flowtab *t, const struct flow_key *key);
 /* Emit every record that is due at @now_ms; returns how many. */
 uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms);
 /* Emit everything with @reason (FLOW_END_FORCED at shutdown). */

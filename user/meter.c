@@ -528,8 +528,11 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 			return ret;
 		}
 		m->keys_dirty = count;
-		for (i = 0; i < count; i++)
+		for (i = 0; i < count; i++) {
+			if (m->ahead && i + m->ahead_dist < count)
+				m->ahead(m->ahead_ctx, &m->keys[i + m->ahead_dist]);
 			fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
+		}
 		total += count;
 		if (ret == -ENOENT)
 			return total;

@@ -48,6 +48,12 @@ struct meter {
 	struct flow_counters *values;	/* batch * ncpus */
 	int buffers_external;		/* the journal's staging (journal.h) */
 	uint32_t keys_dirty;		/* keys the last batch wrote: zeroed before the next */
+	/* Called with the key of the flow ahead_dist ahead of the one the
+	 * drain callback gets, to warm the cache for it (flowtab_prefetch),
+	 * or NULL. */
+	void (*ahead)(void *ahead_ctx, const struct flow_key *key);
+	void *ahead_ctx;
+	uint32_t ahead_dist;
 };
 
 /* Callback for each drained flow: its key and its per-CPU slots. */
