@@ -175,7 +175,22 @@ judged by the per-flow pace so far) or need more than half the available
 memory is skipped, and the table says so. Memory: the kernel's own count
 for each flow table (`memlock` in the map's fdinfo, what `bpftool map show`
 prints), and the growth of `Percpu` in `/proc/meminfo` across
-`agent_start()`.
+`agent_start()`. The agent's table is its journal (`user/journal.h`, an
+mmapable BPF array, so that a killed agent's successor finds it), and the
+drain prefetches the table's bucket and entry 16 flows ahead
+(`flowtab_prefetch()`; `bench_sweep -A` measures without it).
+
+**Why 1M flows take more than 0.3 s here.** The kernel's share alone (the
+*kernel only* column: `BPF_MAP_LOOKUP_AND_DELETE_BATCH` on the LRU per-CPU
+hash, copying every possible CPU's value out) costs 450-850 ns per flow on
+this VM, whatever the batch size, and plain `PERCPU_HASH` or a lookup
+without delete measured no better: each flow is a bucket, an element and a
+per-CPU value per possible CPU, all cache misses in tables of hundreds of
+MB. That is 0.45-0.85 s for 1M flows before the agent does anything, and
+the kernel runs one batch call at a time. The agent's share (merge, table
+insert, journal) is 200-400 ns per flow with the prefetch. On these 2 CPUs
+even a drain thread and a fold thread in parallel would leave the sweep at
+the kernel's share, above the goal.
 EOF
 }
 
