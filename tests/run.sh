@@ -30,6 +30,9 @@ for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "$(basename "$t")" "$t"
 done
+# libFuzzer targets (tests/fuzz/): kept crash inputs, then 15 s of fuzzing
+# each here; make soak fuzzes 10 minutes each (tools/soak.d/fuzz.sh).
+run_suite fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" sh "$here/fuzz/run.sh" "$build"
 for t in "$here"/ns/test_*.sh; do
 	[ -f "$t" ] || continue
 	run_suite "$(basename "$t" .sh)" env BUILD="$build" sh "$t"

@@ -9,13 +9,20 @@
 #include <net/if.h>
 #include "config.h"
 
+/* The messages quote what was typed; a newline or escape in an argument
+ * must not turn the one error line into several, or into terminal control
+ * (tests/fuzz/regress/fuzz_uri, fuzz_config). */
 static int errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	for (c = err; errlen && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 
@@ -251,12 +258,16 @@ static const struct option long_opts[] = {
 
 int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-	int opt, ret = 0;
+	int opt, ret = 0, at;
 
 	config_defaults(cfg);
-	optind = 1;
+	/* 0, not 1: glibc then forgets the rest of a "-hv" an earlier parse
+	 * returned from, which still points into that parse's argv
+	 * (tests/fuzz/regress/fuzz_config). */
+	optind = 0;
 	opterr = 0;	/* we print our own line */
-	while ((opt = getopt_long(argc, argv, ":i:m:c:f:vhV", long_opts, NULL)) != -1) {
+	while ((at = optind,
+		opt = getopt_long(argc, argv, ":i:m:c:f:vhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			ret = add_iface(cfg, optarg, err, errlen);
@@ -340,8 +351,13 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		case ':':
 			return errf(err, errlen, "%s: needs a value", argv[optind - 1]);
 		default:
-			return errf(err, errlen, "%s: unknown option (see bpfix -h)",
-				    argv[optind - 1]);
+			/* A bad long option is the argument optind just passed;
+			 * a bad letter inside "-xv" leaves optind where it was,
+			 * so argv[optind - 1] would name the argument before. */
+			if (optind > at && !strncmp(argv[optind - 1], "--", 2))
+				return errf(err, errlen, "%s: unknown option (see bpfix -h)",
+					    argv[optind - 1]);
+			return errf(err, errlen, "-%c: unknown option (see bpfix -h)", optopt);
 		}
 		if (ret)
 			return ret;
