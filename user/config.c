@@ -113,6 +113,10 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 	if (strlen(uri) >= sizeof(c->uri))
 		return errf(err, errlen, "-c: collector URI too long");
 	snprintf(c->uri, sizeof(c->uri), "%s", uri);
+	/* No host or path holds one, and every later error line quotes it. */
+	for (const char *p = uri; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return errf(err, errlen, "-c %s: a control character in the URI", uri);
 
 	if (!strncmp(uri, "file:", 5)) {
 		c->kind = COLLECTOR_FILE;

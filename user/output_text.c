@@ -153,9 +153,31 @@ int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 			end_name(r->end_reason));
 }
 
+/* @in as the inside of a JSON string: Linux allows quotes and backslashes in
+ * interface names. */
+static const char *json_esc(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 7 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static int json_side(char *buf, size_t len, const char *pre, const struct flow_side *s)
 {
-	char first[32], last[32];
+	char first[32], last[32], ifn[6 * IF_NAMESIZE + 1];
 
 	time_str(s->first_ms, first, sizeof(first), 1);
 	time_str(s->last_ms, last, sizeof(last), 1);
@@ -169,7 +191,7 @@ static int json_side(char *buf, size_t len, const char *pre, const struct flow_s
 			pre, (unsigned long long)s->packets, pre, (unsigned long long)s->octets,
 			pre, (unsigned long long)s->l2_octets, pre, first, pre, last,
 			pre, (unsigned long long)s->first_ms, pre, (unsigned long long)s->last_ms,
-			pre, s->ifindex, pre, if_name(s->ifindex),
+			pre, s->ifindex, pre, json_esc(if_name(s->ifindex), ifn, sizeof(ifn)),
 			pre, s->direction ? "egress" : "ingress", pre, s->tcp_flags,
 			pre, s->min_ttl, pre, s->max_ttl, pre, s->min_ip_len, pre, s->max_ip_len,
 			pre, s->tos, pre, s->flow_label, pre, s->fragments, pre, s->flags);
@@ -197,19 +219,19 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 		     k->ip_version, k->protocol, proto_name(k, proto, sizeof(proto)), k->ether_type,
 		     src, dst, flow_key_is_icmp(k) ? 0 : k->src_port, flow_key_is_icmp(k) ? 0 : k->dst_port,
 		     k->vlan_outer, k->vlan_inner);
-	if (flow_key_is_icmp(k) && n < len)
-		n += snprintf(buf + n, len - n, ",\"icmp_type\":%u,\"icmp_code\":%u",
-			      k->dst_port >> 8, k->dst_port & 0xff);
-	if (n < len)
-		n += json_side(buf + n, len - n, "", &r->fwd);
-	if (r->biflow && n < len) {
-		n += json_side(buf + n, len - n, "rev_", &r->rev);
-		if (n < len)
-			n += snprintf(buf + n, len - n, ",\"biflow_direction\":%u",
-				      r->biflow_direction);
+	/* The rest at n, counted even past the end: snprintf's semantics for
+	 * the whole line, so a caller learns how much room it needed. */
+#define AT_N n < len ? buf + n : NULL, n < len ? len - n : 0
+	if (flow_key_is_icmp(k))
+		n += snprintf(AT_N, ",\"icmp_type\":%u,\"icmp_code\":%u", k->dst_port >> 8,
+			      k->dst_port & 0xff);
+	n += json_side(AT_N, "", &r->fwd);
+	if (r->biflow) {
+		n += json_side(AT_N, "rev_", &r->rev);
+		n += snprintf(AT_N, ",\"biflow_direction\":%u", r->biflow_direction);
 	}
-	if (n < len)
-		n += snprintf(buf + n, len - n, "}");
+	n += snprintf(AT_N, "}");
+#undef AT_N
 	return n;
 }
 
