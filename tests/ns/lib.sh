@@ -915,33 +915,32 @@ kernel_losses() {
 		"$(rec_get "$TEST_TMP/kstats" no_table)"
 }
 
-# arrivals NS IF MODE: the frames that reached IF in NS as the device
-# counts them: those it received and, in MODE tc (egress is metered too),
-# those it sent or dropped sending. A running total: subtract a reading
-# taken before the traffic.
+# arrivals NS IF MODE [BASE]: the frames that reached IF in NS as the
+# device counts them, less BASE (an earlier reading): those it received
+# and, in MODE tc (egress is metered too), those it sent or dropped
+# sending.
 arrivals() {
 	_av=$(dev_stat "$1" "$2" rx_packets)
 	[ "$3" = tc ] &&
 		_av=$((_av + $(dev_stat "$1" "$2" tx_packets) + $(dev_stat "$1" "$2" tx_dropped)))
-	echo "$_av"
+	echo $((_av - ${4:-0}))
 }
 
-# settle PIN KBASE CBASE COUNT...: wait (up to 10 s) until the packets the
-# kernel has seen (kernel_packets PIN, less KBASE, its reading before the
-# traffic) equal what the command COUNT... prints less CBASE (a count kept
+# settle PIN BASE COUNT...: wait (up to 10 s) until the packets the kernel
+# has seen (kernel_packets PIN, less BASE, its reading before the traffic)
+# equal what the command COUNT... prints (a count of the same traffic kept
 # apart from bpfix, such as arrivals), the same at two polls 0.2 s apart.
 # Then the frames still queued in a veth's ring or a CPU's backlog when the
 # senders stopped have been through the programs and the device has
 # counted them, so stopping the agent now (it detaches the programs first)
-# leaves none unmetered. Sets SETTLED to the count's last figure (less
-# CBASE); returns 1 if the two never meet (the test's own checks then
-# show by how much).
+# leaves none unmetered. Sets SETTLED to the count's last figure; returns
+# 1 if the two never meet (the test's own checks then show by how much).
 settle() {
-	_se_pin=$1 _se_kb=$2 _se_cb=$3
-	shift 3
+	_se_pin=$1 _se_kb=$2
+	shift 2
 	_se_i=0 _se_prev=
 	while :; do
-		SETTLED=$(($("$@") - _se_cb))
+		SETTLED=$("$@")
 		_se_now=$SETTLED:$(($(kernel_packets "$_se_pin") - _se_kb))
 		[ "$_se_now" = "$SETTLED:$SETTLED" ] && [ "$_se_now" = "$_se_prev" ] && return 0
 		_se_i=$((_se_i + 1))
@@ -1013,9 +1012,40 @@ human() {
 # for one case: of SENT packets (counted independently of bpfix), every
 # one is in an exported record (EXPORTED) or reported lost by bpfix
 # (LOST); the rest, lost silently, must be 0 (one check). Prints the
-# reliability line with HELD.
+# reliability line with HELD. A figure that is not a number (a counter
+# missing from the -v line: "?") fails the check rather than the shell.
 reliability_exact() {
+	case $3:$4:$5 in
+	*[!0-9:]* | :* | *::* | *:)
+		check_eq "$1: packets sent, exported, reported lost" "$3 $4 $5" "three numbers"
+		reliability "$1" "$2" "? (sent $3, exported $4, reported lost $5)"
+		return 1 ;;
+	esac
 	_re_silent=$(($3 - $4 - $5))
 	check_eq "$1: $3 packets - $4 exported - $5 reported lost (lost silently)" "$_re_silent" 0
 	reliability "$1" "$2" "$_re_silent"
+}
+
+# ---- IPFIX collector tests: flows one datagram each, a clock, saved files --
+
+# ipfix_test_setup: for the tests whose checks read collectors' files:
+# TZ=UTC, TMP, BPFIX_TEST_SAVE=DIR copies them there on exit, T0 (ms).
+ipfix_test_setup() {
+	export TZ=UTC
+	TMP=$TEST_TMP
+	[ -n "${BPFIX_TEST_SAVE:-}" ] &&
+		defer "mkdir -p '$BPFIX_TEST_SAVE' && cp -r '$TMP'/. '$BPFIX_TEST_SAVE'/"
+	T0=$(now_ms)
+}
+
+now_ms() { date +%s%3N; }
+elapsed() { echo "$(( ($(now_ms) - T0) / 1000 )) s"; }
+
+# flows N SPORT SIZE [GAP]: N one-datagram UDP flows from NS_B to
+# IP4_A:SINK_PORT, source ports from SPORT up, SIZE octets of payload, GAP
+# seconds apart (default 0: as fast as python3 goes, about 5000 a second),
+# sent by ipfix_interop.py, so that each record is told apart by its port.
+flows() {
+	nsx_timeout 60 "$NS_B" python3 "$(dirname "$0")/ipfix_interop.py" udp-flows "$IP4_A" \
+		"$SINK_PORT" "$2" "$1" "$3" "${4:-0}" || fail "could not send $1 flows from port $2"
 }

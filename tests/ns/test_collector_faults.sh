@@ -72,20 +72,7 @@ need_root
 need_cmds ip nsenter python3 timeout ipfixDump
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
-export TZ=UTC
-TMP=$TEST_TMP
-[ -n "${BPFIX_TEST_SAVE:-}" ] &&
-	defer "mkdir -p '$BPFIX_TEST_SAVE' && cp -r '$TMP'/. '$BPFIX_TEST_SAVE'/"
-T0=$(date +%s%3N)
-now_ms() { date +%s%3N; }
-elapsed() { echo "$(( ($(now_ms) - T0) / 1000 )) s"; }
-
-# flows N SPORT SIZE [GAP]: N one-datagram flows from B to A's sink, GAP
-# seconds apart (default 0: as fast as python3 goes, about 5000 a second).
-flows() {
-	nsx_timeout 60 "$NS_B" python3 "$HELPER" udp-flows "$IP4_A" "$SINK_PORT" "$2" "$1" "$3" \
-		"${4:-0}" || fail "could not send $1 flows from port $2"
-}
+ipfix_test_setup
 
 # records FILE SPORT N [SECONDS [STATE]]: wait (default 20 s) until the
 # IPFIX file or stream FILE holds the N records of the flows from SPORT
