@@ -716,7 +716,7 @@ agent_start() {
 # For an agent started some other way, once AGENT_PID and AGENT_ERR are set.
 agent_wait_metering() {
 	_aw_i=0
-	while ! grep -q '^bpfix: metering' "$AGENT_ERR"; do
+	while ! grep -q '^bpfix: metering' "$AGENT_ERR" 2>/dev/null; do
 		if ! proc_alive "$AGENT_PID" || [ "$_aw_i" -ge 300 ]; then
 			cat "$AGENT_ERR" >&2
 			fail "${1:-bpfix} did not start metering within 15 s"
