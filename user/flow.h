@@ -88,6 +88,18 @@ static inline int flow_key_is_icmp(const struct flow_key *k)
 	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
 }
 
+/* Packets and octets a record holds, both directions of a biflow: what
+ * every output and the journal's ledger count it as. */
+static inline uint64_t flow_record_packets(const struct flow_record *r)
+{
+	return r->fwd.packets + (r->biflow ? r->rev.packets : 0);
+}
+
+static inline uint64_t flow_record_octets(const struct flow_record *r)
+{
+	return r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+}
+
 /* Start and end of a record over both directions, in wall-clock ms. */
 static inline uint64_t flow_record_start_ms(const struct flow_record *r)
 {

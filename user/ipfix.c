@@ -634,8 +634,8 @@ int ipfix_msg_add_flow(struct ipfix_msg *m, const struct flow_record *r)
 	if (err)
 		return err;
 	m->flows++;
-	m->packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
-	m->octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+	m->packets += flow_record_packets(r);
+	m->octets += flow_record_octets(r);
 	return 0;
 }
 

@@ -123,16 +123,6 @@ static struct ipfix_out *to_ipfix(struct output *o)
 	return (struct ipfix_out *)o;
 }
 
-static uint64_t record_packets(const struct flow_record *r)
-{
-	return r->fwd.packets + (r->biflow ? r->rev.packets : 0);
-}
-
-static uint64_t record_octets(const struct flow_record *r)
-{
-	return r->fwd.octets + (r->biflow ? r->rev.octets : 0);
-}
-
 static void count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint64_t octets)
 {
 	uint64_t now = clock_wall_ms();
@@ -145,6 +135,16 @@ static void count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, ui
 	x->out.stats->records_not_sent += flows;
 	x->out.stats->packets_not_sent += packets;
 	x->out.stats->octets_not_sent += octets;
+}
+
+/* Message @m went out whole (@len octets on the transport). */
+static void count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
+{
+	x->out.stats->messages++;
+	x->out.stats->records_sent += m->flows;
+	x->out.stats->packets_sent += m->packets;
+	x->out.stats->octets_sent += m->octets;
+	x->octets_sent += len;
 }
 
 static void fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
@@ -272,11 +272,7 @@ static void sync_flush(struct ipfix_out *x)
 		return;
 	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
 	if (sync_write(x, m->buf, len) == 0) {
-		x->out.stats->messages++;
-		x->out.stats->records_sent += m->flows;
-		x->out.stats->packets_sent += m->packets;
-		x->out.stats->octets_sent += m->octets;
-		x->octets_sent += len;
+		count_sent(x, m, len);
 	} else {
 		x->out.stats->errors++;
 		count_drop(x, m->flows, m->packets, m->octets);
@@ -355,7 +351,7 @@ static int sync_record(struct output *o, const struct flow_record *r)
 	}
 	if (err) {
 		o->stats->errors++;
-		count_drop(x, 1, record_packets(r), record_octets(r));
+		count_drop(x, 1, flow_record_packets(r), flow_record_octets(r));
 	}
 	return 0;
 }
@@ -563,11 +559,7 @@ static void tcp_sent(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
 
-	x->out.stats->messages++;
-	x->out.stats->records_sent += m->flows;
-	x->out.stats->packets_sent += m->packets;
-	x->out.stats->octets_sent += m->octets;
-	x->octets_sent += m->len;
+	count_sent(x, m, m->len);
 	x->seq += m->records;
 	x->q_tail = (x->q_tail + x->pend_q) % x->q_cap;
 	x->q_len -= x->pend_q;
@@ -621,7 +613,7 @@ static int tcp_record(struct output *o, const struct flow_record *r)
 	if (x->q_len == x->q_cap && x->state == TCP_UP)
 		tcp_pump(x, 1);
 	if (x->q_len == x->q_cap) {
-		count_drop(x, 1, record_packets(r), record_octets(r));
+		count_drop(x, 1, flow_record_packets(r), flow_record_octets(r));
 		return 0;
 	}
 	*q_at(x, x->q_len++) = *r;
@@ -682,7 +674,7 @@ static void tcp_close(struct output *o, const struct meter_totals *t)
 	}
 	/* What is still queued will not be sent. */
 	for (uint32_t i = 0; i < x->q_len; i++)
-		count_drop(x, 1, record_packets(q_at(x, i)), record_octets(q_at(x, i)));
+		count_drop(x, 1, flow_record_packets(q_at(x, i)), flow_record_octets(q_at(x, i)));
 	x->q_len = 0;
 	if (x->fd >= 0)
 		shutdown(x->fd, SHUT_WR);

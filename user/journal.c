@@ -343,8 +343,8 @@ void journal_handed(struct journal *j, const struct flow_record *r)
 	if (!j)
 		return;
 	l = &j->h->ledger[j->h->bank];
-	l->handed_packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
-	l->handed_octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+	l->handed_packets += flow_record_packets(r);
+	l->handed_octets += flow_record_octets(r);
 	ordered();
 	l->handed_records++;	/* last: EMIT's recovery reads it */
 	ordered();

@@ -316,8 +316,8 @@ static int text_record(struct output *o, const struct flow_record *r)
 	o->stats->records++;
 	text_put(t, t->line, n);
 	t->records++;
-	t->packets += r->fwd.packets + (r->biflow ? r->rev.packets : 0);
-	t->octets += r->fwd.octets + (r->biflow ? r->rev.octets : 0);
+	t->packets += flow_record_packets(r);
+	t->octets += flow_record_octets(r);
 	return 0;
 }
 
