@@ -127,11 +127,13 @@ static void survey(struct journal *j)
 	}
 }
 
-static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint32_t ncpus)
+static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint32_t ncpus,
+		     int zeroed)
 {
 	struct journal_hdr *h = j->mem;
 
-	memset(j->mem, 0, j->len);
+	if (!zeroed)
+		memset(j->mem, 0, j->len);
 	h->version = JOURNAL_VERSION;
 	h->entry_size = sizeof(struct flowtab_entry);
 	h->capacity = capacity;
@@ -141,8 +143,10 @@ static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint3
 	h->magic = JOURNAL_MAGIC;
 }
 
-int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
-		     uint32_t batch, uint32_t ncpus)
+/* @zeroed: @mem is known to be all zero (an array map starts zeroed: for a
+ * large table, writing it again would cost start-up a pass over it). */
+static int open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
+		    uint32_t batch, uint32_t ncpus, int zeroed)
 {
 	struct journal_hdr *h = mem;
 
@@ -156,11 +160,17 @@ int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity
 		settle_op(j);
 		survey(j);
 	} else {
-		init_hdr(j, capacity, batch, ncpus);
+		init_hdr(j, capacity, batch, ncpus, zeroed);
 		set_parts(j);
 	}
 	j->h->runs++;
 	return 0;
+}
+
+int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
+		     uint32_t batch, uint32_t ncpus)
+{
+	return open_mem(j, mem, len, capacity, batch, ncpus, 0);
 }
 
 static void *map_pinned(int fd, size_t *len)
@@ -261,7 +271,7 @@ int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint
 		journal_close(j, 1);
 		return ret;
 	}
-	return journal_open_mem(j, j->mem, len, capacity, batch, ncpus);
+	return open_mem(j, j->mem, len, capacity, batch, ncpus, 1);
 }
 
 void journal_close(struct journal *j, int unpin)
@@ -358,19 +368,24 @@ struct output_stats *journal_out_stats(struct journal *j, int i, int n_out)
 
 /* ---- recovery ------------------------------------------------------------ */
 
+/* An earlier agent's loss into output @o's slot of ledger @l: not sent,
+ * and carried (never handed in @l). */
+static void carry_lost(struct journal_ledger *l, int o, const struct output_stats *lost)
+{
+	l->out[o].records_not_sent += lost->records_not_sent;
+	l->out[o].packets_not_sent += lost->packets_not_sent;
+	l->out[o].octets_not_sent += lost->octets_not_sent;
+	l->carried[o][0] += lost->records_not_sent;
+	l->carried[o][1] += lost->packets_not_sent;
+	l->carried[o][2] += lost->octets_not_sent;
+}
+
 void journal_carry(struct journal *j, const struct output_stats *lost)
 {
-	struct journal_ledger *l = &j->h->ledger[j->h->bank];
 	int o;
 
-	for (o = 0; o < JOURNAL_OUTPUTS; o++) {
-		l->out[o].records_not_sent += lost[o].records_not_sent;
-		l->out[o].packets_not_sent += lost[o].packets_not_sent;
-		l->out[o].octets_not_sent += lost[o].octets_not_sent;
-		l->carried[o][0] += lost[o].records_not_sent;
-		l->carried[o][1] += lost[o].packets_not_sent;
-		l->carried[o][2] += lost[o].octets_not_sent;
-	}
+	for (o = 0; o < JOURNAL_OUTPUTS; o++)
+		carry_lost(&j->h->ledger[j->h->bank], o, &lost[o]);
 }
 
 void journal_new_ledger(struct journal *j)
@@ -397,10 +412,7 @@ void journal_new_ledger(struct journal *j)
 			l->handed_packets - (s->packets_sent + s->packets_not_sent - c[1]);
 		lost->octets_not_sent =
 			l->handed_octets - (s->octets_sent + s->octets_not_sent - c[2]);
-		n->out[o] = *lost;
-		n->carried[o][0] = lost->records_not_sent;
-		n->carried[o][1] = lost->packets_not_sent;
-		n->carried[o][2] = lost->octets_not_sent;
+		carry_lost(n, o, lost);
 	}
 	ordered();
 	h->bank = !h->bank;

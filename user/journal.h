@@ -102,7 +102,6 @@ struct journal_hdr {
 /* What a restart found, for the log line and the tests. */
 struct journal_recovery {
 	int adopted;			/* an earlier agent's journal was found */
-	int replaced;			/* ... but its layout differed */
 	uint32_t op;			/* the operation it was killed in */
 	int op_undone;			/* ... undone (else completed) */
 	uint64_t entries, packets;	/* flows and packets in its table */
@@ -131,9 +130,9 @@ size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus);
  * Open the journal pinned at @pin_dir/agent_journal, or create and pin it
  * (mode 0600). An earlier agent's journal of the same geometry is adopted in
  * place: its operation is finished or undone (j->rec says what was found);
- * journal_recover() then folds it into a table. One of another geometry is
- * mapped as j->old for journal_flush_old(). Returns 0 or a negative errno
- * with one line in @err.
+ * flowtab_adopt(), journal_new_ledger() and journal_fold_staged() then take
+ * it over. One of another geometry is mapped as j->old, for the agent to
+ * export. Returns 0 or a negative errno with one line in @err.
  */
 int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
 		 uint32_t ncpus, char *err, size_t errlen);
