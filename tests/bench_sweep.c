@@ -235,7 +235,7 @@ static int check(const char *what, uint64_t got, uint64_t want)
  * outputs' tick left out: they cost the same whatever the flows). */
 static int sweep_phases(struct agent *a, uint32_t n, struct cost *ph)
 {
-	struct drain_ctx d = { .a = a };
+	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct stamp s0, s1, s2, s3;
 	struct bpfix_stats st;
 	long got;
@@ -286,7 +286,7 @@ static int measure_sweep(struct bench *b, struct agent *a, uint32_t n, struct co
 static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct sample *s)
 {
 	void (*ahead)(void *, const struct flow_key *) = a->meter.ahead;
-	struct drain_ctx d = { .a = a };
+	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct stamp s0, s1;
 	long got;
 	int slot;

@@ -36,7 +36,7 @@ void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_c
 	d->flows++;
 	d->packets += side.packets;
 	d->octets += side.octets;
-	flowtab_add(&d->a->tab, key, &side, d->a->now_ms);
+	flowtab_add(d->tab, key, &side, d->a->now_ms);
 	journal_staged_done(&d->a->jr, key);
 }
 
@@ -67,7 +67,7 @@ static void update_totals(struct agent *a, const struct bpfix_stats *s)
 /* Drain table @slot (frozen by a flip) and account for it. */
 static int drain_slot(struct agent *a, int slot)
 {
-	struct drain_ctx d = { .a = a };
+	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct bpfix_stats s;
 	uint64_t added_flows, added_packets, added_octets;
 	long n;
@@ -177,7 +177,7 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
  * programs replaced theirs (the first flip waited for those to finish). */
 static void drain_stale(struct agent *a)
 {
-	struct drain_ctx d = { .a = a };
+	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	int i;
 
 	for (i = 0; i < FLOW_TABLES; i++)
@@ -192,23 +192,13 @@ static void prefetch_flow(void *tab, const struct flow_key *key)
 	flowtab_prefetch(tab, key);
 }
 
-/* Folds an older journal's staged flows into the table being flushed. */
-static void fold_into(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
-		      int ncpus)
-{
-	struct flowtab *t = ctx;
-	struct flow_side side;
-
-	flow_merge_percpu(percpu, ncpus, clock_mono_offset_ns(), &side);
-	flowtab_add(t, key, &side, clock_wall_ms());
-}
-
 /* An earlier agent's journal of another geometry: its flows go out now as
  * forced-end records, what it never sent is counted as not sent. */
 static void export_old_journal(struct agent *a)
 {
 	struct journal *old = a->jr.old;
 	struct flowtab t;
+	struct drain_ctx d = { .a = a, .tab = &t };
 
 	journal_new_ledger(old);
 	journal_carry(&a->jr, old->rec.lost);
@@ -217,7 +207,9 @@ static void export_old_journal(struct agent *a)
 		return;
 	flowtab_adopt(&t, old->entries, NULL);
 	t.lp = &a->lp;
-	journal_fold_staged(old, fold_into, &t);
+	journal_fold_staged(old, agent_drain_flow, &d);
+	a->adopted_flows += d.flows;
+	a->adopted_packets += d.packets;
 	fprintf(stderr, "bpfix: %s: an earlier agent's journal for %u flows: "
 		"%u flows exported now (forced end)\n", old->path, old->h->capacity, t.used);
 	flowtab_flush(&t, FLOW_END_FORCED);
@@ -232,7 +224,7 @@ static void export_old_journal(struct agent *a)
 static int journal_start(struct agent *a, char *err, size_t errlen)
 {
 	struct journal *j = &a->jr;
-	struct drain_ctx d = { .a = a };
+	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	const struct journal_recovery *r = &j->rec;
 	int ret, i;
 

@@ -48,11 +48,12 @@ struct agent {
 /* What one drain read, and the agent it feeds. */
 struct drain_ctx {
 	struct agent *a;
+	struct flowtab *tab;	/* a->tab, or a table an earlier journal's flows go through */
 	uint64_t flows, packets, octets;
 };
 
 /* A drain_fn (meter.h) with a struct drain_ctx: merge one flow's per-CPU
- * slots and fold the delta into the agent's table. */
+ * slots and fold the delta into d->tab. */
 void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
 		      int ncpus);
 

@@ -137,13 +137,21 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	return 0;
 }
 
-static int alloc_batch(struct meter *m, uint32_t batch)
+/* The drain buffers, unless they are the journal's. */
+static void free_buffers(struct meter *m)
 {
 	if (!m->buffers_external) {
 		free(m->keys);
 		free(m->values);
 	}
+	m->keys = NULL;
+	m->values = NULL;
 	m->buffers_external = 0;
+}
+
+static int alloc_batch(struct meter *m, uint32_t batch)
+{
+	free_buffers(m);
 	m->batch = batch;
 	m->keys = calloc(batch, sizeof(*m->keys));
 	m->values = calloc((size_t)batch * m->ncpus, sizeof(*m->values));
@@ -476,10 +484,7 @@ void meter_close(struct meter *m, int unpin)
 	bpfix__destroy(m->skel);
 	if (m->pin_dir_fd >= 0)
 		close(m->pin_dir_fd);
-	if (!m->buffers_external) {
-		free(m->keys);
-		free(m->values);
-	}
+	free_buffers(m);
 	memset(m, 0, sizeof(*m));
 	m->pin_dir_fd = -1;
 	m->stale_fd[0] = m->stale_fd[1] = -1;
@@ -544,10 +549,7 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
 		       uint32_t batch)
 {
-	if (!m->buffers_external) {
-		free(m->keys);
-		free(m->values);
-	}
+	free_buffers(m);
 	m->keys = keys;
 	m->values = values;
 	m->batch = batch;
