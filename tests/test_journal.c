@@ -130,6 +130,22 @@ static uint64_t table_packets(const struct rig *g)
 	return n;
 }
 
+/* A rig with one flow of 5 packets folded in; returns its entry's index. */
+static uint32_t rig_one_flow(struct rig *g)
+{
+	uint32_t idx;
+
+	g->mem = shared(g->len);
+	rig_open(g, 60000, 60000);
+	stage(&g->j, 0, 1, 5);
+	journal_fold_staged(&g->j, fold, g);
+	assert_int_equal(table_packets(g), 5);
+	for (idx = 0; idx < CAP && !g->j.entries[idx].used; idx++)
+		;
+	assert_true(idx < CAP);
+	return idx;
+}
+
 static uint64_t handed(const struct rig *g)
 {
 	return g->j.h->ledger[g->j.h->bank].handed_packets;
@@ -146,11 +162,7 @@ static void test_apply_undone(void **state)
 	uint32_t idx;
 
 	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	stage(&g.j, 0, 1, 5);
-	journal_fold_staged(&g.j, fold, &g);		/* 5 packets in */
-	assert_int_equal(table_packets(&g), 5);
+	rig_one_flow(&g);
 	stage(&g.j, 3, 1, 7);
 	flow_merge_percpu(&g.j.values[3 * NCPUS], NCPUS, 0, &d);
 	flowtab_add(&g.t, &g.j.keys[3], &d, 5000);	/* ... and the kill: no release */
@@ -180,10 +192,7 @@ static void test_apply_completed(void **state)
 	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
 
 	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	stage(&g.j, 0, 1, 5);
-	journal_fold_staged(&g.j, fold, &g);
+	rig_one_flow(&g);
 	g.j.h->op = JOP_APPLY;	/* as if killed between the release and op := NONE */
 	rig_close(&g);
 	rig_open(&g, 60000, 60000);
@@ -202,12 +211,7 @@ static void test_emit_completed(void **state)
 	uint32_t idx;
 
 	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	stage(&g.j, 0, 1, 5);
-	journal_fold_staged(&g.j, fold, &g);
-	for (idx = 0; idx < CAP && !g.j.entries[idx].used; idx++)
-		;
+	idx = rig_one_flow(&g);
 	journal_emit_begin(&g.j, &g.t, idx);
 	memset(&r, 0, sizeof(r));
 	r.fwd.packets = 5;
@@ -232,12 +236,7 @@ static void test_emit_undone(void **state)
 	uint32_t idx;
 
 	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	stage(&g.j, 0, 1, 5);
-	journal_fold_staged(&g.j, fold, &g);
-	for (idx = 0; idx < CAP && !g.j.entries[idx].used; idx++)
-		;
+	idx = rig_one_flow(&g);
 	journal_emit_begin(&g.j, &g.t, idx);
 	l = &g.j.h->ledger[g.j.h->bank];
 	l->handed_packets += 5;			/* torn: packets, not yet the record */
