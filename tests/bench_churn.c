@@ -263,7 +263,7 @@ static int run_step(const struct opts *o, uint32_t flows, uint32_t sweep_ms, dou
 		   (end.insert_failed_packets - a.start.insert_failed_packets) == s->sent;
 	ret = 0;
 out:
-	agent_stop(&a);
+	agent_stop(&a, NULL);
 	return ret;
 }
 

@@ -532,7 +532,7 @@ static int run_case(struct bench *b, uint32_t n, uint32_t capacity, struct resul
 	r->load1 = load1();
 	ret = 0;
 out:
-	agent_stop(&a);		/* flushes, unpins, removes the pin directory */
+	agent_stop(&a, NULL);		/* flushes, unpins, removes the pin directory */
 	settle(avail0);
 	r->elapsed_s = (ts(CLOCK_MONOTONIC) - t0) / 1e9;
 	return ret;

@@ -888,6 +888,18 @@ static void test_error_lines(void **state)
 			    "/nonexistent/dir/x.ipfix: No such file or directory");
 }
 
+/* What agent_stop does before closing: pump until nothing waits. */
+static void deliver(struct output *o)
+{
+	uint64_t wake;
+
+	while (o->ops->pump && (wake = o->ops->pump(o, clock_mono_ns())) != UINT64_MAX) {
+		struct timespec ts = { .tv_sec = wake / 1000000000, .tv_nsec = wake % 1000000000 };
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
 /* Messages never exceed the MTU (minus IPv4 + UDP headers), records are
  * never split, sequence numbers add up; nothing listening is no error. */
 static void test_udp(void **state)
@@ -913,6 +925,7 @@ static void test_udp(void **state)
 	for (int i = 0; i < 40; i++)
 		o->ops->record(o, &r);
 	assert_int_equal(o->ops->tick(o, &t), 0);
+	deliver(o);
 	o->ops->close(o, &t);
 
 	while ((n = recv(fd, dgram, sizeof(dgram), MSG_DONTWAIT)) > 0) {
@@ -942,6 +955,7 @@ static void test_udp(void **state)
 		for (int i = 0; i < 20; i++)
 			o->ops->record(o, &r);
 		assert_int_equal(o->ops->tick(o, &t), 0);
+		deliver(o);
 	}
 	assert_int_equal(o->stats->records, 100);
 	assert_true(o->stats->errors > 0);
@@ -960,6 +974,7 @@ static void test_udp(void **state)
 		for (int i = 0; i < 20; i++)
 			o->ops->record(o, &r);
 		assert_int_equal(o->ops->tick(o, &t), 0);
+		deliver(o);
 	}
 	while ((n = recv(fd, dgram, sizeof(dgram), MSG_DONTWAIT)) > 0)
 		assert_int_equal(decode_msg(&late, dgram, n), n);
@@ -975,6 +990,97 @@ static void test_udp(void **state)
 	assert_int_equal(config_parse_collector(uri, &c, err, sizeof(err)), 0);
 	assert_null(output_ipfix_open(&c, &cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "MTU of 200"));
+}
+
+/* Records a collector has received so far, data records of the flow
+ * templates only. */
+static uint64_t drain_flows(int fd, struct decoded *d)
+{
+	uint8_t dgram[65536];
+	ssize_t n;
+
+	while ((n = recv(fd, dgram, sizeof(dgram), MSG_DONTWAIT)) > 0)
+		assert_int_equal(decode_msg(d, dgram, n), n);
+	return d->data[0];
+}
+
+/* The agent's loop in pretend time: pump at each wake-up the output asks
+ * for, from @from_ns until @to_ns. Returns the last answer. */
+static uint64_t pump_until(struct output *o, uint64_t from_ns, uint64_t to_ns)
+{
+	uint64_t w = from_ns;
+
+	while ((w = o->ops->pump(o, w)) != UINT64_MAX && w <= to_ns)
+		;
+	return w;
+}
+
+/* The pacer (ipfix_export.c): a sweep's records go out at --export-rate at
+ * most, in bursts of a few milliseconds' worth, and the queue is bounded:
+ * what does not fit is counted as not sent, exactly. Time is the pump's
+ * argument, so nothing here depends on how fast the machine is. */
+static void test_udp_pacing(void **state)
+{
+	struct bpfix_config cfg;
+	struct meter_totals t = totals();
+	struct decoded d = { 0 };
+	struct flow_record r;
+	struct output *o;
+	uint64_t now, got;
+	uint16_t port;
+	char uri[64];
+	int fd;
+
+	(void)state;
+	config(&cfg);
+	cfg.export_rate = 1000;		/* records a second */
+	cfg.sweep_interval_ms = 100;	/* 2000 records: the pace stays at the rate */
+	fd = udp_listen(&port);
+	snprintf(uri, sizeof(uri), "udp://127.0.0.1:%u", port);
+	o = open_uri(uri, &cfg);
+	assert_non_null(o->ops->pump);
+	icmp4_uniflow(&r);
+	for (int i = 0; i < 2000; i++)
+		o->ops->record(o, &r);
+	assert_int_equal(o->ops->tick(o, &t), 0);
+	now = clock_mono_ns();
+	/* at the tick: one burst, a message or so (20 uniflow records) */
+	got = drain_flows(fd, &d);
+	assert_in_range(got, 1, 40);
+	/* 100 ms later: 100 more records, give or take a message */
+	pump_until(o, now, now + 100000000);
+	got = drain_flows(fd, &d);
+	assert_in_range(got, 100 - 20, 100 + 40 + 20);
+	/* 1 s later: 1000 more; no message is sent early */
+	pump_until(o, now + 100000000, now + 1100000000);
+	got = drain_flows(fd, &d);
+	assert_in_range(got, 1100 - 20, 1100 + 40 + 20);
+	assert_int_equal(o->stats->records_sent, got);
+	assert_int_equal(o->stats->records_not_sent, 0);
+	/* the rest by 2 s; then nothing waits */
+	assert_int_equal(pump_until(o, now + 1100000000, now + 2100000000), UINT64_MAX);
+	assert_int_equal(drain_flows(fd, &d), 2000);
+	assert_int_equal(d.seq_errors, 0);
+	o->ops->close(o, &t);
+
+	/* A queue of 100 records, 1000 in one sweep: the first 100 wait, the
+	 * rest are not sent, and every record is one or the other. */
+	cfg.udp_queue_records = 100;
+	o = open_uri(uri, &cfg);
+	for (int i = 0; i < 1000; i++)
+		o->ops->record(o, &r);
+	assert_int_equal(o->ops->tick(o, &t), 0);
+	assert_in_range(o->stats->records_not_sent, 1000 - 100 - 20, 1000 - 100);
+	assert_int_equal(o->stats->packets_not_sent, o->stats->records_not_sent * 3);
+	now = clock_mono_ns();
+	assert_int_equal(pump_until(o, now, now + 10 * 1000000000ull), UINT64_MAX);
+	assert_int_equal(o->stats->records_sent + o->stats->records_not_sent, 1000);
+	/* close: a record still queued is not sent, and said so */
+	for (int i = 0; i < 200; i++)
+		o->ops->record(o, &r);
+	assert_int_equal(o->ops->tick(o, &t), 0);
+	o->ops->close(o, &t);
+	close(fd);
 }
 
 static int tcp_listen(uint16_t *port)
@@ -1259,6 +1365,7 @@ int main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_error_lines),
 		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_udp_pacing),
 		cmocka_unit_test(test_tcp_reconnect),
 		cmocka_unit_test(test_tcp_stalled),
 		cmocka_unit_test(test_file_ipfixdump),

@@ -348,7 +348,45 @@ uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms)
 	return deadline_ms;
 }
 
-void agent_stop(struct agent *a)
+uint64_t agent_pump(struct agent *a)
+{
+	uint64_t now = clock_mono_ns(), wake = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < a->n_out; i++) {
+		struct output *o = a->out[i];
+		uint64_t w;
+
+		if (!o->ops->pump)
+			continue;
+		w = o->ops->pump(o, now);
+		if (w < wake)
+			wake = w;
+	}
+	return wake;
+}
+
+/* Shutdown: pump the outputs until nothing waits, the deadline passes or
+ * a second signal says not to wait. */
+static void deliver_queued(struct agent *a, const volatile int *abort)
+{
+	uint64_t deadline = clock_mono_ns() + (uint64_t)a->cfg->shutdown_timeout_s * 1000000000;
+	uint64_t wake;
+
+	while ((wake = agent_pump(a)) != UINT64_MAX && !(abort && *abort)) {
+		struct timespec ts;
+
+		if (wake > deadline)
+			wake = deadline;
+		if (clock_mono_ns() >= deadline)
+			break;
+		ts.tv_sec = (time_t)(wake / 1000000000);
+		ts.tv_nsec = (long)(wake % 1000000000);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+void agent_stop(struct agent *a, const volatile int *abort)
 {
 	int i;
 
@@ -363,6 +401,7 @@ void agent_stop(struct agent *a)
 	flowtab_flush(&a->tab, FLOW_END_FORCED);
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->tick(a->out[i], &a->totals);
+	deliver_queued(a, abort);
 	/* Closing counts what could not be delivered in time as not sent:
 	 * the exit line comes after, from the counters (in the journal). */
 	for (i = 0; i < a->n_out; i++) {

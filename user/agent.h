@@ -64,8 +64,13 @@ int agent_sweep(struct agent *a);
  * @deadline_ms: an interval later, a quarter of one while the agent hurries,
  * and never in the past (after a long sweep or a suspend: no burst). */
 uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms);
-/* Detach, drain everything, emit all as forced end, close outputs. */
-void agent_stop(struct agent *a);
+/* Let the outputs send what is due now (the UDP pacer). Returns when they
+ * next want to run (monotonic ns), UINT64_MAX when nothing waits. */
+uint64_t agent_pump(struct agent *a);
+/* Detach, drain everything, emit all as forced end, let the outputs
+ * deliver it for up to --shutdown-timeout (cut short once *@abort is set:
+ * a second signal), close them. */
+void agent_stop(struct agent *a, const volatile int *abort);
 void agent_print_counters(struct agent *a, FILE *f, const char *when);
 
 #endif /* BPFIX_AGENT_H */

@@ -39,6 +39,9 @@ void config_defaults(struct bpfix_config *cfg)
 	cfg->template_refresh_s = DEFAULT_TEMPLATE_REFRESH_S;
 	cfg->ipfix_mtu = DEFAULT_IPFIX_MTU;
 	cfg->tcp_queue_records = DEFAULT_TCP_QUEUE_RECORDS;
+	cfg->udp_queue_records = DEFAULT_UDP_QUEUE_RECORDS;
+	cfg->export_rate = DEFAULT_EXPORT_RATE;
+	cfg->shutdown_timeout_s = DEFAULT_SHUTDOWN_TIMEOUT_S;
 }
 
 void config_usage(FILE *f)
@@ -48,6 +51,7 @@ void config_usage(FILE *f)
 "             [--idle-timeout SEC] [--active-timeout SEC] [--sweep-interval MS]\n"
 "             [--flows N] [--uniflow] [--observation-domain ID] [--pin-path DIR]\n"
 "             [--template-refresh SEC] [--ipfix-mtu BYTES] [--tcp-queue N]\n"
+"             [--export-rate N] [--udp-queue N] [--shutdown-timeout SEC]\n"
 "             [-v] [-h] [-V]\n"
 "\n"
 "Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
@@ -69,6 +73,10 @@ void config_usage(FILE *f)
 "  --template-refresh SEC IPFIX/UDP template and options resend (default %u)\n"
 "  --ipfix-mtu BYTES      IPFIX/UDP path MTU (default %u)\n"
 "  --tcp-queue N          IPFIX/TCP records held while disconnected (default %u)\n"
+"  --export-rate N        IPFIX/UDP records a second at most, per collector\n"
+"                         (default %u: what a stock collector takes)\n"
+"  --udp-queue N          IPFIX/UDP records waiting to be sent (default %u)\n"
+"  --shutdown-timeout SEC at exit, time to deliver what is queued (default %u)\n"
 "  -v                     print counters every few seconds (-vv: libbpf too)\n"
 "  -h                     this help;  -V  version\n"
 "\n"
@@ -80,7 +88,8 @@ void config_usage(FILE *f)
 "  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n",
 		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
 		DEFAULT_FLOWS, DEFAULT_PIN_PATH, DEFAULT_TEMPLATE_REFRESH_S,
-		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS);
+		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS, DEFAULT_EXPORT_RATE,
+		DEFAULT_UDP_QUEUE_RECORDS, DEFAULT_SHUTDOWN_TIMEOUT_S);
 }
 
 /* A decimal in [min, max], nothing else: "10x", "-1", "" and overflow fail. */
@@ -237,6 +246,9 @@ enum {
 	OPT_TEMPLATE_REFRESH,
 	OPT_IPFIX_MTU,
 	OPT_TCP_QUEUE,
+	OPT_EXPORT_RATE,
+	OPT_UDP_QUEUE,
+	OPT_SHUTDOWN_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -254,6 +266,9 @@ static const struct option long_opts[] = {
 	{ "template-refresh",   required_argument, NULL, OPT_TEMPLATE_REFRESH },
 	{ "ipfix-mtu",          required_argument, NULL, OPT_IPFIX_MTU },
 	{ "tcp-queue",          required_argument, NULL, OPT_TCP_QUEUE },
+	{ "export-rate",        required_argument, NULL, OPT_EXPORT_RATE },
+	{ "udp-queue",          required_argument, NULL, OPT_UDP_QUEUE },
+	{ "shutdown-timeout",   required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "verbose",            no_argument,       NULL, 'v' },
 	{ "help",               no_argument,       NULL, 'h' },
 	{ "version",            no_argument,       NULL, 'V' },
@@ -344,6 +359,18 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		case OPT_TCP_QUEUE:
 			ret = parse_uint("--tcp-queue", optarg, 1, 1u << 24,
 					 &cfg->tcp_queue_records, err, errlen);
+			break;
+		case OPT_EXPORT_RATE:
+			ret = parse_uint("--export-rate", optarg, 100, 100000000,
+					 &cfg->export_rate, err, errlen);
+			break;
+		case OPT_UDP_QUEUE:
+			ret = parse_uint("--udp-queue", optarg, 1, 1u << 26,
+					 &cfg->udp_queue_records, err, errlen);
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			ret = parse_uint("--shutdown-timeout", optarg, 0, 3600,
+					 &cfg->shutdown_timeout_s, err, errlen);
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -24,6 +24,9 @@
 #define DEFAULT_TEMPLATE_REFRESH_S 60
 #define DEFAULT_IPFIX_MTU          1500
 #define DEFAULT_TCP_QUEUE_RECORDS  65536
+#define DEFAULT_UDP_QUEUE_RECORDS  262144
+#define DEFAULT_EXPORT_RATE        50000	/* records/s per UDP collector (README) */
+#define DEFAULT_SHUTDOWN_TIMEOUT_S 25	/* Kubernetes' grace period is 30 s */
 
 enum attach_mode {
 	MODE_TC,		/* clsact ingress + egress */
@@ -73,6 +76,9 @@ struct bpfix_config {
 	uint32_t template_refresh_s;	/* IPFIX over UDP: templates and options resent */
 	uint32_t ipfix_mtu;		/* IPFIX over UDP: path MTU (message fits in one datagram) */
 	uint32_t tcp_queue_records;	/* IPFIX over TCP: records held while disconnected */
+	uint32_t udp_queue_records;	/* IPFIX over UDP: records waiting for the pacer */
+	uint32_t export_rate;		/* IPFIX over UDP: records a second at most */
+	uint32_t shutdown_timeout_s;	/* at exit: time to deliver what is queued */
 };
 
 /* Outcome of config_parse other than 0. */

@@ -31,17 +31,35 @@
  *    datagram that send() refused still advances them, so the collector sees
  *    the loss as a gap. A new TCP connection is a new session and starts at 0.
  *
- * Never blocking the meter: UDP sends wait at most UDP_SEND_TIMEOUT_MS for
- * room in the local socket buffer (a burst of datagrams drains at link
- * speed), and after one such timeout the rest of the sweep's messages are
- * dropped without waiting. TCP is non-blocking throughout: records wait in a
+ * Delivered, not just sent (UDP): a collector run with its stock socket
+ * buffer (net.core.rmem_default, 208 KiB on Debian: some 90 datagrams)
+ * loses whatever arrives faster than it reads, and UDP tells nobody. So
+ * UDP messages are not sent when they are made: each finished message
+ * goes into a bounded queue (--udp-queue records) and a pacer sends them
+ * at --export-rate records a second at most, in bursts of at most
+ * PACE_BURST_MS worth. A sweep's records are spread over the sweep
+ * interval: the pace for the next interval is what empties the queue by
+ * then, never more than --export-rate and never under a sixteenth of it,
+ * so a collector sees a steady stream rather than one burst a sweep. The
+ * agent's loop wakes the pacer between sweeps (output_ops.pump). Sends
+ * never block (MSG_DONTWAIT): a full local socket buffer waits for the
+ * next wake. A message that finds the queue full is dropped and counted
+ * as not sent, as is one the kernel refused, and one still queued when
+ * the shutdown deadline (--shutdown-timeout) passes. Export time is
+ * stamped when a message leaves, sequence numbers when it is made: a
+ * dropped message is a gap the collector can see. After a refused send
+ * (ECONNREFUSED: nothing listened) the templates go again, ahead of the
+ * next queued data, so a collector that starts late decodes at once.
+ *
+ * TCP is non-blocking throughout: records wait in a
  * bounded queue (--tcp-queue records) while the collector is away or slow;
  * a record that finds the queue full is dropped and counted. The queue holds
- * copies of struct flow_record (184 octets: 12 MB of address space for the
+ * copies of struct flow_record (200 octets: 13 MB of address space for the
  * default 65536), and an emptied queue starts over at its first slot, so
  * memory is only touched as deep as the queue ever got. A record leaves the
  * queue only once the message carrying it is written whole; the message a
- * lost connection cut goes again on the next one.
+ * lost connection cut goes again on the next one. The UDP queue is
+ * allocated and reused the same way.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -58,8 +76,10 @@
 #include "output.h"
 
 #define IPFIX_STREAM_MSG	16384	/* octets per TCP/file message */
-#define UDP_SNDBUF		(4 << 20) /* octets: one large sweep's datagrams */
-#define UDP_SEND_TIMEOUT_MS	50
+#define UDP_SNDBUF		(1 << 20) /* octets: what a link may hold behind a burst */
+#define PACE_BURST_MS		5	/* a burst is at most this long at --export-rate */
+#define PACE_RETRY_NS		1000000	/* a full local socket buffer: try again */
+#define UDP_QUEUE_SPARE_SLOTS	64	/* messages beyond the full ones (partial, options) */
 #define TCP_BACKOFF_MIN_MS	1000	/* first reconnect delay, doubled per failure */
 #define TCP_BACKOFF_MAX_MS	30000
 #define TCP_CONNECT_TIMEOUT_MS	10000	/* a connect() still pending is abandoned */
@@ -98,9 +118,24 @@ struct ipfix_out {
 
 	int fd;				/* UDP, TCP */
 	FILE *f;			/* file */
-	int udp_blocked;		/* a send timed out during this sweep */
-	int tpl_lost;			/* a send failed since the templates went out */
-	int tpl_rearmed;		/* ... and made them due again this sweep */
+
+	/* UDP: finished messages waiting for the pacer */
+	uint8_t *uq;			/* uq_slots slots of uq_slot_size octets */
+	size_t uq_slot_size;
+	uint32_t uq_slots, uq_head, uq_len;
+	uint64_t uq_records, uq_cap;	/* flow records queued, and the most allowed */
+	uint64_t rate;			/* --export-rate: records a second at most */
+	uint64_t pace;			/* ... for this sweep interval */
+	uint64_t sweep_ms;
+	double tokens;			/* records that may go now */
+	double burst;			/* ... at most */
+	uint64_t tok_ns;		/* monotonic time of the last refill */
+	uint32_t uq_burst_min;		/* records: a burst holds a full flow message */
+	uint8_t *tbuf;			/* templates resent after a refused send */
+	int tpl_lost;			/* a send was refused since the last tick */
+	int tpl_resend;			/* templates go again ahead of the next data ... */
+	int tpl_rearmed;		/* ... which a refusal asked for once this sweep */
+	uint32_t seq_next_out;		/* ... with that message's sequence number */
 
 	/* TCP */
 	struct addrinfo *ai;
@@ -244,26 +279,12 @@ static size_t largest_item(const struct ipfix_out *x)
 	return IPFIX_MSG_HDR_LEN + IPFIX_SET_HDR_LEN + max;
 }
 
-/* ---- UDP and file: messages go out as soon as they are full ------------- */
+/* ---- UDP and file: messages are made as records come ------------------- */
 
-static int sync_write(struct ipfix_out *x, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
+static void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t len);
 
-	if (x->kind == COLLECTOR_FILE)
-		return fwrite(buf, 1, len, x->f) == len ? 0 : -(errno ? errno : EIO);
-	do {
-		n = send(x->fd, buf, len, x->udp_blocked ? MSG_DONTWAIT : 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			x->udp_blocked = 1;	/* no more waiting until the next tick */
-		return -errno;
-	}
-	return (size_t)n == len ? 0 : -EMSGSIZE;
-}
-
-static void sync_flush(struct ipfix_out *x)
+/* The message in x->msg is complete: a file takes it now, UDP queues it. */
+static void msg_done(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
 	size_t len;
@@ -271,37 +292,24 @@ static void sync_flush(struct ipfix_out *x)
 	if (ipfix_msg_empty(m))
 		return;
 	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
-	if (sync_write(x, m->buf, len) == 0) {
+	x->seq += m->records;
+	if (x->kind == COLLECTOR_UDP) {
+		udp_enqueue(x, m, len);
+	} else if (fwrite(m->buf, 1, len, x->f) == len) {
 		count_sent(x, m, len);
 	} else {
 		x->out.stats->errors++;
 		count_drop(x, m->flows, m->packets, m->octets);
-		/* ECONNREFUSED says nothing listened a moment ago: templates
-		 * sent then are lost. Send them again before the next data, so
-		 * a collector that is just starting decodes at once rather
-		 * than after the next refresh: at once the first time in a
-		 * sweep, and at the start of the next sweep (sync_tick) if
-		 * sends failed after that, so a collector that stays away does
-		 * not cost a template burst per record. */
-		if (x->kind == COLLECTOR_UDP) {
-			x->tpl_lost = 1;
-			if (!x->tpl_rearmed) {
-				x->tpl_due = 1;
-				x->tpl_rearmed = 1;
-			}
-		}
 	}
-	x->seq += m->records;
 	ipfix_msg_reset(m);
 }
 
 static void sync_templates(struct ipfix_out *x)
 {
-	x->tpl_due = 0;		/* a failed send on the way sets them again */
-	x->tpl_lost = 0;
+	x->tpl_due = 0;
 	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++) {
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
-			sync_flush(x);
+			msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);
 		}
 	}
@@ -316,7 +324,7 @@ static void sync_options(struct ipfix_out *x)
 	fill_stats(x, &s);
 	for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++) {
 		if (ipfix_msg_add_stats(&x->msg, stats_tids[i], &s) == -ENOSPC) {
-			sync_flush(x);
+			msg_done(x);
 			ipfix_msg_add_stats(&x->msg, stats_tids[i], &s);
 		}
 	}
@@ -325,7 +333,7 @@ static void sync_options(struct ipfix_out *x)
 
 		if (ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc) ==
 		    -ENOSPC) {
-			sync_flush(x);
+			msg_done(x);
 			ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc);
 		}
 	}
@@ -338,16 +346,15 @@ static int sync_record(struct output *o, const struct flow_record *r)
 	int err;
 
 	o->stats->records++;
-	/* Templates go first whenever they are due, also when a send on the
-	 * way made them due again; three rounds: full message, templates,
-	 * templates that filled the message. */
-	for (int round = 0; round < 3; round++) {
+	/* Templates go first whenever they are due; two rounds: the full
+	 * message goes, then the record fits an empty one. */
+	for (int round = 0; round < 2; round++) {
 		if (x->tpl_due)
 			sync_templates(x);
 		err = ipfix_msg_add_flow(&x->msg, r);
 		if (err != -ENOSPC)
 			break;
-		sync_flush(x);
+		msg_done(x);
 	}
 	if (err) {
 		o->stats->errors++;
@@ -380,6 +387,192 @@ static uint64_t tick_begin(struct ipfix_out *x, const struct meter_totals *t)
 	return now;
 }
 
+/* ---- UDP: the queue and the pacer --------------------------------------- */
+
+/* One queued datagram: its counts, then the message. */
+struct udp_slot {
+	uint32_t len;
+	uint32_t records;		/* data records, options included */
+	uint64_t flows, packets, octets;
+	uint8_t msg[];
+};
+
+static struct udp_slot *udp_slot(const struct ipfix_out *x, uint32_t i)
+{
+	return (struct udp_slot *)(x->uq + (size_t)((x->uq_head + i) % x->uq_slots) *
+					   x->uq_slot_size);
+}
+
+static void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
+{
+	struct udp_slot *s;
+
+	if (x->uq_len == x->uq_slots || x->uq_records + m->flows > x->uq_cap) {
+		count_drop(x, m->flows, m->packets, m->octets);
+		return;
+	}
+	s = udp_slot(x, x->uq_len++);
+	s->len = (uint32_t)len;
+	s->records = m->records;
+	s->flows = m->flows;
+	s->packets = m->packets;
+	s->octets = m->octets;
+	memcpy(s->msg, m->buf, len);
+	x->uq_records += m->flows;
+}
+
+static void udp_pop(struct ipfix_out *x)
+{
+	x->uq_records -= udp_slot(x, 0)->flows;
+	x->uq_head = (x->uq_head + 1) % x->uq_slots;
+	if (!--x->uq_len)
+		x->uq_head = 0;	/* keep using the queue's first pages */
+}
+
+/* send() a whole datagram without waiting: 0, -EAGAIN, or the error. */
+static int udp_send(struct ipfix_out *x, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = send(x->fd, buf, len, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+/* Templates again, ahead of the queued data, after a send was refused.
+ * They carry no data records: sequence number and position stay the
+ * next data message's. Returns 0 once they are out. */
+static int udp_resend_templates(struct ipfix_out *x)
+{
+	struct ipfix_msg t;
+	uint16_t tid = IPFIX_TID_FIRST;
+
+	ipfix_msg_init(&t, x->tbuf, x->msg.cap, x->odid);
+	while (tid < IPFIX_TID_END) {
+		int err = 0;
+
+		while (tid < IPFIX_TID_END && !(err = ipfix_msg_add_template(&t, tid)))
+			tid++;
+		ipfix_msg_finish(&t, (uint32_t)(clock_wall_ms() / 1000), x->seq_next_out);
+		err = udp_send(x, t.buf, t.len);
+		if (err)
+			return err;
+		x->octets_sent += t.len;
+		x->out.stats->messages++;
+		ipfix_msg_reset(&t);
+	}
+	x->tpl_resend = 0;
+	return 0;
+}
+
+static void stamp_export_time(uint8_t *msg)
+{
+	uint32_t t = htobe32((uint32_t)(clock_wall_ms() / 1000));
+
+	memcpy(msg + 4, &t, 4);
+}
+
+static uint32_t msg_seq(const uint8_t *msg)
+{
+	uint32_t v;
+
+	memcpy(&v, msg + 8, 4);
+	return be32toh(v);
+}
+
+/* Tokens for @now: what the pace allows since the last refill, up to a
+ * burst. */
+static void udp_refill(struct ipfix_out *x, uint64_t now_ns, uint64_t rate)
+{
+	x->burst = (double)rate * PACE_BURST_MS / 1000;
+	if (x->burst < x->uq_burst_min)
+		x->burst = x->uq_burst_min;
+	if (now_ns > x->tok_ns)
+		x->tokens += (double)(now_ns - x->tok_ns) * rate / 1e9;
+	if (x->tokens > x->burst)
+		x->tokens = x->burst;
+	x->tok_ns = now_ns;
+}
+
+/* Send what the pace allows now. Returns when to come back (monotonic
+ * ns), or UINT64_MAX when the queue is empty. A message goes once the
+ * tokens cover it (or a whole burst, for a message of more records than
+ * one burst holds): the debt it leaves keeps the average at @rate. */
+static uint64_t udp_pace(struct ipfix_out *x, uint64_t now_ns, uint64_t rate)
+{
+	int tried = 0;
+
+	udp_refill(x, now_ns, rate);
+	while (x->uq_len) {
+		struct udp_slot *s = udp_slot(x, 0);
+		double need = s->records < x->burst ? s->records : x->burst;
+		int err;
+
+		if (x->tokens < need)
+			return now_ns + (uint64_t)((need - x->tokens) * 1e9 / rate) + 1;
+		if (x->tpl_resend) {
+			x->seq_next_out = msg_seq(s->msg);
+			err = udp_resend_templates(x);
+			if (err == -EAGAIN)
+				return now_ns + PACE_RETRY_NS;
+			/* A refusal here is most often an earlier datagram's
+			 * (the kernel reports it on the next send): try once
+			 * more, so the data never goes without templates to
+			 * a collector that is just starting. */
+			if (err && !tried++) {
+				x->out.stats->errors++;
+				continue;
+			}
+		}
+		stamp_export_time(s->msg);
+		err = udp_send(x, s->msg, s->len);
+		if (err == -EAGAIN)
+			return now_ns + PACE_RETRY_NS;	/* the local buffer is full */
+		if (!err) {
+			struct ipfix_msg sent = { .flows = s->flows, .packets = s->packets,
+						  .octets = s->octets };
+
+			count_sent(x, &sent, s->len);
+		} else {
+			/* ECONNREFUSED: nothing listened a moment ago, so
+			 * the templates sent then reached nobody: again
+			 * before the next data, once this sweep (a collector
+			 * that stays away must not cost templates per
+			 * message) and at the next (ICMP errors are rate
+			 * limited: a send that "worked" proves nothing). */
+			x->out.stats->errors++;
+			count_drop(x, s->flows, s->packets, s->octets);
+			x->tpl_lost = 1;
+			if (!x->tpl_rearmed)
+				x->tpl_resend = x->tpl_rearmed = 1;
+		}
+		x->tokens -= s->records;
+		udp_pop(x);
+	}
+	return UINT64_MAX;
+}
+
+static uint64_t udp_pump(struct output *o, uint64_t now_ns)
+{
+	struct ipfix_out *x = to_ipfix(o);
+
+	return udp_pace(x, now_ns, x->pace);
+}
+
+/* The pace for the next sweep interval: what empties the queue by its
+ * end, within [rate / 16, rate]. */
+static void udp_set_pace(struct ipfix_out *x)
+{
+	uint64_t want = x->sweep_ms ? x->uq_records * 1000 / x->sweep_ms : x->rate;
+
+	x->pace = want > x->rate ? x->rate : want < x->rate / 16 ? x->rate / 16 : want;
+	if (!x->pace)
+		x->pace = 1;
+}
+
 static int sync_tick(struct output *o, const struct meter_totals *t)
 {
 	struct ipfix_out *x = to_ipfix(o);
@@ -389,14 +582,14 @@ static int sync_tick(struct output *o, const struct meter_totals *t)
 		sync_templates(x);
 	if (x->opts_due)
 		sync_options(x);
-	sync_flush(x);
-	x->udp_blocked = 0;
-	x->tpl_rearmed = 0;
-	if (x->tpl_lost)
-		x->tpl_due = 1;
-	if (x->f && fflush(x->f)) {
-		o->stats->errors++;
-		return -errno;
+	msg_done(x);
+	if (x->kind == COLLECTOR_UDP) {
+		x->tpl_rearmed = 0;
+		if (x->tpl_lost)
+			x->tpl_resend = 1;
+		x->tpl_lost = 0;
+		udp_set_pace(x);
+		udp_pace(x, clock_mono_ns(), x->pace);
 	}
 	return 0;
 }
@@ -410,20 +603,33 @@ static void ipfix_free(struct ipfix_out *x)
 	if (x->ai)
 		freeaddrinfo(x->ai);
 	free(x->q);
+	free(x->uq);
+	free(x->tbuf);
 	free(x->buf);
 	free(x);
 }
 
+/* Shutdown: the agent has pumped every output until its deadline
+ * (agent_stop); what is still queued now will not be sent. */
 static void sync_close(struct output *o, const struct meter_totals *t)
 {
 	struct ipfix_out *x = to_ipfix(o);
 
 	take_totals(x, t);
-	x->udp_blocked = 0;
+	while (x->uq_len) {
+		struct udp_slot *s = udp_slot(x, 0);
+
+		count_drop(x, s->flows, s->packets, s->octets);
+		udp_pop(x);
+	}
+	/* The final options report what was not sent: they go unpaced, a
+	 * message or two. */
 	if (x->tpl_due)
 		sync_templates(x);
 	sync_options(x);
-	sync_flush(x);
+	msg_done(x);
+	if (x->kind == COLLECTOR_UDP)
+		udp_pace(x, clock_mono_ns(), UINT32_MAX);
 	if (x->f) {
 		if (fclose(x->f))
 			o->stats->errors++;
@@ -432,9 +638,16 @@ static void sync_close(struct output *o, const struct meter_totals *t)
 	ipfix_free(x);
 }
 
-static const struct output_ops sync_ops = {
+static const struct output_ops file_ops = {
 	.record = sync_record,
 	.tick = sync_tick,
+	.close = sync_close,
+};
+
+static const struct output_ops udp_ops = {
+	.record = sync_record,
+	.tick = sync_tick,
+	.pump = udp_pump,
 	.close = sync_close,
 };
 
@@ -717,7 +930,6 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 		    char *err, size_t errlen)
 {
 	struct addrinfo *res, *ai;
-	struct timeval tv = { .tv_usec = UDP_SEND_TIMEOUT_MS * 1000 };
 	int sndbuf = UDP_SNDBUF, ret = 0, saved = 0;
 	uint32_t hdr;
 
@@ -747,7 +959,6 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 	/* Root may exceed wmem_max; otherwise take what the kernel allows. */
 	if (setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
 		setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
 	if (mtu <= hdr || mtu - hdr < largest_item(x)) {
 		snprintf(err, errlen, "%s: an MTU of %u leaves %d octets per IPFIX message, "
@@ -755,6 +966,41 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 		return -EINVAL;
 	}
 	return (int)(mtu - hdr > IPFIX_MSG_MAX ? IPFIX_MSG_MAX : mtu - hdr);
+}
+
+/* The UDP queue: --udp-queue flow records in messages of @cap octets.
+ * A full message holds at least min_full records (the longest template's),
+ * so that many slots cover the records; a few more hold the partial
+ * messages a sweep ends with and options-only ones. calloc: pages are
+ * backed only as deep as the queue gets. */
+static int udp_queue_open(struct ipfix_out *x, const struct bpfix_config *cfg, uint32_t cap,
+			  char *err, size_t errlen)
+{
+	size_t longest = 0;
+	uint32_t min_full;
+
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++)
+		if (ipfix_template(tid)->rec_len > longest)
+			longest = ipfix_template(tid)->rec_len;
+	min_full = (uint32_t)((cap - IPFIX_MSG_HDR_LEN - IPFIX_SET_HDR_LEN) / longest);
+	x->uq_cap = cfg->udp_queue_records ? cfg->udp_queue_records : 1;
+	x->uq_slots = (uint32_t)(x->uq_cap / min_full) + UDP_QUEUE_SPARE_SLOTS;
+	x->uq_slot_size = (sizeof(struct udp_slot) + cap + 7) & ~(size_t)7;
+	x->uq_burst_min = (cap - IPFIX_MSG_HDR_LEN - IPFIX_SET_HDR_LEN) /
+			  ipfix_template(IPFIX_TID_IPV4)->rec_len;
+	x->rate = cfg->export_rate ? cfg->export_rate : DEFAULT_EXPORT_RATE;
+	x->pace = x->rate;
+	x->sweep_ms = cfg->sweep_interval_ms;
+	x->tok_ns = clock_mono_ns();
+	x->tokens = x->uq_burst_min;
+	x->uq = calloc(x->uq_slots, x->uq_slot_size);
+	x->tbuf = malloc(cap);
+	if (!x->uq || !x->tbuf) {
+		snprintf(err, errlen, "%s: cannot allocate a queue of %llu records: %s",
+			 x->out.name, (unsigned long long)x->uq_cap, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 struct output *output_ipfix_open(const struct collector *c, const struct bpfix_config *cfg,
@@ -788,9 +1034,11 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 
 	switch (c->kind) {
 	case COLLECTOR_UDP:
-		x->out.ops = &sync_ops;
+		x->out.ops = &udp_ops;
 		cap = open_udp(x, c, cfg->ipfix_mtu, err, errlen);
 		if (cap < 0)
+			goto fail;
+		if (udp_queue_open(x, cfg, (uint32_t)cap, err, errlen))
 			goto fail;
 		break;
 	case COLLECTOR_TCP:
@@ -823,7 +1071,7 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 		/* A collector that is merely down is no error: it is retried. */
 		break;
 	case COLLECTOR_FILE:
-		x->out.ops = &sync_ops;
+		x->out.ops = &file_ops;
 		x->f = fopen(c->path, "w");
 		if (!x->f) {
 			snprintf(err, errlen, "%s: cannot open %s: %s", c->uri, c->path,

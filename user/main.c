@@ -21,10 +21,13 @@
 #define VERBOSE_EVERY_MS 5000
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_now;	/* a second signal: do not wait at exit */
 static int verbosity;
 
 static void on_signal(int sig)
 {
+	if (stop_signal)
+		stop_now = 1;
 	stop_signal = sig;
 }
 
@@ -38,12 +41,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Sleep until @deadline_ms (monotonic) or a signal. */
-static void sleep_until(uint64_t deadline_ms)
+/* Sleep until @deadline_ns (monotonic) or a signal. */
+static void sleep_until(uint64_t deadline_ns)
 {
 	struct timespec ts = {
-		.tv_sec = deadline_ms / 1000,
-		.tv_nsec = (deadline_ms % 1000) * 1000000,
+		.tv_sec = deadline_ns / 1000000000,
+		.tv_nsec = deadline_ns % 1000000000,
 	};
 
 	while (!stop_signal &&
@@ -109,12 +112,20 @@ int main(int argc, char **argv)
 			cfg.pin_path);
 	}
 
+	/* The one place that waits: until the next sweep, or sooner when an
+	 * output's pacer has a message due. */
 	next = clock_mono_ms() + cfg.sweep_interval_ms;
 	next_verbose = clock_mono_ms() + VERBOSE_EVERY_MS;
 	while (!stop_signal) {
-		sleep_until(next);
+		uint64_t wake = agent_pump(&agent);
+
+		if (wake > next * 1000000)
+			wake = next * 1000000;
+		sleep_until(wake);
 		if (stop_signal)
 			break;
+		if (clock_mono_ms() < next)
+			continue;
 		ret = agent_sweep(&agent);
 		if (ret)
 			fprintf(stderr, "bpfix: sweep: %s\n", strerror(-ret));
@@ -124,6 +135,6 @@ int main(int argc, char **argv)
 			next_verbose += VERBOSE_EVERY_MS;
 		}
 	}
-	agent_stop(&agent);
+	agent_stop(&agent, &stop_now);
 	return 0;
 }

@@ -19,6 +19,10 @@ struct output_ops {
 	/* Once per sweep, after its records: flush, refresh templates,
 	 * send options records, reconnect. */
 	int  (*tick)(struct output *o, const struct meter_totals *t);
+	/* Between sweeps (may be NULL): send what is due at @now_ns
+	 * (monotonic). Returns when to be called again, UINT64_MAX when
+	 * nothing waits. */
+	uint64_t (*pump)(struct output *o, uint64_t now_ns);
 	/* Shutdown: send what is pending (bounded wait), release. */
 	void (*close)(struct output *o, const struct meter_totals *t);
 };

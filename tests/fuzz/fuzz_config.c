@@ -58,6 +58,9 @@ static void check_config(const struct bpfix_config *cfg, char *const *args, int 
 	check_range("template refresh", cfg->template_refresh_s, 1, 86400);
 	check_range("ipfix mtu", cfg->ipfix_mtu, 576, 65535);
 	check_range("tcp queue", cfg->tcp_queue_records, 1, 1u << 24);
+	check_range("udp queue", cfg->udp_queue_records, 1, 1u << 26);
+	check_range("export rate", cfg->export_rate, 100, 100000000);
+	check_range("shutdown timeout", cfg->shutdown_timeout_s, 0, 3600);
 	FUZZ_ASSERT(cfg->uniflow == 0 || cfg->uniflow == 1, "uniflow %d", cfg->uniflow);
 	FUZZ_ASSERT(cfg->verbose >= 0 && cfg->verbose < MAX_ARGS * 1024, "verbose %d",
 		    cfg->verbose);

@@ -127,7 +127,8 @@ usage "$IF_B: given twice" -i "$IF_B" -i "$IF_B"
 # FLAG MIN MAX (MIN 0: no value below it)
 for spec in --idle-timeout:1:86400 --active-timeout:1:86400 --sweep-interval:10:60000 \
 	--flows:1024:16777216 --observation-domain:0:4294967295 --template-refresh:1:86400 \
-	--ipfix-mtu:576:65535 --tcp-queue:1:16777216; do
+	--ipfix-mtu:576:65535 --tcp-queue:1:16777216 --export-rate:100:100000000 \
+	--udp-queue:1:67108864 --shutdown-timeout:0:3600; do
 	flag=${spec%%:*} range=${spec#*:}
 	min=${range%:*} max=${range#*:}
 	for v in x -1 "" 10x 99999999999999999999 0x10 " 5" $((max + 1)); do
