@@ -44,44 +44,11 @@ heading_of() {
 	*) die "unknown section '$1' (sweep, export, churn)" ;;
 	esac
 }
-begin_of() { echo "<!-- $1:begin (written by tools/bench_agent.sh; edits here are lost) -->"; }
-end_of() { echo "<!-- $1:end -->"; }
-
-# Markers of section $1: create them when absent, refuse when broken.
-check_markers() {
-	b=$(begin_of "$1") e=$(end_of "$1") h=$(heading_of "$1")
-	nb=$(grep -cxF "$b" "$doc" || true)
-	ne=$(grep -cxF "$e" "$doc" || true)
-	if [ "$nb" = 0 ] && [ "$ne" = 0 ]; then
-		[ "$(grep -cxF "$h" "$doc" || true)" = 1 ] ||
-			die "$doc: no markers for $1 and not exactly one '$h' heading"
-		# In place of the first "Not measured yet." of the section, or
-		# right under the heading.
-		awk -v h="$h" -v b="$b" -v e="$e" '
-			function put() { print b; print e; done = 1 }
-			$0 == h { print; insec = 1; next }
-			insec && /^## / { if (!done) { put(); print "" } insec = 0 }
-			insec && !done && $0 == "Not measured yet." { put(); next }
-			{ print }
-			END { if (insec && !done) { print ""; put() } }' "$doc" > "$tmp/doc"
-		cat "$tmp/doc" > "$doc"
-		return
-	fi
-	if [ "$nb" != 1 ] || [ "$ne" != 1 ] ||
-	   [ "$(grep -nxF "$b" "$doc" | cut -d: -f1)" -gt "$(grep -nxF "$e" "$doc" | cut -d: -f1)" ]; then
-		die "$doc: needs exactly one '$b' line before one '$e' line"
-	fi
-}
-
+# shellcheck source=tools/doc_section.sh
+. "$here/tools/doc_section.sh"
+check_markers() { doc_markers "$doc" "$1" "$(heading_of "$1")" tools/bench_agent.sh || exit 1; }
 # Replace what is between the markers of section $1 with file $2.
-splice() {
-	b=$(begin_of "$1") e=$(end_of "$1")
-	awk -v b="$b" -v e="$e" -v f="$2" '
-		$0 == b { print; print ""; while ((getline line < f) > 0) print line; print ""; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }' "$doc" > "$tmp/doc"
-	cat "$tmp/doc" > "$doc"
-}
+splice() { doc_splice "$doc" "$1" "$2" tools/bench_agent.sh; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
