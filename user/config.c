@@ -39,7 +39,7 @@ void config_defaults(struct bpfix_config *cfg)
 	cfg->template_refresh_s = DEFAULT_TEMPLATE_REFRESH_S;
 	cfg->ipfix_mtu = DEFAULT_IPFIX_MTU;
 	cfg->tcp_queue_records = DEFAULT_TCP_QUEUE_RECORDS;
-	cfg->udp_queue_records = DEFAULT_UDP_QUEUE_RECORDS;
+	cfg->udp_queue_records = 0;	/* config_parse: from --flows */
 	cfg->export_rate = DEFAULT_EXPORT_RATE;
 	cfg->shutdown_timeout_s = DEFAULT_SHUTDOWN_TIMEOUT_S;
 }
@@ -75,7 +75,8 @@ void config_usage(FILE *f)
 "  --tcp-queue N          IPFIX/TCP records held while disconnected (default %u)\n"
 "  --export-rate N        IPFIX/UDP records a second at most, per collector\n"
 "                         (default %u: what a stock collector takes)\n"
-"  --udp-queue N          IPFIX/UDP records waiting to be sent (default %u)\n"
+"  --udp-queue N          IPFIX/UDP records waiting to be sent (default:\n"
+"                         --flows, at least %u)\n"
 "  --shutdown-timeout SEC at exit, time to deliver what is queued (default %u)\n"
 "  -v                     print counters every few seconds (-vv: libbpf too)\n"
 "  -h                     this help;  -V  version\n"
@@ -395,6 +396,11 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 	}
 	if (optind < argc)
 		return errf(err, errlen, "%s: unexpected argument (see bpfix -h)", argv[optind]);
+	/* Room for every flow the table holds: a shutdown ends them all
+	 * at once. */
+	if (!cfg->udp_queue_records)
+		cfg->udp_queue_records = cfg->flows > DEFAULT_UDP_QUEUE_RECORDS ?
+					 cfg->flows : DEFAULT_UDP_QUEUE_RECORDS;
 	if (cfg->active_timeout_s < cfg->idle_timeout_s)
 		return errf(err, errlen,
 			    "--active-timeout %u is shorter than --idle-timeout %u",

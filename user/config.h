@@ -24,7 +24,7 @@
 #define DEFAULT_TEMPLATE_REFRESH_S 60
 #define DEFAULT_IPFIX_MTU          1500
 #define DEFAULT_TCP_QUEUE_RECORDS  65536
-#define DEFAULT_UDP_QUEUE_RECORDS  262144
+#define DEFAULT_UDP_QUEUE_RECORDS  262144	/* at least; --flows if more */
 #define DEFAULT_EXPORT_RATE        50000	/* records/s per UDP collector (README) */
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 25	/* Kubernetes' grace period is 30 s */
 

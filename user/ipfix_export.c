@@ -983,7 +983,7 @@ static int udp_queue_open(struct ipfix_out *x, const struct bpfix_config *cfg, u
 		if (ipfix_template(tid)->rec_len > longest)
 			longest = ipfix_template(tid)->rec_len;
 	min_full = (uint32_t)((cap - IPFIX_MSG_HDR_LEN - IPFIX_SET_HDR_LEN) / longest);
-	x->uq_cap = cfg->udp_queue_records ? cfg->udp_queue_records : 1;
+	x->uq_cap = cfg->udp_queue_records ? cfg->udp_queue_records : DEFAULT_UDP_QUEUE_RECORDS;
 	x->uq_slots = (uint32_t)(x->uq_cap / min_full) + UDP_QUEUE_SPARE_SLOTS;
 	x->uq_slot_size = (sizeof(struct udp_slot) + cap + 7) & ~(size_t)7;
 	x->uq_burst_min = (cap - IPFIX_MSG_HDR_LEN - IPFIX_SET_HDR_LEN) /

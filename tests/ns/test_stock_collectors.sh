@@ -136,7 +136,7 @@ if [ "$IDLE_FLOWS" -gt 0 ]; then
 	settle "$AGENT_PIN" "$kp0" echo "$IDLE_FLOWS" ||
 		fail "the kernel metered $(($(kernel_packets "$AGENT_PIN") - kp0)) of $IDLE_FLOWS packets"
 	_t=$(now_ms)
-	_limit=$(( IDLE * 1000 + 2000 + 2 * IDLE_FLOWS * 1000 / RATE + 2000 ))
+	_limit=$(( IDLE * 1000 + 30000 + 2 * IDLE_FLOWS * 1000 / RATE ))
 	while [ "$(stored_pmacct)" -lt "$IDLE_FLOWS" ] && [ $(($(now_ms) - _t)) -lt "$_limit" ]; do
 		sleep 0.5
 	done
