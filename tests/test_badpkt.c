@@ -617,7 +617,7 @@ static void init_masks(void)
 			malformed_mask |= 1ULL << i;
 	}
 	checked_mask = parsed_mask | malformed_mask | BIT(frag_first) | BIT(frag_joined) |
-		       BIT(frag_unmatched) | BIT(frag_table_failed);
+		       BIT(frag_held) | BIT(frag_table_failed);
 }
 
 int main(void)
