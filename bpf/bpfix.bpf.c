@@ -67,19 +67,15 @@ static __always_inline void stat_add(struct bpfix_stats *s, __u32 offset, __u64 
 		*(__u64 *)((__u8 *)s + (offset & ~7u)) += n;
 }
 
-/* Place a fragment in its datagram's flow (see frag_table). */
+/* Place a fragment in its datagram's flow (see frag_table), or hold it
+ * (include/bpfix.h, FRAGMENTS IN ANY ORDER). */
 static __always_inline void fragment_ports(struct flow_key *key, struct packet_meta *m,
 					   struct bpfix_stats *s)
 {
-	struct frag_key fk = {};
+	struct frag_key fk;
 	struct frag_ports *fp;
 
-	fk.src = key->src;
-	fk.dst = key->dst;
-	fk.id = m->frag_id;
-	fk.ip_version = key->ip_version;
-	fk.protocol = key->ip_version == 4 ? key->protocol : 0;
-
+	frag_key_of(key, m->frag_id, &fk);
 	if (m->is_fragment == FRAG_FIRST) {
 		struct frag_ports ports = {
 			.src_port = key->src_port,
@@ -100,8 +96,8 @@ static __always_inline void fragment_ports(struct flow_key *key, struct packet_m
 		key->protocol = fp->protocol;
 		s->frag_joined++;
 	} else {
-		s->frag_unmatched++;
-		m->flow_flags |= FLOW_F_FRAG_UNMATCHED;
+		flow_key_hold(key, m->frag_id);
+		s->frag_held++;
 	}
 }
 

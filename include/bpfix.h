@@ -17,7 +17,7 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 1
+#define BPFIX_ABI_VERSION 2
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -69,7 +69,7 @@
 #define TCP_SYNACK_SEEN  0x02	/* a SYN with ACK */
 
 /* Bits of flow_counters.flags */
-#define FLOW_F_FRAG_UNMATCHED 0x01	/* a fragment whose first fragment was not seen */
+#define FLOW_F_FRAG_UNMATCHED 0x01	/* later fragments whose first never came (agent) */
 #define FLOW_F_MALFORMED      0x02	/* a packet of this flow was counted as malformed */
 #define FLOW_F_GSO            0x04	/* a GRO/GSO aggregate was counted */
 
@@ -93,6 +93,8 @@
  *    ether_type the EtherType after the VLAN tags, protocol and ports 0.
  * ICMP and ICMPv6 carry type<<8|code in dst_port and 0 in src_port, as
  * NetFlow and IPFIX collectors expect.
+ * frag_held 1 marks a held key (FRAGMENTS IN ANY ORDER below): no real
+ * flow has it, so the two can never meet in a table.
  * The fields are ordered so there is no implicit padding; the kernel
  * zero-initialises every key before filling it, and the hash covers all
  * 52 bytes.
@@ -109,7 +111,7 @@ struct flow_key {
 	__u8  direction;	/* FLOW_DIR_* */
 	__u8  ip_version;	/* 4, 6, or 0 for an L2 flow */
 	__u8  protocol;		/* IP protocol, 0 for L2 flows */
-	__u8  pad0;
+	__u8  frag_held;	/* 1: a held key, ports are a fragment id */
 	__u16 vlan_outer;	/* VLAN id (12 bits) of the outer tag, 0 if untagged */
 	__u16 vlan_inner;	/* VLAN id of the inner tag (QinQ), 0 if none */
 	__u16 ether_type;	/* host order: 0x0800, 0x86dd, 0x0806, ... */
@@ -172,6 +174,49 @@ struct frag_ports {
 _Static_assert(sizeof(struct frag_ports) == 8, "frag_ports layout changed");
 
 /*
+ * FRAGMENTS IN ANY ORDER. A later fragment whose first fragment is not in
+ * frag_table yet is metered, like any packet, into the epoch's flow table,
+ * under a held key: its own key (protocol as its header names it) with
+ * frag_held 1 and the fragment identification in place of the ports. The
+ * kernel keeps nothing else, so the epochs' exactness holds for it as for
+ * every flow. The agent, once it has drained a held key, looks its datagram
+ * up in frag_table (frag_key_of_held) at each sweep; when the first fragment
+ * has come, the held counts move to the datagram's flow. One still
+ * unresolved at its idle timeout is exported with ports 0 and
+ * FLOW_F_FRAG_UNMATCHED.
+ */
+#ifdef __VMLINUX_H__
+#define BPFIX_SHARED static __always_inline
+#else
+#define BPFIX_SHARED static inline
+#endif
+
+/* The reassembly key of a datagram whose fragment has flow key @k. */
+BPFIX_SHARED void frag_key_of(const struct flow_key *k, __u32 id, struct frag_key *fk)
+{
+	__builtin_memset(fk, 0, sizeof(*fk));
+	fk->src = k->src;
+	fk->dst = k->dst;
+	fk->id = id;
+	fk->ip_version = k->ip_version;
+	fk->protocol = k->ip_version == 4 ? k->protocol : 0;
+}
+
+/* Make @k the held key of fragment id @id. */
+BPFIX_SHARED void flow_key_hold(struct flow_key *k, __u32 id)
+{
+	k->frag_held = 1;
+	k->src_port = (__u16)(id >> 16);
+	k->dst_port = (__u16)id;
+}
+
+/* The reassembly key of held key @k. */
+BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk)
+{
+	frag_key_of(k, (__u32)k->src_port << 16 | k->dst_port, fk);
+}
+
+/*
  * Kernel statistics: one per-CPU element of struct bpfix_stats, so a packet
  * costs one map lookup for all of them and `bpftool map dump` names every
  * counter. BPFIX_STATS is the single list: the struct, the agent's names and
@@ -210,7 +255,7 @@ _Static_assert(sizeof(struct frag_ports) == 8, "frag_ports layout changed");
 	X(malformed_tcp_doff,     "TCP data offset below 5") \
 	X(frag_first,             "first fragments whose ports were remembered") \
 	X(frag_joined,            "later fragments placed in their first fragment's flow") \
-	X(frag_unmatched,         "later fragments whose first fragment was not seen: ports 0") \
+	X(frag_held,              "later fragments before their first: metered under a held key") \
 	X(frag_table_failed,      "first fragments that could not be remembered") \
 	X(table_flows_0,          "flows created in flow table 0") \
 	X(table_flows_1,          "flows created in flow table 1") \

@@ -437,8 +437,8 @@ def frag4(c):
     c.add("f4-normal-middle", [P4, "frag_joined"], frag(i, 32, True, pay(16)))
     c.add("f4-normal-last", [P4, "frag_joined"], frag(i, 48, False, pay(24)))
     i = c.new_id()
-    c.add("f4-first-missing-middle", [P4, "frag_unmatched"], frag(i, 32, True, pay(16)))
-    c.add("f4-first-missing-last", [P4, "frag_unmatched"], frag(i, 48, False, pay(24)))
+    c.add("f4-first-missing-middle", [P4, "frag_held"], frag(i, 32, True, pay(16)))
+    c.add("f4-first-missing-last", [P4, "frag_held"], frag(i, 48, False, pay(24)))
     # Tiny first fragments: the transport header split across fragments.
     i = c.new_id()
     c.add("f4-tiny-first-tcp-8", [P4, M("l4_trunc"), "frag_first"],
@@ -460,15 +460,15 @@ def frag4(c):
     # protocol (RFC 791).
     i = c.new_id()
     c.add("f4-dup-id-first-udp", [P4, "frag_first"], frag(i, 0, True, first))
-    c.add("f4-dup-id-later-tcp", [P4, "frag_unmatched"], frag(i, 32, False, pay(8), proto=6))
-    c.add("f4-dup-id-later-other-src", [P4, "frag_unmatched"],
+    c.add("f4-dup-id-later-tcp", [P4, "frag_held"], frag(i, 32, False, pay(8), proto=6))
+    c.add("f4-dup-id-later-other-src", [P4, "frag_held"],
           frag(i, 32, False, pay(8), src="192.0.2.77"))
     c.add("f4-dup-id-later-udp", [P4, "frag_joined"], frag(i, 32, False, pay(8)))
     # Offsets past 64 KiB.
     i = c.new_id()
     c.add("f4-overflow-first", [P4, "frag_first"], frag(i, 0, True, first))
     c.add("f4-overflow-offset-max", [P4, "frag_joined"], frag(i, 0x1FFF * 8, False, pay(64)))
-    c.add("f4-overflow-offset-max-unseen", [P4, "frag_unmatched"],
+    c.add("f4-overflow-offset-max-unseen", [P4, "frag_held"],
           frag(c.new_id(), 0x1FFF * 8, True, pay(64)))
     i = c.new_id()
     c.add("f4-icmp-first", [P4, "frag_first"], frag(i, 0, True, bytes(ICMP()) + pay(24), proto=1))
@@ -503,7 +503,7 @@ def frag6(c):
     c.add("f6-normal-first", [P6, "frag_first"], fr(i, 0, True, u))
     c.add("f6-normal-middle", [P6, "frag_joined"], fr(i, 32, True, pay(16)))
     c.add("f6-normal-last", [P6, "frag_joined"], fr(i, 48, False, pay(24)))
-    c.add("f6-first-missing", [P6, "frag_unmatched"], fr(c.new_id(), 32, False, pay(16)))
+    c.add("f6-first-missing", [P6, "frag_held"], fr(c.new_id(), 32, False, pay(16)))
     i = c.new_id()
     c.add("f6-tiny-first-tcp-4", [P6, M("l4_trunc"), "frag_first"],
           fr(i, 0, True, bytes(TCP(sport=40000, dport=80))[:4], nh=6))
@@ -517,19 +517,19 @@ def frag6(c):
     # IPv6 keys without the protocol: a later fragment naming another
     # upper-layer protocol still joins (RFC 8200 reassembly).
     c.add("f6-later-names-tcp-joins", [P6, "frag_joined"], fr(i, 24, False, pay(8), nh=6))
-    c.add("f6-later-other-src", [P6, "frag_unmatched"],
+    c.add("f6-later-other-src", [P6, "frag_held"],
           fr(i, 24, False, pay(8), src="2001:db8::77"))
     i = c.new_id()
     c.add("f6-first-then-dstopts", [P6, "frag_first"], fr(i, 0, True, ext(17, 8) + u, nh=DST))
     c.add("f6-later-names-dstopts", [P6, "frag_joined"], fr(i, 40, False, pay(8), nh=DST))
     c.add("f6-overflow-offset-max", [P6, "frag_joined"], fr(i, 0xFFF8, False, pay(64)))
-    c.add("f6-overflow-offset-max-unseen", [P6, "frag_unmatched"],
+    c.add("f6-overflow-offset-max-unseen", [P6, "frag_held"],
           fr(c.new_id(), 0xFFF8, True, pay(64)))
     c.add("f6-atomic", [P6], fr(c.new_id(), 0, False, u))
     # Two fragment headers: the second, a later fragment, names the
     # datagram, and no first fragment of it was seen.
     i, j = c.new_id(), c.new_id()
-    c.add("f6-two-frag-headers", [P6, "frag_unmatched"],
+    c.add("f6-two-frag-headers", [P6, "frag_held"],
           fr(i, 0, True, fraghdr(17, 16, False, j) + pay(16), nh=FRAG))
     # A first fragment whose extension chain goes past the bound: counted
     # as a first fragment (ports 0) and as a chain too long.
@@ -539,7 +539,7 @@ def frag6(c):
     c.add("f6-first-chain-too-long", [P6, M("ipv6_ext_chain"), "frag_first"],
           fr(c.new_id(), 0, True, body, nh=DST))
     # The same identification as an IPv4 group: another key.
-    c.add("f6-id-of-an-ip4-datagram", [P6, "frag_unmatched"], fr(0x4001, 32, False, pay(8)))
+    c.add("f6-id-of-an-ip4-datagram", [P6, "frag_held"], fr(0x4001, 32, False, pay(8)))
     i = c.new_id()
     c.add("f6-first-ah-udp", [P6, "frag_first"], fr(i, 0, True, ext(17, 12, AH) + u, nh=AH))
     c.add("f6-later-paylen-big", [P6, M("ipv6_len"), "frag_joined"],

@@ -433,6 +433,95 @@ static void test_flowtab_uniflow(void **state)
 	free(s);
 }
 
+/* A frag_find_fn: ids 1 and 2 are the two directions of a DNS query
+ * (10.0.0.1:40000 <-> 10.0.0.2:53), every other id's first never came. */
+static int find_dns(void *ctx, const struct frag_key *fk, struct frag_ports *out)
+{
+	(void)ctx;
+	if (fk->id != 1 && fk->id != 2)
+		return -ENOENT;
+	out->src_port = fk->id == 1 ? 40000 : 53;
+	out->dst_port = fk->id == 1 ? 53 : 40000;
+	out->protocol = 17;
+	return 0;
+}
+
+static struct flow_key mk_held(const char *src, const char *dst, uint32_t id)
+{
+	struct flow_key k = mk_key(17, src, 0, dst, 0);
+
+	flow_key_hold(&k, id);
+	return k;
+}
+
+/* Held keys (include/bpfix.h, FRAGMENTS IN ANY ORDER): never paired with a
+ * flow whose ports look like their id, never cut by the active timeout,
+ * moved to the right side of their datagram's biflow when resolved, and
+ * exported with ports 0 and FLOW_F_FRAG_UNMATCHED at the idle timeout. */
+static void test_flowtab_held(void **state)
+{
+	struct flowtab t;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct flow_key orphan = mk_held("10.0.0.1", "10.0.0.2", 0x12345);
+	struct flow_key look_alike = mk_key(17, "10.0.0.2", 0x2345, "10.0.0.1", 0x0001);
+	struct flow_key query = mk_key(17, "10.0.0.1", 40000, "10.0.0.2", 53);
+	struct flow_key q_held = mk_held("10.0.0.1", "10.0.0.2", 1);
+	struct flow_key a_held = mk_held("10.0.0.2", "10.0.0.1", 2);
+	struct flow_side d;
+	int i;
+
+	(void)state;
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 5000, 1000, sink_emit, s), 0);
+	d = mk_side(2, 3000, 1000, 1100, 0, 0);
+	flowtab_add(&t, &orphan, &d, 1200);
+	d = mk_side(1, 100, 1000, 1100, 0, 0);
+	flowtab_add(&t, &look_alike, &d, 1200);
+	flowtab_add(&t, &query, &d, 1200);
+	d = mk_side(3, 4000, 1000, 1100, 0, 0);
+	flowtab_add(&t, &q_held, &d, 1200);
+	d = mk_side(4, 5000, 1000, 1100, 0, 0);
+	flowtab_add(&t, &a_held, &d, 1200);
+	assert_int_equal(t.used, 5);
+	assert_int_equal(t.held, 3);
+
+	assert_int_equal(flowtab_resolve_held(&t, find_dns, NULL), 2);
+	assert_int_equal(t.used, 3);
+	assert_int_equal(t.held, 1);
+	assert_int_equal(t.stats.held_resolved, 7);
+	/* the active timeout cuts the two flows, not the held entry */
+	assert_int_equal(flowtab_expire(&t, 2500), 2);
+	for (i = 0; i < 2; i++) {
+		const struct flow_record *r = &s->rec[i];
+
+		assert_false(r->key.frag_held);
+		assert_int_equal(r->end_reason, FLOW_END_ACTIVE);
+		if (r->key.src_port == 40000 || r->key.dst_port == 40000) {
+			/* the query: 1 + 3 one way, 4 the other */
+			assert_int_equal(r->fwd.packets + r->rev.packets, 8);
+			assert_int_equal(r->key.src_port == 40000 ? r->fwd.packets : r->rev.packets, 4);
+			assert_int_equal(r->fwd.octets + r->rev.octets, 100 + 4000 + 5000);
+		} else {
+			assert_int_equal(r->fwd.packets + r->rev.packets, 1);
+		}
+	}
+	assert_int_equal(flowtab_expire(&t, 6099), 0);
+	assert_int_equal(flowtab_expire(&t, 6100), 1);	/* the orphan; the others are empty */
+	assert_int_equal(s->n, 3);
+	assert_int_equal(s->rec[2].key.frag_held, 0);
+	assert_int_equal(s->rec[2].key.src_port, 0);
+	assert_int_equal(s->rec[2].key.dst_port, 0);
+	assert_int_equal(s->rec[2].key.protocol, 17);
+	assert_int_equal(s->rec[2].fwd.packets, 2);
+	assert_int_equal(s->rec[2].fwd.octets, 3000);
+	assert_int_equal(s->rec[2].rev.packets, 0);
+	assert_true(s->rec[2].fwd.flags & FLOW_F_FRAG_UNMATCHED);
+	assert_int_equal(s->rec[2].end_reason, FLOW_END_IDLE);
+	assert_int_equal(t.stats.held_unmatched, 2);
+	assert_int_equal(t.held, 0);
+	flowtab_free(&t);
+	free(s);
+}
+
 /* Expiry decisions: idle, active (with delta semantics), end detected with
  * grace, a new SYN after the end, lack of resources. */
 static void test_flowtab_expiry(void **state)
@@ -716,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_initiator_icmp),
 		cmocka_unit_test(test_flowtab_biflow_pairing),
 		cmocka_unit_test(test_flowtab_uniflow),
+		cmocka_unit_test(test_flowtab_held),
 		cmocka_unit_test(test_flowtab_expiry),
 		cmocka_unit_test(test_flowtab_end_before_active),
 		cmocka_unit_test(test_flowtab_uniflow_end),

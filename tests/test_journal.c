@@ -87,6 +87,31 @@ static struct flow_key key_n(uint32_t n)
 	return k;
 }
 
+/* The held key (include/bpfix.h, FRAGMENTS IN ANY ORDER) of fragment id
+ * @id of flow key_n's addresses. */
+static struct flow_key held_key(uint32_t id)
+{
+	struct flow_key k = key_n(0);
+
+	flow_key_hold(&k, id);
+	return k;
+}
+
+/* The rigs' frag_table: an even id is the datagram of flow key_n(id),
+ * an odd one's first fragment never comes. */
+static int find_even(void *ctx, const struct frag_key *fk, struct frag_ports *out)
+{
+	struct flow_key k = key_n(fk->id);
+
+	(void)ctx;
+	if (fk->id & 1)
+		return -ENOENT;
+	out->src_port = k.src_port;
+	out->dst_port = k.dst_port;
+	out->protocol = k.protocol;
+	return 0;
+}
+
 /* Stage flow @n with @packets at slot @i, as the kernel's batch drain does. */
 static void stage_at(struct journal *j, uint32_t i, uint32_t n, uint64_t packets, uint64_t ms)
 {
@@ -128,6 +153,32 @@ static uint64_t table_packets(const struct rig *g)
 		if (g->j.entries[i].used)
 			n += g->j.entries[i].side[0].packets + g->j.entries[i].side[1].packets;
 	return n;
+}
+
+/* A rig with flow 2 (5 packets) and held id 2 (3 packets) folded in:
+ * the indexes of the flow's entry and of the held one. */
+static void rig_flow_and_held(struct rig *g, uint32_t *flow, uint32_t *held)
+{
+	uint32_t i;
+
+	*flow = *held = CAP;
+	g->mem = shared(g->len);
+	rig_open(g, 60000, 60000);
+	stage(&g->j, 0, 2, 5);
+	stage(&g->j, 1, 2, 3);
+	g->j.keys[1] = held_key(2);
+	journal_fold_staged(&g->j, fold, g);
+	assert_int_equal(g->t.used, 2);
+	assert_int_equal(g->t.held, 1);
+	for (i = 0; i < CAP; i++) {
+		if (!g->j.entries[i].used)
+			continue;
+		if (g->j.entries[i].canon.frag_held)
+			*held = i;
+		else
+			*flow = i;
+	}
+	assert_true(*flow < CAP && *held < CAP);
 }
 
 /* A rig with one flow of 5 packets folded in; returns its entry's index. */
@@ -251,6 +302,76 @@ static void test_emit_undone(void **state)
 	munmap(g.mem, g.len);
 }
 
+/* Flow 2 and its held fragments (rig_flow_and_held), then a MOVE of the
+ * held entry into the flow killed after the flow changed: before the
+ * commit, or after it, half way through freeing the held entry. The rig
+ * reopened as the next agent; the flow's entry index in @flow. */
+static void rig_killed_in_move(struct rig *g, int committed, uint32_t *flow)
+{
+	uint32_t held;
+
+	rig_flow_and_held(g, flow, &held);
+	journal_move_begin(&g->j, &g->t, *flow, held);
+	g->j.entries[*flow].side[0].packets += 3;
+	if (committed) {
+		journal_move_done(&g->j);
+		memset(&g->j.entries[held].side, 0, sizeof(g->j.entries[held].side));
+	}
+	rig_close(g);
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.op, JOP_MOVE);
+	assert_int_equal(g->j.rec.op_undone, !committed);
+	assert_int_equal(table_packets(g), 8);
+}
+
+/* Killed before the commit: the flow as it was, the held entry still
+ * there, resolved again, once. Killed after: the held entry goes, its
+ * counts are in the flow. */
+static void test_move_killed(void **state)
+{
+	int committed;
+
+	(void)state;
+	for (committed = 0; committed < 2; committed++) {
+		struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+		uint32_t flow;
+
+		rig_killed_in_move(&g, committed, &flow);
+		assert_int_equal(g.j.entries[flow].side[0].packets, committed ? 8 : 5);
+		assert_int_equal(g.t.held, !committed);
+		assert_int_equal(flowtab_resolve_held(&g.t, find_even, NULL), !committed);
+		assert_int_equal(table_packets(&g), 8);
+		assert_int_equal(g.j.entries[flow].side[0].packets, 8);
+		assert_int_equal(g.t.used, 1);
+		assert_int_equal(g.t.held, 0);
+		assert_int_equal(g.j.h->op, JOP_NONE);
+		rig_close(&g);
+		munmap(g.mem, g.len);
+	}
+}
+
+/* A held entry that is never resolved goes out at its idle timeout with
+ * ports 0 and FLOW_F_FRAG_UNMATCHED, and only then. */
+static void test_held_unmatched(void **state)
+{
+	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+
+	(void)state;
+	g.mem = shared(g.len);
+	rig_open(&g, 3000, 3000);
+	stage_at(&g.j, 0, 0, 4, 1000);
+	g.j.keys[0] = held_key(7);
+	journal_fold_staged(&g.j, fold, &g);
+	assert_int_equal(flowtab_resolve_held(&g.t, find_even, NULL), 0);
+	assert_int_equal(flowtab_expire(&g.t, 3999), 0);
+	assert_int_equal(flowtab_expire(&g.t, 4000), 1);
+	assert_int_equal(handed(&g), 4);
+	assert_int_equal(g.t.stats.held_unmatched, 4);
+	assert_int_equal(g.t.held, 0);
+	rig_close(&g);
+	munmap(g.mem, g.len);
+}
+
 /* What outputs were handed and never settled is counted as not sent, once:
  * a second restart does not count it again. */
 static void test_ledger_lost(void **state)
@@ -351,6 +472,7 @@ static void child(struct rig *g, struct ctl *c)
 	rig_open(g, 3, 5);
 	journal_new_ledger(&g->j);
 	journal_fold_staged(&g->j, fold, g);	/* what the last one left */
+	flowtab_resolve_held(&g->t, find_even, NULL);
 	flowtab_expire(&g->t, ROUND_MS(seen));
 	c->done_round = seen;
 	c->ready = 1;
@@ -359,6 +481,7 @@ static void child(struct rig *g, struct ctl *c)
 			;
 		seen = c->staged_round;
 		journal_fold_staged(&g->j, fold, g);
+		flowtab_resolve_held(&g->t, find_even, NULL);
 		flowtab_expire(&g->t, ROUND_MS(seen));
 		c->done_round = seen;
 	}
@@ -369,7 +492,7 @@ static void test_sigkill(void **state)
 	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
 	struct ctl *c = shared(4096);
 	uint64_t fed = 0, handed_total = 0;
-	uint32_t round = 0, n = 0, kills = 0;
+	uint32_t round = 0, n = 0, kills = 0, moves = 0;
 	unsigned int seed = 12345;
 	int k;
 
@@ -404,7 +527,13 @@ static void test_sigkill(void **state)
 			for (s = 0; s < nflows; s++) {
 				uint64_t p = 1 + rand_r(&seed) % 9;
 
-				stage_at(&g.j, s, n + rand_r(&seed) % 300, p, ROUND_MS(round + 1));
+				uint32_t flow = n + rand_r(&seed) % 300;
+
+				stage_at(&g.j, s, flow, p, ROUND_MS(round + 1));
+				/* a quarter are held fragments: half of them
+				 * resolve (find_even), half go out unmatched */
+				if (rand_r(&seed) % 4 == 0)
+					g.j.keys[s] = held_key(flow);
 				fed += p;
 			}
 			n += 7;
@@ -424,6 +553,7 @@ static void test_sigkill(void **state)
 		 * is settled (as the next agent's open would), then zeroed: the
 		 * next agent's ledger starts from nothing either way. */
 		rig_open(&g, 3, 5);
+		moves += g.j.rec.op == JOP_MOVE;
 		handed_total += handed(&g);
 		g.j.h->ledger[g.j.h->bank].handed_packets = 0;
 		g.j.h->ledger[g.j.h->bank].handed_records = 0;
@@ -433,8 +563,8 @@ static void test_sigkill(void **state)
 	rig_open(&g, 3, 5);
 	journal_fold_staged(&g.j, fold, &g);
 	handed_total += handed(&g);
-	printf("# %u kills, %llu packets fed, %llu handed out, %llu in the table\n", kills,
-	       (unsigned long long)fed, (unsigned long long)handed_total,
+	printf("# %u kills (%u in a MOVE), %llu packets fed, %llu handed out, %llu in the table\n",
+	       kills, moves, (unsigned long long)fed, (unsigned long long)handed_total,
 	       (unsigned long long)table_packets(&g));
 	assert_int_equal(handed_total + table_packets(&g), fed);
 	rig_close(&g);
@@ -449,6 +579,8 @@ int main(void)
 		cmocka_unit_test(test_apply_completed),
 		cmocka_unit_test(test_emit_completed),
 		cmocka_unit_test(test_emit_undone),
+		cmocka_unit_test(test_move_killed),
+		cmocka_unit_test(test_held_unmatched),
 		cmocka_unit_test(test_ledger_lost),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_sigkill),

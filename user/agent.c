@@ -64,6 +64,16 @@ static void update_totals(struct agent *a, const struct bpfix_stats *s)
 #undef X
 }
 
+/* Held fragments (include/bpfix.h, FRAGMENTS IN ANY ORDER) whose first
+ * fragment has come since join their datagram's flow: one read of
+ * frag_table, and only while some wait. */
+static void resolve_held(struct agent *a)
+{
+	if (!a->tab.held || meter_read_frags(&a->meter, &a->frags) <= 0)
+		return;
+	flowtab_resolve_held(&a->tab, frag_snapshot_find, &a->frags);
+}
+
 /* Drain table @slot (frozen by a flip) and account for it. */
 static int drain_slot(struct agent *a, int slot)
 {
@@ -115,6 +125,7 @@ static int drain_slot(struct agent *a, int slot)
 	a->slot_octets[slot] = (&s.table_octets_0)[slot];
 	a->last = s;
 	update_totals(a, &s);
+	resolve_held(a);
 	return 0;
 }
 
@@ -415,6 +426,7 @@ void agent_stop(struct agent *a, const volatile int *abort)
 	journal_close(&a->jr, 1);
 	meter_close(&a->meter, 1);
 	flowtab_free(&a->tab);
+	frag_snapshot_free(&a->frags);
 }
 
 void agent_print_counters(struct agent *a, FILE *f, const char *when)
@@ -430,7 +442,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
 		"records %llu exported %llu not-sent %llu | lost flows %llu packets %llu | "
-		"malformed %llu | adopted flows %llu packets %llu | table %u/%u | "
+		"malformed %llu | adopted flows %llu packets %llu | "
+		"held fragments resolved %llu unmatched %llu waiting %u | table %u/%u | "
 		"sweeps %llu last %.1f ms max %.1f ms\n",
 		when, (unsigned long long)t->packets_seen, (unsigned long long)t->octets_seen,
 		(unsigned long long)t->flows_observed, (unsigned long long)a->drained_flows,
@@ -438,7 +451,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		(unsigned long long)not_sent, (unsigned long long)t->flows_lost,
 		(unsigned long long)t->ignored_packets, (unsigned long long)t->malformed_packets,
 		(unsigned long long)a->adopted_flows, (unsigned long long)a->adopted_packets,
-		a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
+		(unsigned long long)a->tab.stats.held_resolved,
+		(unsigned long long)a->tab.stats.held_unmatched, a->tab.held, a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
 		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6);
 	fflush(f);
 }

@@ -43,6 +43,7 @@ struct agent {
 	int hurry;			/* new flows come fast enough to fill half a kernel
 					 * table in one interval: sweep sooner */
 	uint64_t flip_ns;		/* monotonic time of the last drain */
+	struct frag_snapshot frags;	/* frag_table, read when held keys wait */
 };
 
 /* What one drain read, and the agent it feeds. */

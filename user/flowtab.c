@@ -211,7 +211,9 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 {
 	*c = *k;
 	*side = 0;
-	if (!biflow)
+	/* A held key stands for one fragment id in one direction: kept whole,
+	 * so its move to the datagram's flow knows its direction. */
+	if (!biflow || k->frag_held)
 		return;
 	c->direction = 0;
 	if (!pair_ifindex)
@@ -412,7 +414,7 @@ void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct jour
 	t->e_external = 1;
 	t->jr = jr;
 	memset(t->bucket, 0, sizeof(*t->bucket) * t->nbuckets);
-	t->nfree = t->used = t->scan_end = 0;
+	t->nfree = t->used = t->held = t->scan_end = 0;
 	/* Free indexes pushed high to low: the lowest is handed out first. */
 	for (i = t->capacity; i-- > 0;) {
 		struct flowtab_entry *e = &t->e[i];
@@ -426,6 +428,7 @@ void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct jour
 		e->hnext = t->bucket[b];
 		t->bucket[b] = i + 1;
 		t->used++;
+		t->held += e->canon.frag_held;
 		if (i >= t->scan_end)
 			t->scan_end = i + 1;
 	}
@@ -453,6 +456,7 @@ static void unlink_entry(struct flowtab *t, struct flowtab_entry *e)
 		p = &t->e[*p - 1].hnext;
 	if (*p)
 		*p = e->hnext;
+	t->held -= e->canon.frag_held;
 	memset(e, 0, sizeof(*e));
 	t->free_list[t->nfree++] = idx;
 	t->used--;
@@ -472,7 +476,11 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
 		r.key = e->key[0];
 		r.fwd = e->side[0];
 	} else {
-		if (e->initiator < 0) {
+		if (e->initiator < 0 && e->canon.frag_held) {
+			/* one direction, and its ports are a fragment id */
+			e->initiator = 0;
+			e->rule = INIT_FIRST_SEEN;
+		} else if (e->initiator < 0) {
 			enum initiator_rule rule;
 			int seen[2] = { e->seen[0], e->seen[1] };
 
@@ -488,6 +496,15 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
 			flow_key_reverse(&e->key[!init], &r.key);
 		r.fwd = e->side[init];
 		r.rev = e->side[!init];
+	}
+	if (r.key.frag_held) {
+		/* Its first fragment never came: exported as the kernel once
+		 * metered such fragments, ports 0. */
+		r.key.frag_held = 0;
+		r.key.src_port = 0;
+		r.key.dst_port = 0;
+		r.fwd.flags |= FLOW_F_FRAG_UNMATCHED;
+		t->stats.held_unmatched += r.fwd.packets;
 	}
 	t->emit(t->emit_ctx, &r);
 	t->stats.records++;
@@ -572,8 +589,34 @@ static struct flowtab_entry *create(struct flowtab *t, const struct flow_key *ca
 	e->hnext = t->bucket[b];
 	t->bucket[b] = idx + 1;
 	t->used++;
+	t->held += canon->frag_held;
 	t->stats.flows_created++;
 	return e;
+}
+
+/* Add @d to side @s of @e, whose key is @key. */
+static void side_add(struct flowtab_entry *e, int s, const struct flow_key *key,
+		     const struct flow_side *d)
+{
+	if (!e->seen[s]) {
+		e->seen[s] = 1;
+		e->key[s] = *key;
+		e->side[s].ifindex = key->ifindex;
+		e->side[s].direction = key->direction;
+	}
+	flow_side_add(&e->side[s], d);
+	if (d->last_ms > e->last_ms)
+		e->last_ms = d->last_ms;
+	if (key->protocol != IPPROTO_TCP_ || !key->ip_version ||
+	    !(d->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+		return;
+	if (d->tcp_flags & TCP_FLAG_FIN)
+		e->fin[s] = 1;
+	if (d->tcp_flags & TCP_FLAG_RST)
+		e->rst = 1;
+	/* Decided in flowtab_expire(), once the whole drain is in: the
+	 * other direction's delta may come later in the same drain. */
+	e->end_check = 1;
 }
 
 void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
@@ -607,25 +650,58 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 	} else {
 		journal_apply_begin(t->jr, t, (uint32_t)(e - t->e), key);
 	}
-	if (!e->seen[s]) {
-		e->seen[s] = 1;
-		e->key[s] = *key;
-		e->side[s].ifindex = key->ifindex;
-		e->side[s].direction = key->direction;
+	side_add(e, s, key, d);
+}
+
+/* Move held entry @held into the flow of @key, its datagram's: one logged
+ * operation (journal.h, MOVE). */
+static int move_held(struct flowtab *t, struct flowtab_entry *held, const struct flow_key *key)
+{
+	struct flowtab_entry *e;
+	struct flow_key canon;
+	uint32_t h;
+	int s;
+
+	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);
+	h = key_hash(&canon);
+	e = lookup(t, &canon, h);
+	if (!e && !t->nfree)
+		return 0;	/* no room without expiring: try again next sweep */
+	journal_move_begin(t->jr, t, e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1],
+			   (uint32_t)(held - t->e));
+	if (!e)
+		e = create(t, &canon, h);
+	side_add(e, s, key, &held->side[0]);
+	journal_move_done(t->jr);
+	t->stats.held_resolved += held->side[0].packets;
+	unlink_entry(t, held);
+	journal_end(t->jr);
+	return 1;
+}
+
+uint32_t flowtab_resolve_held(struct flowtab *t, frag_find_fn find, void *ctx)
+{
+	uint32_t i, moved = 0;
+
+	for (i = 0; i < t->scan_end && t->held; i++) {
+		struct flowtab_entry *e = &t->e[i];
+		struct frag_ports fp;
+		struct frag_key fk;
+		struct flow_key key;
+
+		if (!e->used || !e->canon.frag_held)
+			continue;
+		frag_key_of_held(&e->key[0], &fk);
+		if (find(ctx, &fk, &fp))
+			continue;
+		key = e->key[0];
+		key.frag_held = 0;
+		key.src_port = fp.src_port;
+		key.dst_port = fp.dst_port;
+		key.protocol = fp.protocol;
+		moved += move_held(t, e, &key);
 	}
-	flow_side_add(&e->side[s], d);
-	if (d->last_ms > e->last_ms)
-		e->last_ms = d->last_ms;
-	if (key->protocol != IPPROTO_TCP_ || !key->ip_version ||
-	    !(d->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
-		return;
-	if (d->tcp_flags & TCP_FLAG_FIN)
-		e->fin[s] = 1;
-	if (d->tcp_flags & TCP_FLAG_RST)
-		e->rst = 1;
-	/* Decided in flowtab_expire(), once the whole drain is in: the
-	 * other direction's delta may come later in the same drain. */
-	e->end_check = 1;
+	return moved;
 }
 
 void flowtab_prefetch(struct flowtab *t, const struct flow_key *key)
@@ -738,6 +814,7 @@ uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms)
 		 * reason: no active-timeout record from its first FIN or RST
 		 * until the grace has passed (then it was only half-closed). */
 		if (start != UINT64_MAX && now_ms >= start + t->active_ms && !e->end_seen_ms &&
+		    !e->canon.frag_held &&
 		    (!e->fin_ms || now_ms >= e->fin_ms + t->end_grace_ms))
 			active_record(t, e);
 	}

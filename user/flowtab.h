@@ -76,6 +76,8 @@ struct flowtab_stats {
 	uint64_t flows_created;		/* entries created */
 	uint64_t records;		/* records emitted, per reason below */
 	uint64_t by_reason[6];		/* FLOW_END_* */
+	uint64_t held_resolved;		/* held fragments moved to their datagram's flow */
+	uint64_t held_unmatched;	/* ... exported unresolved (ports 0, FRAG_UNMATCHED) */
 };
 
 /* flowtab_prefetch() runs this many flows ahead of flowtab_add(): the
@@ -88,6 +90,7 @@ struct flowtab {
 	struct journal *jr;		/* logs every change of counts, or NULL */
 	uint32_t capacity;
 	uint32_t used;
+	uint32_t held;			/* entries of held keys (bpfix.h, FRAGMENTS IN ANY ORDER) */
 	uint32_t scan_end;		/* no entry at or above was ever used: scans stop
 					 * here (the free list hands out low indexes first) */
 	uint32_t *bucket;		/* index + 1 */
@@ -125,6 +128,19 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
  * sweep's flows land in random buckets and entries of a table larger than
  * the cache, and a miss costs as much as the rest of the add. */
 void flowtab_prefetch(struct flowtab *t, const struct flow_key *key);
+/*
+ * Held keys (include/bpfix.h, FRAGMENTS IN ANY ORDER) have entries of their
+ * own: never paired, never cut by the active timeout; one still held at its
+ * idle timeout (or at lack of resources, or a flush) is exported with ports
+ * 0 and FLOW_F_FRAG_UNMATCHED. flowtab_resolve_held() asks @find for each
+ * held entry's datagram (its frag_key) and, when it is found (0 and the
+ * first fragment's ports in @out), moves the entry's counts into the
+ * datagram's flow, one logged operation (journal.h, MOVE) each. Returns how
+ * many moved. A move that needs a new entry in a full table waits for a
+ * later sweep.
+ */
+typedef int (*frag_find_fn)(void *ctx, const struct frag_key *fk, struct frag_ports *out);
+uint32_t flowtab_resolve_held(struct flowtab *t, frag_find_fn find, void *ctx);
 /* Emit every record that is due at @now_ms; returns how many. */
 uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms);
 /* Emit everything with @reason (FLOW_END_FORCED at shutdown). */

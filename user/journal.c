@@ -54,7 +54,8 @@ static void set_parts(struct journal *j)
 
 static int same_layout(const struct journal_hdr *h)
 {
-	return h->magic == JOURNAL_MAGIC && h->version == JOURNAL_VERSION &&
+	/* Version 1 is version 2 without MOVE: an upgrade keeps its flows. */
+	return h->magic == JOURNAL_MAGIC && (h->version == 1 || h->version == JOURNAL_VERSION) &&
 	       h->entry_size == sizeof(struct flowtab_entry);
 }
 
@@ -94,6 +95,16 @@ static void settle_op(struct journal *j)
 			j->entries[h->op_entry] = h->undo;
 			l->handed_packets = h->before[1];
 			l->handed_octets = h->before[2];
+			j->rec.op_undone = 1;
+		}
+		break;
+	case JOP_MOVE:
+		if (h->op_entry >= h->capacity || h->op_staged >= h->capacity)
+			break;
+		if (h->before[0]) {
+			memset(&j->entries[h->op_staged], 0, sizeof(struct flowtab_entry));
+		} else {
+			j->entries[h->op_entry] = h->undo;
 			j->rec.op_undone = 1;
 		}
 		break;
@@ -159,6 +170,7 @@ static int open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
 		set_parts(j);
 		settle_op(j);
 		survey(j);
+		h->version = JOURNAL_VERSION;	/* from here on it may hold a MOVE */
 	} else {
 		init_hdr(j, capacity, batch, ncpus, zeroed);
 		set_parts(j);
@@ -334,6 +346,31 @@ void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
 	h->before[2] = l->handed_octets;
 	ordered();
 	h->op = JOP_EMIT;
+	ordered();
+}
+
+void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held)
+{
+	struct journal_hdr *h;
+
+	if (!j)
+		return;
+	h = j->h;
+	h->undo = t->e[target];
+	h->op_entry = target;
+	h->op_staged = held;
+	h->before[0] = 0;
+	ordered();
+	h->op = JOP_MOVE;
+	ordered();
+}
+
+void journal_move_done(struct journal *j)
+{
+	if (!j)
+		return;
+	ordered();
+	j->h->before[0] = 1;
 	ordered();
 }
 

@@ -28,6 +28,12 @@
  *          handed += the record; hand it to the outputs; reset or free E;
  *          op := NONE. Recovery: handed moved means the record went out: E
  *          is freed; else E := undo and handed := before.
+ *   MOVE   move held entry H into entry T, its datagram's flow (flowtab.h,
+ *          flowtab_resolve_held): undo := T; moved := 0; op := MOVE;
+ *          change (or create) T; moved := 1; free H; op := NONE.
+ *          Recovery: moved set means T holds H's counts: H is freed; else
+ *          T := undo and H stays. (moved, not H's own state, commits: H's
+ *          release is a memset of many stores.)
  *
  * The op word is the commit: a single aligned store, after the fields it
  * describes (a killed process loses no store it has executed; a compiler
@@ -58,7 +64,7 @@
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2	/* 2: JOP_MOVE; a version 1 journal is adopted */
 #define JOURNAL_OUTPUTS (MAX_COLLECTORS + 1)
 #define JOURNAL_PIN     "agent_journal"
 
@@ -66,6 +72,7 @@ enum journal_op {
 	JOP_NONE = 0,
 	JOP_APPLY = 1,
 	JOP_EMIT = 2,
+	JOP_MOVE = 3,
 };
 
 struct journal_ledger {
@@ -90,10 +97,11 @@ struct journal_hdr {
 	uint32_t bank;			/* ledger[bank] is current */
 	/* the operation in progress */
 	uint32_t op;			/* enum journal_op: written last */
-	uint32_t op_entry;
-	uint32_t op_staged;
+	uint32_t op_entry;		/* APPLY, EMIT: the entry; MOVE: T */
+	uint32_t op_staged;		/* APPLY: the staged flow; MOVE: H */
 	uint32_t pad0;
-	uint64_t before[3];		/* EMIT: handed records, packets, octets */
+	uint64_t before[3];		/* EMIT: handed records, packets, octets;
+					 * MOVE: before[0] is moved */
 	struct flowtab_entry undo;
 	struct journal_ledger ledger[2];
 	uint64_t runs;			/* agents that used this journal */
@@ -147,6 +155,8 @@ void journal_close(struct journal *j, int unpin);
 void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
 			 const struct flow_key *staged);
 void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx);
+void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held);
+void journal_move_done(struct journal *j);	/* target changed: commit */
 void journal_end(struct journal *j);
 
 /* A staged flow is folded (or had nothing): forget it, close its APPLY. */

@@ -230,6 +230,7 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->tables_fd = bpf_map__fd(m->skel->maps.flow_tables);
 	m->epoch_fd = bpf_map__fd(m->skel->maps.flow_epoch);
 	m->stats_fd = bpf_map__fd(m->skel->maps.stats);
+	m->frag_fd = bpf_map__fd(m->skel->maps.frag_table);
 	if (bpf_map_lookup_elem(m->epoch_fd, &zero, &m->epoch))
 		return errf(err, errlen, -errno, "flow_epoch: %s", strerror(errno));
 
@@ -560,6 +561,78 @@ void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_count
 long meter_drain(struct meter *m, int slot, drain_fn fn, void *ctx)
 {
 	return meter_drain_fd(m, m->table_fd[slot], fn, ctx);
+}
+
+static int frag_entry_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct frag_entry *)a)->key, &((const struct frag_entry *)b)->key,
+		      sizeof(struct frag_key));
+}
+
+long meter_read_frags(struct meter *m, struct frag_snapshot *fs)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t cap = bpf_map__max_entries(m->skel->maps.frag_table);
+	__u64 in = 0, out = 0;
+	int first = 1;
+
+	if (fs->cap < cap) {
+		frag_snapshot_free(fs);
+		fs->e = calloc(cap, sizeof(*fs->e));
+		fs->keys = calloc(cap, sizeof(*fs->keys));
+		fs->ports = calloc(cap, sizeof(*fs->ports));
+		if (!fs->e || !fs->keys || !fs->ports) {
+			frag_snapshot_free(fs);
+			return -ENOMEM;
+		}
+		fs->cap = cap;
+	}
+	fs->n = 0;
+	for (;;) {
+		__u32 i, count = fs->cap - fs->n;
+		int ret;
+
+		if (!count)
+			break;	/* entries added while we read: the rest next sweep */
+		ret = bpf_map_lookup_batch(m->frag_fd, first ? NULL : &in, &out, fs->keys,
+					   fs->ports, &count, &opts);
+		if (ret == -ENOSPC)
+			break;	/* a bucket larger than the room left: next sweep */
+		if (ret && ret != -ENOENT)
+			return ret;
+		for (i = 0; i < count; i++) {
+			fs->e[fs->n].key = fs->keys[i];
+			fs->e[fs->n].ports = fs->ports[i];
+			fs->n++;
+		}
+		if (ret == -ENOENT)
+			break;
+		in = out;
+		first = 0;
+	}
+	qsort(fs->e, fs->n, sizeof(*fs->e), frag_entry_cmp);
+	return fs->n;
+}
+
+int frag_snapshot_find(void *ctx, const struct frag_key *fk, struct frag_ports *out)
+{
+	const struct frag_snapshot *fs = ctx;
+	const struct frag_entry *e;
+	struct frag_entry want = { .key = *fk };
+
+	e = bsearch(&want, fs->e, fs->n, sizeof(*fs->e), frag_entry_cmp);
+	if (!e)
+		return -ENOENT;
+	*out = e->ports;
+	return 0;
+}
+
+void frag_snapshot_free(struct frag_snapshot *fs)
+{
+	free(fs->e);
+	free(fs->keys);
+	free(fs->ports);
+	memset(fs, 0, sizeof(*fs));
 }
 
 void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *sum)

@@ -32,6 +32,7 @@ struct meter {
 	int tables_fd;		/* flow_tables (map of maps) */
 	int epoch_fd;
 	int stats_fd;
+	int frag_fd;		/* frag_table */
 	uint32_t epoch;		/* the epoch the kernel writes now */
 	uint32_t table_entries;
 	int pinned;		/* maps pinned under pin_dir (by us or adopted) */
@@ -85,6 +86,28 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx);
  * falls back to buffers of the meter's own. */
 void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
 		       uint32_t batch);
+/* frag_table as one sweep reads it: what the agent resolves held keys
+ * against (include/bpfix.h, FRAGMENTS IN ANY ORDER). */
+struct frag_entry {
+	struct frag_key key;
+	struct frag_ports ports;
+};
+
+struct frag_snapshot {
+	struct frag_entry *e;	/* sorted by key */
+	uint32_t n, cap;
+	struct frag_key *keys;	/* batch buffers, cap each */
+	struct frag_ports *ports;
+};
+
+/* Read all of frag_table with batch lookups (no per-key syscall) into
+ * @fs, sorted for frag_snapshot_find. Returns the number of entries or a
+ * negative errno. */
+long meter_read_frags(struct meter *m, struct frag_snapshot *fs);
+/* A frag_find_fn (flowtab.h) over a struct frag_snapshot. */
+int frag_snapshot_find(void *fs, const struct frag_key *fk, struct frag_ports *out);
+void frag_snapshot_free(struct frag_snapshot *fs);
+
 /* Sum the per-CPU stats. */
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum);
 
