@@ -43,8 +43,13 @@
  *   with the time window as two observationTimeMilliseconds;
  *  exporting process reliability statistics (4.3), scope exportingProcessId,
  *   same window;
- *  interface table: scope ingressInterface, interfaceName and
- *   interfaceDescription as variable-length fields (RFC 7011 section 7).
+ *  interface table: scope observationDomainId, then ingressInterface and
+ *   interfaceDescription holding the interface's name in IPFIX_IFNAME_LEN
+ *   octets, zero-padded. All fixed-length, and exactly these fields: nfdump
+ *   1.7.1 takes the name from interfaceDescription (not interfaceName), the
+ *   index only from a non-scope ingressInterface, and sizes each record as
+ *   scope + 4 + name length; pmacct sums an options template's field
+ *   lengths in 16 bits, which variable-length fields (65535) overflow.
  */
 #ifndef BPFIX_IPFIX_H
 #define BPFIX_IPFIX_H
@@ -59,8 +64,8 @@
 #define IPFIX_SET_TEMPLATE     2
 #define IPFIX_SET_OPTIONS      3
 #define IPFIX_MSG_MAX          65535	/* the header's length field */
-#define IPFIX_VARLEN           65535	/* field length of a variable-length IE */
 #define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
+#define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
 
 enum ipfix_tid {
 	IPFIX_TID_IPV4 = 256,
@@ -81,7 +86,7 @@ enum ipfix_tid {
 /* One field specifier of a template, and where its value comes from. */
 struct ipfix_field {
 	uint16_t id;		/* information element id, enterprise bit clear */
-	uint16_t len;		/* octets on the wire, or IPFIX_VARLEN */
+	uint16_t len;		/* octets on the wire */
 	uint32_t pen;		/* 0: IANA */
 	uint8_t  src;		/* value source (ipfix.c) */
 };
@@ -90,7 +95,7 @@ struct ipfix_template {
 	uint16_t id;
 	uint16_t scope;		/* scope field count: non-zero for options templates */
 	uint16_t n_fields;
-	uint16_t rec_len;	/* data record length, 0 when variable */
+	uint16_t rec_len;	/* data record length */
 	const struct ipfix_field *fields;
 	const char *name;
 };
@@ -152,8 +157,11 @@ static inline int ipfix_msg_empty(const struct ipfix_msg *m)
 int ipfix_msg_add_template(struct ipfix_msg *m, uint16_t tid);
 int ipfix_msg_add_flow(struct ipfix_msg *m, const struct flow_record *r);
 int ipfix_msg_add_stats(struct ipfix_msg *m, uint16_t tid, const struct ipfix_stats *s);
-int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t ifindex, const char *name,
-			    const char *description);
+/* An interface table record of observation domain @odid: @name cut to
+ * IPFIX_IFNAME_LEN - 1 octets, so it always ends in a zero octet (nfdump
+ * 1.7.1 overwrites the last one). */
+int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t odid, uint32_t ifindex,
+			    const char *name);
 
 /* Close the open set and write the header: @export_time in seconds,
  * @seq the data records sent before this message in this session. Returns

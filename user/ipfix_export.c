@@ -81,7 +81,6 @@ struct ipfix_out {
 	uint64_t refresh_ms;
 	int n_ifaces;
 	struct iface ifaces[MAX_IFACES];
-	const char *if_desc;
 
 	struct ipfix_msg msg;
 	uint8_t *buf;
@@ -215,14 +214,12 @@ static size_t options_size(const struct ipfix_out *x)
 
 	for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++)
 		len += ipfix_template(stats_tids[i])->rec_len + IPFIX_SET_HDR_LEN;
-	len += IPFIX_SET_HDR_LEN;
-	for (int i = 0; i < x->n_ifaces; i++)
-		len += 4 + 1 + strlen(x->ifaces[i].name) + 1 + strlen(x->if_desc);
+	len += IPFIX_SET_HDR_LEN + x->n_ifaces * ipfix_template(IPFIX_TID_INTERFACES)->rec_len;
 	return len;
 }
 
 /* The largest single item: what every message must be able to hold. */
-static size_t largest_item(const struct ipfix_out *x)
+static size_t largest_item(void)
 {
 	size_t max = 0;
 
@@ -232,12 +229,6 @@ static size_t largest_item(const struct ipfix_out *x)
 
 		if (t->rec_len > len)
 			len = t->rec_len;
-		if (len > max)
-			max = len;
-	}
-	for (int i = 0; i < x->n_ifaces; i++) {
-		size_t len = 4 + 1 + strlen(x->ifaces[i].name) + 1 + strlen(x->if_desc);
-
 		if (len > max)
 			max = len;
 	}
@@ -323,10 +314,10 @@ static void sync_options(struct ipfix_out *x)
 	for (int i = 0; i < x->n_ifaces; i++) {
 		const struct iface *ifc = &x->ifaces[i];
 
-		if (ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc) ==
+		if (ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name) ==
 		    -ENOSPC) {
 			sync_flush(x);
-			ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc);
+			ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name);
 		}
 	}
 	x->opts_due = 0;
@@ -544,8 +535,8 @@ static void tcp_build(struct ipfix_out *x)
 		for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++)
 			ipfix_msg_add_stats(m, stats_tids[i], &s);
 		for (int i = 0; i < x->n_ifaces; i++)
-			ipfix_msg_add_interface(m, x->ifaces[i].ifindex, x->ifaces[i].name,
-						x->if_desc);
+			ipfix_msg_add_interface(m, x->odid, x->ifaces[i].ifindex,
+						x->ifaces[i].name);
 	}
 	x->pend_q = 0;
 	while (x->pend_q < x->q_len && ipfix_msg_add_flow(m, q_at(x, x->pend_q)) == 0)
@@ -689,16 +680,6 @@ static const struct output_ops tcp_ops = {
 
 /* ---- open -------------------------------------------------------------- */
 
-static const char *mode_desc(enum attach_mode mode)
-{
-	switch (mode) {
-	case MODE_TC:		return "bpfix tc";
-	case MODE_XDP:		return "bpfix xdp";
-	case MODE_XDP_GENERIC:	return "bpfix xdp generic";
-	}
-	return "bpfix";
-}
-
 static int resolve(const struct collector *c, int socktype, struct addrinfo **res,
 		   char *err, size_t errlen)
 {
@@ -749,9 +730,9 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 		setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
-	if (mtu <= hdr || mtu - hdr < largest_item(x)) {
+	if (mtu <= hdr || mtu - hdr < largest_item()) {
 		snprintf(err, errlen, "%s: an MTU of %u leaves %d octets per IPFIX message, "
-			 "%zu needed", c->uri, mtu, (int)mtu - (int)hdr, largest_item(x));
+			 "%zu needed", c->uri, mtu, (int)mtu - (int)hdr, largest_item());
 		return -EINVAL;
 	}
 	return (int)(mtu - hdr > IPFIX_MSG_MAX ? IPFIX_MSG_MAX : mtu - hdr);
@@ -779,7 +760,6 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	memcpy(x->ifaces, cfg->ifaces, sizeof(x->ifaces[0]) * x->n_ifaces);
 	for (int i = 0; i < x->n_ifaces; i++)
 		x->ifaces[i].name[IF_NAMESIZE - 1] = '\0';
-	x->if_desc = mode_desc(cfg->mode);
 	x->tpl_due = 1;
 	x->opts_due = 1;
 	x->out.stats = &x->out.own;
