@@ -133,23 +133,26 @@ static void test_header(void **state)
 
 #define KEY4	FS(8, 4), FS(12, 4), FS(7, 2), FS(11, 2), FS(4, 1), FS(32, 2)
 #define KEY6	FS(27, 16), FS(28, 16), FS(7, 2), FS(11, 2), FS(4, 1), FS(139, 2)
-#define COMMON	FS(60, 1), FS(58, 2), FS(245, 2)
-#define IPFWD	FS(10, 4), FS(14, 4), FS(61, 1), FS(152, 8), FS(153, 8), FS(1, 8), \
-		FS(2, 8), FS(6, 2), FS(5, 1), FS(52, 1), FS(53, 1), FS(25, 2), FS(26, 2)
-#define IPREV	RFS(10, 4), RFS(14, 4), RFS(61, 1), RFS(152, 8), RFS(153, 8), RFS(1, 8), \
-		RFS(2, 8), RFS(6, 2), RFS(5, 1), RFS(52, 1), RFS(53, 1), RFS(25, 2), RFS(26, 2)
-#define KEYL2	FS(56, 6), FS(80, 6), FS(256, 2), FS(58, 2), FS(245, 2)
-#define L2FWD	FS(10, 4), FS(14, 4), FS(61, 1), FS(152, 8), FS(153, 8), FS(1, 8), \
-		FS(2, 8), FS(352, 8)
-#define L2REV	RFS(10, 4), RFS(14, 4), RFS(61, 1), RFS(152, 8), RFS(153, 8), RFS(1, 8), \
-		RFS(2, 8), RFS(352, 8)
+/* vlanId (58) and postVlanId (59) go with the interfaces, per direction */
+#define COMMON	FS(60, 1), FS(245, 2)
+#define IPFWD	FS(10, 4), FS(14, 4), FS(58, 2), FS(59, 2), FS(61, 1), FS(152, 8), \
+		FS(153, 8), FS(1, 8), FS(2, 8), FS(6, 2), FS(5, 1), FS(52, 1), FS(53, 1), \
+		FS(25, 2), FS(26, 2)
+#define IPREV	RFS(10, 4), RFS(14, 4), RFS(58, 2), RFS(59, 2), RFS(61, 1), RFS(152, 8), \
+		RFS(153, 8), RFS(1, 8), RFS(2, 8), RFS(6, 2), RFS(5, 1), RFS(52, 1), RFS(53, 1), \
+		RFS(25, 2), RFS(26, 2)
+#define KEYL2	FS(56, 6), FS(80, 6), FS(256, 2), FS(245, 2)
+#define L2FWD	FS(10, 4), FS(14, 4), FS(58, 2), FS(59, 2), FS(61, 1), FS(152, 8), \
+		FS(153, 8), FS(1, 8), FS(2, 8), FS(352, 8)
+#define L2REV	RFS(10, 4), RFS(14, 4), RFS(58, 2), RFS(59, 2), RFS(61, 1), RFS(152, 8), \
+		RFS(153, 8), RFS(1, 8), RFS(2, 8), RFS(352, 8)
 
 static void test_template_ipv4(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(256),
-		B16(2), B16(4 + 4 + 23 * 4),		/* template set */
-		B16(256), B16(23),
+		B16(2), B16(4 + 4 + 24 * 4),		/* template set */
+		B16(256), B16(24),
 		KEY4, COMMON, IPFWD, FS(136, 1));
 }
 
@@ -158,8 +161,8 @@ static void test_template_ipv4_biflow(void **state)
 	(void)state;
 	/* reverse elements before the forward ones (nfdump, see ipfix.h) */
 	EXPECT_BODY(one_template(257),
-		B16(2), B16(4 + 4 + 37 * 4 + 13 * 4),
-		B16(257), B16(37),
+		B16(2), B16(4 + 4 + 40 * 4 + 15 * 4),
+		B16(257), B16(40),
 		KEY4, COMMON, IPREV, IPFWD, FS(136, 1), FS(239, 1));
 }
 
@@ -167,8 +170,8 @@ static void test_template_ipv6(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(258),
-		B16(2), B16(4 + 4 + 24 * 4),
-		B16(258), B16(24),
+		B16(2), B16(4 + 4 + 25 * 4),
+		B16(258), B16(25),
 		KEY6, COMMON, IPFWD, FS(31, 4), FS(136, 1));
 }
 
@@ -176,8 +179,8 @@ static void test_template_ipv6_biflow(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(259),
-		B16(2), B16(4 + 4 + 39 * 4 + 14 * 4),
-		B16(259), B16(39),
+		B16(2), B16(4 + 4 + 42 * 4 + 16 * 4),
+		B16(259), B16(42),
 		KEY6, COMMON, IPREV, RFS(31, 4), IPFWD, FS(31, 4), FS(136, 1), FS(239, 1));
 }
 
@@ -185,8 +188,8 @@ static void test_template_l2(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(260),
-		B16(2), B16(4 + 4 + 14 * 4),
-		B16(260), B16(14),
+		B16(2), B16(4 + 4 + 15 * 4),
+		B16(260), B16(15),
 		KEYL2, L2FWD, FS(136, 1));
 }
 
@@ -194,8 +197,8 @@ static void test_template_l2_biflow(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(261),
-		B16(2), B16(4 + 4 + 23 * 4 + 8 * 4),
-		B16(261), B16(23),
+		B16(2), B16(4 + 4 + 26 * 4 + 10 * 4),
+		B16(261), B16(26),
 		KEYL2, L2REV, L2FWD, FS(136, 1), FS(239, 1));
 }
 
@@ -246,7 +249,7 @@ static void test_template_sets(void **state)
 	len = ipfix_msg_finish(&m, 0, 0);
 
 	static const struct { uint16_t id, len; } sets[] = {
-		{ 2, 4 + 96 + 60 }, { 3, 4 + 26 }, { 3, 4 + 30 }, { 2, 4 + 100 },
+		{ 2, 4 + 100 + 64 }, { 3, 4 + 26 }, { 3, 4 + 30 }, { 2, 4 + 104 },
 	};
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		assert_int_equal(buf[off] << 8 | buf[off + 1], sets[i].id);
@@ -306,15 +309,16 @@ static void test_record_ipv4(void **state)
 	(void)state;
 	icmp4_uniflow(&r);
 	EXPECT_BODY(one_flow(&r),
-		B16(256), B16(4 + 71),
+		B16(256), B16(4 + 73),
 		10, 1, 2, 3,		/* sourceIPv4Address */
 		10, 3, 2, 1,		/* destinationIPv4Address */
 		B16(0), B16(0),		/* ports: 0 for ICMP */
 		1,			/* protocolIdentifier */
 		B16(0x0800),		/* icmpTypeCodeIPv4 */
 		4,			/* ipVersion */
-		B16(0), B16(0),		/* vlanId, dot1qCustomerVlanId */
+		B16(0),			/* dot1qCustomerVlanId */
 		B32(0), B32(5),		/* ingressInterface, egressInterface */
+		B16(0), B16(0),		/* vlanId, postVlanId: untagged */
 		1,			/* flowDirection: egress */
 		B64(T0), B64(T0 + 2000),
 		B64(252), B64(3),	/* octets, packets */
@@ -367,17 +371,17 @@ static void test_record_ipv4_biflow(void **state)
 	(void)state;
 	tcp4_biflow(&r);
 	EXPECT_BODY(one_flow(&r),
-		B16(257), B16(4 + 122),
+		B16(257), B16(4 + 128),
 		192, 0, 2, 1, 198, 51, 100, 7,
 		B16(40000), B16(443), 6, B16(0),
-		4, B16(100), B16(200),
-		/* reverse: metered leaving interface 3 */
-		B32(0), B32(3), 1,
+		4, B16(200),		/* inner tag */
+		/* reverse: metered leaving interface 3, outer tag as postVlanId */
+		B32(0), B32(3), B16(0), B16(100), 1,
 		B64(T0 + 200), B64(T0 + 1900),
 		B64(6000), B64(8),
 		B16(0x013), 0, 63, 63, B16(40), B16(1500),
-		/* forward */
-		B32(3), B32(0), 0,
+		/* forward: entering, outer tag as vlanId */
+		B32(3), B32(0), B16(100), B16(0), 0,
 		B64(T0 + 123), B64(T0 + 1999),
 		B64(1500), B64(10),
 		B16(0x11b), 0xb8, 60, 64, B16(52), B16(1500),
@@ -408,12 +412,12 @@ static void test_record_ipv6(void **state)
 		.min_ttl = 255, .max_ttl = 255, .tos = 0x20,
 	};
 	EXPECT_BODY(one_flow(&r),
-		B16(258), B16(4 + 99),
+		B16(258), B16(4 + 101),
 		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3,
 		B16(5353), B16(53), 17, B16(0),
-		6, B16(7), B16(0),
-		B32(2), B32(0), 0,
+		6, B16(0),
+		B32(2), B32(0), B16(7), B16(0), 0,	/* ingress: vlanId 7 */
 		B64(T0 + 500), B64(T0 + 500),
 		B64(80), B64(1),
 		B16(0), 0x20, 255, 255, B16(80), B16(80),
@@ -447,19 +451,19 @@ static void test_record_ipv6_biflow_empty_reverse(void **state)
 	r.rev.ifindex = 2;
 	r.rev.direction = FLOW_DIR_EGRESS;
 	EXPECT_BODY(one_flow(&r),
-		B16(259), B16(4 + 154),
+		B16(259), B16(4 + 160),
 		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		B16(0), B16(0), 58, B16(0x8000),	/* icmpTypeCodeIPv6 128/0 */
-		6, B16(0), B16(0),
+		6, B16(0),
 		/* reverse */
-		B32(0), B32(2), 1,
+		B32(0), B32(2), B16(0), B16(0), 1,
 		B64(T0), B64(T0 + 3000),		/* borrowed */
 		B64(0), B64(0),
 		B16(0), 0, 0, 0, B16(0), B16(0),
 		B32(0),					/* reverseFlowLabelIPv6 */
 		/* forward */
-		B32(2), B32(0), 0,
+		B32(2), B32(0), B16(0), B16(0), 0,
 		B64(T0), B64(T0 + 3000),
 		B64(416), B64(4),
 		B16(0), 0, 64, 64, B16(104), B16(104),
@@ -483,11 +487,11 @@ static void test_record_l2(void **state)
 		.ifindex = 4, .direction = FLOW_DIR_INGRESS,
 	};
 	EXPECT_BODY(one_flow(&r),
-		B16(260), B16(4 + 68),
+		B16(260), B16(4 + 70),
 		0x02, 0, 0, 0, 0, 0x01,			/* sourceMacAddress */
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff,	/* destinationMacAddress */
-		B16(0x0806), B16(0), B16(0),
-		B32(4), B32(0), 0,
+		B16(0x0806), B16(0),
+		B32(4), B32(0), B16(0), B16(0), 0,
 		B64(T0), B64(T0 + 10),
 		B64(56), B64(2), B64(120),		/* octets, packets, layer2 octets */
 		1);
@@ -517,15 +521,15 @@ static void test_record_l2_biflow(void **state)
 		.ifindex = 6, .direction = FLOW_DIR_EGRESS,
 	};
 	EXPECT_BODY(one_flow(&r),
-		B16(261), B16(4 + 118),
+		B16(261), B16(4 + 124),
 		0x02, 0, 0, 0, 0, 0x0a, 0x02, 0, 0, 0, 0, 0x0b,
-		B16(0x88b5), B16(10), B16(20),
-		/* reverse */
-		B32(0), B32(6), 1,
+		B16(0x88b5), B16(20),
+		/* reverse: egress, outer tag 10 as postVlanId */
+		B32(0), B32(6), B16(0), B16(10), 1,
 		B64(T0 + 1000), B64(T0 + 1500),
 		B64(700), B64(7), B64(798),
 		/* forward */
-		B32(6), B32(0), 0,
+		B32(6), B32(0), B16(10), B16(0), 0,
 		B64(T0 + 1000), B64(T0 + 1500),		/* borrowed */
 		B64(0), B64(0), B64(0),
 		2,					/* active timeout */
@@ -613,12 +617,12 @@ static void test_split(void **state)
 {
 	struct flow_record r;
 	struct ipfix_msg m;
-	uint8_t small[16 + 4 + 3 * 71];
+	uint8_t small[16 + 4 + 3 * 73];
 	size_t len;
 
 	(void)state;
 	icmp4_uniflow(&r);
-	/* exactly three 71-octet records fit */
+	/* exactly three 73-octet records fit */
 	ipfix_msg_init(&m, small, sizeof(small), 0x42);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
@@ -632,7 +636,7 @@ static void test_split(void **state)
 	len = ipfix_msg_finish(&m, 1700000000, 1000);
 	static const uint8_t hdr1[] = {
 		B16(10), B16(sizeof(small)), B32(1700000000), B32(1000), B32(0x42),
-		B16(256), B16(4 + 3 * 71),
+		B16(256), B16(4 + 3 * 73),
 	};
 	expect_bytes(small, sizeof(hdr1), hdr1, sizeof(hdr1));
 	assert_int_equal(len, sizeof(small));
@@ -642,27 +646,27 @@ static void test_split(void **state)
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	len = ipfix_msg_finish(&m, 1700000001, 1000 + 3);
 	static const uint8_t hdr2[] = {
-		B16(10), B16(16 + 4 + 71), B32(1700000001), B32(1003), B32(0x42),
-		B16(256), B16(4 + 71),
+		B16(10), B16(16 + 4 + 73), B32(1700000001), B32(1003), B32(0x42),
+		B16(256), B16(4 + 73),
 	};
 	expect_bytes(small, sizeof(hdr2), hdr2, sizeof(hdr2));
-	assert_int_equal(len, 16 + 4 + 71);
+	assert_int_equal(len, 16 + 4 + 73);
 
 	/* a record of another template needs a set header too */
 	struct flow_record r6;
 
 	memset(&r6, 0, sizeof(r6));
 	r6.key.ip_version = 6;
-	ipfix_msg_init(&m, small, 16 + 4 + 71 + 4 + 99 - 1, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 73 + 4 + 101 - 1, 0x42);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r6), -ENOSPC);
-	ipfix_msg_init(&m, small, 16 + 4 + 71 + 4 + 99, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 73 + 4 + 101, 0x42);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r6), 0);
-	assert_int_equal(m.len, 16 + 4 + 71 + 4 + 99);
+	assert_int_equal(m.len, 16 + 4 + 73 + 4 + 101);
 
 	/* an options template needs its own set header */
-	ipfix_msg_init(&m, small, 16 + 4 + 96 + 4 + 26 - 1, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 100 + 4 + 26 - 1, 0x42);
 	assert_int_equal(ipfix_msg_add_template(&m, 256), 0);
 	assert_int_equal(ipfix_msg_add_template(&m, 262), -ENOSPC);
 
@@ -736,7 +740,8 @@ static unsigned int decode_data(struct decoded *d, uint16_t tid, const uint8_t *
 
 		assert_true(l <= len);
 		if (tid == IPFIX_TID_IPV4)
-			d->packets += get64(p + 4 + 4 + 2 + 2 + 1 + 2 + 1 + 2 + 2 + 4 + 4 + 1 + 16 + 8);
+			d->packets += get64(p + 4 + 4 + 2 + 2 + 1 + 2 + 1 + 2 + 4 + 4 + 2 + 2 + 1 +
+					    16 + 8);
 		if (tid == IPFIX_TID_EXPORTING_RELIABILITY)
 			d->not_sent_flows = get64(p + 4);
 		p += l;
@@ -893,7 +898,7 @@ static void test_udp(void **state)
 	assert_int_equal(d.first_seq, 0);
 	assert_int_equal(d.data[0], 40);
 	assert_int_equal(d.packets, 40 * 3);
-	assert_true(d.max_len > 576 - 28 - 71);		/* messages are filled */
+	assert_true(d.max_len > 576 - 28 - 73);		/* messages are filled */
 	/* templates once (refresh is 60 s), options at the first tick and at
 	 * close */
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)

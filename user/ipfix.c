@@ -35,6 +35,7 @@ enum {
 	IE_maximumTTL = 53,
 	IE_sourceMacAddress = 56,
 	IE_vlanId = 58,
+	IE_postVlanId = 59,
 	IE_ipVersion = 60,
 	IE_flowDirection = 61,
 	IE_destinationMacAddress = 80,
@@ -69,13 +70,14 @@ enum {
 	S_PROTO,
 	S_IP_VERSION,
 	S_ETHER_TYPE,
-	S_VLAN_OUTER,
 	S_VLAN_INNER,
 	S_END_REASON,
 	S_BIFLOW_DIR,
 
 	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
 	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
+	S_IN_VLAN,		/* outer VLAN if metered on ingress, else 0 */
+	S_OUT_VLAN,		/* outer VLAN if metered on egress, else 0 */
 	S_DIRECTION,
 	S_START_MS,
 	S_END_MS,
@@ -133,7 +135,6 @@ enum {
 
 #define IP_COMMON \
 	F(ipVersion, 1, S_IP_VERSION), \
-	F(vlanId, 2, S_VLAN_OUTER), \
 	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
 
 /* minimum/maximumIpTotalLength are unsigned64 in the registry; an IP total
@@ -141,6 +142,8 @@ enum {
 #define IP_SIDE(X) \
 	X(ingressInterface, 4, S_IN_IF), \
 	X(egressInterface, 4, S_OUT_IF), \
+	X(vlanId, 2, S_IN_VLAN), \
+	X(postVlanId, 2, S_OUT_VLAN), \
 	X(flowDirection, 1, S_DIRECTION), \
 	X(flowStartMilliseconds, 8, S_START_MS), \
 	X(flowEndMilliseconds, 8, S_END_MS), \
@@ -156,6 +159,8 @@ enum {
 #define L2_SIDE(X) \
 	X(ingressInterface, 4, S_IN_IF), \
 	X(egressInterface, 4, S_OUT_IF), \
+	X(vlanId, 2, S_IN_VLAN), \
+	X(postVlanId, 2, S_OUT_VLAN), \
 	X(flowDirection, 1, S_DIRECTION), \
 	X(flowStartMilliseconds, 8, S_START_MS), \
 	X(flowEndMilliseconds, 8, S_END_MS), \
@@ -195,7 +200,6 @@ static const struct ipfix_field f_ipv6_biflow[] = {
 	F(sourceMacAddress, 6, S_SRC_ADDR), \
 	F(destinationMacAddress, 6, S_DST_ADDR), \
 	F(ethernetType, 2, S_ETHER_TYPE), \
-	F(vlanId, 2, S_VLAN_OUTER), \
 	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
 
 static const struct ipfix_field f_l2[] = {
@@ -494,12 +498,13 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_PROTO:	   v = k->protocol; break;
 	case S_IP_VERSION: v = k->ip_version; break;
 	case S_ETHER_TYPE: v = k->ether_type; break;
-	case S_VLAN_OUTER: v = k->vlan_outer & 0xfff; break;
 	case S_VLAN_INNER: v = k->vlan_inner & 0xfff; break;
 	case S_END_REASON: v = r->end_reason; break;
 	case S_BIFLOW_DIR: v = r->biflow_direction; break;
 	case S_IN_IF:	   v = s->direction == FLOW_DIR_INGRESS ? s->ifindex : 0; break;
 	case S_OUT_IF:	   v = s->direction == FLOW_DIR_EGRESS ? s->ifindex : 0; break;
+	case S_IN_VLAN:	   v = s->direction == FLOW_DIR_INGRESS ? k->vlan_outer & 0xfff : 0; break;
+	case S_OUT_VLAN:   v = s->direction == FLOW_DIR_EGRESS ? k->vlan_outer & 0xfff : 0; break;
 	case S_DIRECTION:  v = s->direction; break;
 	case S_START_MS:   v = side_times(r, s)->first_ms; break;
 	case S_END_MS:	   v = side_times(r, s)->last_ms; break;

@@ -13,18 +13,23 @@
  *
  *  IPv4 / IPv6 flow, uniflow and biflow: addresses, ports, protocol,
  *   icmpTypeCode (ports are 0 for ICMP, as flow_key holds type<<8|code in
- *   dst_port), ipVersion, vlanId (outer tag, or the only one) and
- *   dot1qCustomerVlanId (inner tag of QinQ, 0 if none), ingressInterface and
- *   egressInterface (the one the packets were metered on by direction, the
- *   other 0), flowDirection, start/end (ms), octet/packet delta counts,
+ *   dst_port), ipVersion, dot1qCustomerVlanId (inner tag of QinQ, 0 if
+ *   none), then per direction: ingressInterface and egressInterface, vlanId
+ *   and postVlanId (the outer tag, or the only one), each pair holding the
+ *   interface and tag the packets were metered on by direction (IANA:
+ *   vlanId is the ingress interface's VLAN, postVlanId the egress one's),
+ *   the other 0; flowDirection, start/end (ms), octet/packet delta counts,
  *   tcpControlBits, ipClassOfService (first packet), min/max TTL, min/max
- *   IP total length, flowLabelIPv6 (v6), flowEndReason. A biflow adds the
- *   reverse (PEN 29305) interfaces, flowDirection, times, counters, flags,
- *   class of service, TTLs, lengths and flow label, and biflowDirection.
- *  Non-IP (L2) flow: MAC addresses, ethernetType, VLANs, interfaces,
- *   direction, times, counters (octetDeltaCount: L2 payload, as the meter
- *   counts it; layer2OctetDeltaCount: whole frames), flowEndReason; the
- *   biflow adds the reverse interfaces, direction, times and counters.
+ *   IP total length, flowLabelIPv6 (v6); and flowEndReason. A biflow has
+ *   the per-direction fields twice, the reverse ones under PEN 29305, and
+ *   biflowDirection. None of them is one RFC 5103 section 6.1 calls
+ *   non-reversible (identifiers such as observationDomainId, process
+ *   configuration and statistics, biflowDirection, paddingOctets).
+ *  Non-IP (L2) flow: MAC addresses, ethernetType, dot1qCustomerVlanId, and
+ *   per direction interfaces, VLANs, direction, times, counters
+ *   (octetDeltaCount: L2 payload, as the meter counts it;
+ *   layer2OctetDeltaCount: whole frames); flowEndReason; the biflow the
+ *   reverse of each per-direction field.
  *
  * In biflow templates the reverse fields come before the forward ones:
  * nfdump 1.7 decodes a reverse element it has no mapping for (all but the

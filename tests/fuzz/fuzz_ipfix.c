@@ -130,7 +130,8 @@ static uint64_t flow_value(const struct flow_record *r, uint16_t ie, int rev, in
 	case 4:   return k->protocol;
 	case 60:  return k->ip_version;
 	case 256: return k->ether_type;
-	case 58:  return k->vlan_outer & 0xfff;
+	case 58:  return s->direction == FLOW_DIR_INGRESS ? k->vlan_outer & 0xfff : 0;
+	case 59:  return s->direction == FLOW_DIR_EGRESS ? k->vlan_outer & 0xfff : 0;
 	case 245: return k->vlan_inner & 0xfff;
 	case 136: return r->end_reason;
 	case 239: return r->biflow_direction;
