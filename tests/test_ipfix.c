@@ -679,17 +679,36 @@ static void test_split(void **state)
 
 /* ---- a minimal decoder for the transport tests -------------------------- */
 
+/* Sequence numbers and templates are per observation domain (RFC 7011 3.1,
+ * 8): a data set decodes only with a template of its own domain. */
+struct domain {
+	uint32_t odid;
+	unsigned int messages;
+	uint32_t first_seq, next_seq;
+	int rec_len[IPFIX_TEMPLATES];
+};
+
 struct decoded {
 	unsigned int messages;
 	unsigned int templates[IPFIX_TEMPLATES];	/* template records seen per id */
 	unsigned int data[IPFIX_TEMPLATES];		/* data records seen per id */
-	uint32_t first_seq, next_seq;			/* of the last message */
+	struct domain dom[2];				/* in the order they appeared */
+	unsigned int n_dom;
 	unsigned int seq_errors;
 	size_t max_len;
 	uint64_t packets;				/* forward packets of flow records */
 	uint64_t not_sent_flows;			/* last exporting reliability record */
-	int rec_len[IPFIX_TEMPLATES];
 };
+
+static struct domain *domain_of(struct decoded *d, uint32_t odid)
+{
+	for (unsigned int i = 0; i < d->n_dom; i++)
+		if (d->dom[i].odid == odid)
+			return &d->dom[i];
+	assert_true(d->n_dom < 2);
+	d->dom[d->n_dom].odid = odid;
+	return &d->dom[d->n_dom++];
+}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -706,7 +725,8 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
-static void decode_templates(struct decoded *d, const uint8_t *p, size_t len, int options)
+static void decode_templates(struct decoded *d, struct domain *dom, const uint8_t *p,
+			     size_t len, int options)
 {
 	while (len >= 4) {
 		uint16_t tid = get16(p), n = get16(p + 2), scope = options ? get16(p + 4) : 0;
@@ -721,7 +741,7 @@ static void decode_templates(struct decoded *d, const uint8_t *p, size_t len, in
 			rec += flen;
 			off += id & 0x8000 ? 8 : 4;
 		}
-		d->rec_len[tid - IPFIX_TID_FIRST] = rec;
+		dom->rec_len[tid - IPFIX_TID_FIRST] = rec;
 		d->templates[tid - IPFIX_TID_FIRST]++;
 		p += off;
 		len -= off;
@@ -729,12 +749,13 @@ static void decode_templates(struct decoded *d, const uint8_t *p, size_t len, in
 	assert_int_equal(len, 0);
 }
 
-static unsigned int decode_data(struct decoded *d, uint16_t tid, const uint8_t *p, size_t len)
+static unsigned int decode_data(struct decoded *d, struct domain *dom, uint16_t tid,
+				const uint8_t *p, size_t len)
 {
-	int rec = d->rec_len[tid - IPFIX_TID_FIRST];
+	int rec = dom->rec_len[tid - IPFIX_TID_FIRST];
 	unsigned int n = 0;
 
-	assert_int_not_equal(rec, 0);	/* the template came first */
+	assert_int_not_equal(rec, 0);	/* the template came first, in this domain */
 	while (len > 0) {
 		size_t l = rec;
 
@@ -757,28 +778,31 @@ static size_t decode_msg(struct decoded *d, const uint8_t *p, size_t avail)
 {
 	size_t len, off = IPFIX_MSG_HDR_LEN;
 	uint32_t seq, records = 0;
+	struct domain *dom;
 
 	assert_true(avail >= IPFIX_MSG_HDR_LEN);
 	assert_int_equal(get16(p), 10);
 	len = get16(p + 2);
 	assert_true(len <= avail);
 	seq = get32(p + 8);
-	if (d->messages && seq != d->next_seq)
+	dom = domain_of(d, get32(p + 12));
+	if (dom->messages && seq != dom->next_seq)
 		d->seq_errors++;
-	if (!d->messages)
-		d->first_seq = seq;
+	if (!dom->messages)
+		dom->first_seq = seq;
 	while (off < len) {
 		uint16_t id = get16(p + off), slen = get16(p + off + 2);
 
 		assert_true(slen >= 4 && off + slen <= len);
 		if (id == 2 || id == 3)
-			decode_templates(d, p + off + 4, slen - 4, id == 3);
+			decode_templates(d, dom, p + off + 4, slen - 4, id == 3);
 		else
-			records += decode_data(d, id, p + off + 4, slen - 4);
+			records += decode_data(d, dom, id, p + off + 4, slen - 4);
 		off += slen;
 	}
 	assert_int_equal(off, len);
-	d->next_seq = seq + records;
+	dom->next_seq = seq + records;
+	dom->messages++;
 	d->messages++;
 	if (len > d->max_len)
 		d->max_len = len;
@@ -895,17 +919,44 @@ static void test_udp(void **state)
 	}
 	close(fd);
 	assert_int_equal(d.seq_errors, 0);
-	assert_int_equal(d.first_seq, 0);
+	/* flows in the configured domain, options in domain 0 (nfcapd), each
+	 * with its own sequence from 0 */
+	assert_int_equal(d.n_dom, 2);
+	assert_int_equal(d.dom[0].odid, 77);
+	assert_int_equal(d.dom[0].first_seq, 0);
+	assert_int_equal(d.dom[0].next_seq, 40);
+	assert_int_equal(d.dom[1].odid, IPFIX_ODID_OPTIONS);
+	assert_int_equal(d.dom[1].first_seq, 0);
+	assert_int_equal(d.dom[1].next_seq, 2 * 4);	/* 3 statistics + 1 interface */
 	assert_int_equal(d.data[0], 40);
 	assert_int_equal(d.packets, 40 * 3);
 	assert_true(d.max_len > 576 - 28 - 73);		/* messages are filled */
-	/* templates once (refresh is 60 s), options at the first tick and at
-	 * close */
+	/* flow templates once (refresh is 60 s); options at the first tick and
+	 * at close, each time with their templates */
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
-		assert_int_equal(d.templates[i], 1);
+		assert_int_equal(d.templates[i], IPFIX_TID_FIRST + i < IPFIX_TID_OPTIONS ? 1 : 2);
 	assert_int_equal(d.data[IPFIX_TID_METERING_STATS - IPFIX_TID_FIRST], 2);
 	assert_int_equal(d.data[IPFIX_TID_INTERFACES - IPFIX_TID_FIRST], 2);
-	assert_int_equal(d.next_seq, 40 + 2 * 4);	/* 3 statistics + 1 interface */
+
+	/* flows in domain 0 share it, and its one sequence, with the options */
+	struct decoded d0 = { 0 };
+
+	cfg.observation_domain = 0;
+	fd = udp_listen(&port);
+	snprintf(uri, sizeof(uri), "udp://127.0.0.1:%u", port);
+	o = open_uri(uri, &cfg);
+	for (int i = 0; i < 10; i++)
+		o->ops->record(o, &r);
+	assert_int_equal(o->ops->tick(o, &t), 0);
+	o->ops->close(o, &t);
+	while ((n = recv(fd, dgram, sizeof(dgram), MSG_DONTWAIT)) > 0)
+		assert_int_equal(decode_msg(&d0, dgram, n), n);
+	close(fd);
+	assert_int_equal(d0.seq_errors, 0);
+	assert_int_equal(d0.n_dom, 1);
+	assert_int_equal(d0.dom[0].odid, 0);
+	assert_int_equal(d0.dom[0].next_seq, 10 + 2 * 4);
+	cfg.observation_domain = 77;
 
 	/* nobody listening: ECONNREFUSED is counted, not fatal */
 	fd = udp_listen(&port);
@@ -1026,7 +1077,10 @@ static void test_tcp_reconnect(void **state)
 		o->ops->record(o, &r);
 	o->ops->tick(o, &t);
 	tcp_read(cfd, &d1, 200);
-	assert_int_equal(d1.first_seq, 0);
+	/* TCP: one domain, options records counted in its sequence */
+	assert_int_equal(d1.n_dom, 1);
+	assert_int_equal(d1.dom[0].odid, 77);
+	assert_int_equal(d1.dom[0].first_seq, 0);
 	assert_int_equal(d1.seq_errors, 0);
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
 		assert_int_equal(d1.templates[i], 1);
@@ -1053,7 +1107,8 @@ static void test_tcp_reconnect(void **state)
 	assert_true(cfd >= 0);
 	o->ops->tick(o, &t);
 	tcp_read(cfd, &d2, 200);
-	assert_int_equal(d2.first_seq, 0);
+	assert_int_equal(d2.n_dom, 1);
+	assert_int_equal(d2.dom[0].first_seq, 0);
 	assert_int_equal(d2.seq_errors, 0);
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
 		assert_int_equal(d2.templates[i], 1);
@@ -1196,7 +1251,8 @@ static void test_file_ipfixdump(void **state)
 		"exportedFlowRecordTotalCount : 3",
 		"notSentFlowTotalCount : 1",
 		"interfaceDescription : (len: 16) eth0",
-		"2 Messages, 11 Data Records, 10 Template Records",
+		"observation domain id: 0",
+		"3 Messages, 11 Data Records, 14 Template Records",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (!strstr(out, want[i])) {

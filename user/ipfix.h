@@ -55,6 +55,11 @@
  *   index only from a non-scope ingressInterface, and sizes each record as
  *   scope + 4 + name length; pmacct sums an options template's field
  *   lengths in 16 bits, which variable-length fields (65535) overflow.
+ *
+ * Options records may go in messages of an observation domain of their own
+ * (IPFIX_ODID_OPTIONS, RFC 7011 section 3.1: 0 when no specific domain is
+ * relevant to the whole message); the scope says which domain they are
+ * about. ipfix_export.c says when.
  */
 #ifndef BPFIX_IPFIX_H
 #define BPFIX_IPFIX_H
@@ -71,6 +76,7 @@
 #define IPFIX_MSG_MAX          65535	/* the header's length field */
 #define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
 #define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
+#define IPFIX_ODID_OPTIONS     0	/* RFC 7011 3.1: no specific observation domain */
 
 enum ipfix_tid {
 	IPFIX_TID_IPV4 = 256,
@@ -86,6 +92,7 @@ enum ipfix_tid {
 	IPFIX_TID_END,
 };
 #define IPFIX_TID_FIRST        IPFIX_TID_IPV4
+#define IPFIX_TID_OPTIONS      IPFIX_TID_METERING_STATS	/* the first options template */
 #define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
 
 /* One field specifier of a template, and where its value comes from. */
@@ -155,6 +162,11 @@ void ipfix_msg_reset(struct ipfix_msg *m);
 static inline int ipfix_msg_empty(const struct ipfix_msg *m)
 {
 	return m->len <= IPFIX_MSG_HDR_LEN;
+}
+/* The observation domain of the next message (the current one is empty). */
+static inline void ipfix_msg_set_odid(struct ipfix_msg *m, uint32_t odid)
+{
+	m->odid = odid;
 }
 
 /* Each returns 0, -ENOSPC (the item does not fit, message unchanged) or

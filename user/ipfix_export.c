@@ -27,9 +27,18 @@
  *    header allows, so a large sweep starts reaching the collector after a
  *    few hundred records instead of after thousands.
  *  - Sequence numbers count the data records (options records included)
- *    handed to the transport before a message in this session; a UDP
- *    datagram that send() refused still advances them, so the collector sees
- *    the loss as a gap. A new TCP connection is a new session and starts at 0.
+ *    handed to the transport before a message in this session, per
+ *    observation domain; a UDP datagram that send() refused still advances
+ *    them, so the collector sees the loss as a gap. A new TCP connection is
+ *    a new session and starts at 0.
+ *  - Over UDP and into a file, options templates and options records go in
+ *    messages of their own, in observation domain IPFIX_ODID_OPTIONS (0),
+ *    with their own sequence numbers; flow templates and flow records keep
+ *    the configured domain. nfcapd counts only flow records in a domain's
+ *    sequence (RFC 7011 counts options records too), so options records in
+ *    the flows' domain read to it as a sequence error after every refresh.
+ *    With --observation-domain 0 both share domain 0. TCP, which nfcapd
+ *    does not take, keeps everything in the configured domain.
  *
  * Never blocking the meter: UDP sends wait at most UDP_SEND_TIMEOUT_MS for
  * room in the local socket buffer (a burst of datagrams drains at link
@@ -85,6 +94,7 @@ struct ipfix_out {
 	struct ipfix_msg msg;
 	uint8_t *buf;
 	uint32_t seq;			/* data records sent in this session */
+	uint32_t opts_seq;		/* ... in IPFIX_ODID_OPTIONS (UDP, file) */
 
 	int tpl_due;			/* (options) templates before the next data */
 	int opts_due;			/* options records with the next message */
@@ -257,11 +267,12 @@ static int sync_write(struct ipfix_out *x, const uint8_t *buf, size_t len)
 static void sync_flush(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
+	uint32_t *seq = m->odid != x->odid ? &x->opts_seq : &x->seq;
 	size_t len;
 
 	if (ipfix_msg_empty(m))
 		return;
-	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
+	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), *seq);
 	if (sync_write(x, m->buf, len) == 0) {
 		count_sent(x, m, len);
 	} else {
@@ -282,15 +293,16 @@ static void sync_flush(struct ipfix_out *x)
 			}
 		}
 	}
-	x->seq += m->records;
+	*seq += m->records;
 	ipfix_msg_reset(m);
 }
 
+/* The flow templates; the options templates go with the options. */
 static void sync_templates(struct ipfix_out *x)
 {
 	x->tpl_due = 0;		/* a failed send on the way sets them again */
 	x->tpl_lost = 0;
-	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++) {
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_OPTIONS; tid++) {
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			sync_flush(x);
 			ipfix_msg_add_template(&x->msg, tid);
@@ -298,6 +310,8 @@ static void sync_templates(struct ipfix_out *x)
 	}
 }
 
+/* Options templates and records in messages of IPFIX_ODID_OPTIONS, after
+ * the flows' message (which may carry their templates). */
 static void sync_options(struct ipfix_out *x)
 {
 	struct ipfix_stats s;
@@ -305,6 +319,14 @@ static void sync_options(struct ipfix_out *x)
 	if (!x->have_totals)
 		return;
 	fill_stats(x, &s);
+	sync_flush(x);
+	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);
+	for (uint16_t tid = IPFIX_TID_OPTIONS; tid < IPFIX_TID_END; tid++) {
+		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
+			sync_flush(x);
+			ipfix_msg_add_template(&x->msg, tid);
+		}
+	}
 	for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++) {
 		if (ipfix_msg_add_stats(&x->msg, stats_tids[i], &s) == -ENOSPC) {
 			sync_flush(x);
@@ -320,6 +342,8 @@ static void sync_options(struct ipfix_out *x)
 			ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name);
 		}
 	}
+	sync_flush(x);
+	ipfix_msg_set_odid(&x->msg, x->odid);
 	x->opts_due = 0;
 }
 
