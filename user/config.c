@@ -35,6 +35,7 @@ void config_defaults(struct bpfix_config *cfg)
 	cfg->active_timeout_s = DEFAULT_ACTIVE_TIMEOUT_S;
 	cfg->sweep_interval_ms = DEFAULT_SWEEP_INTERVAL_MS;
 	cfg->flows = DEFAULT_FLOWS;
+	cfg->observation_domain = DEFAULT_OBSERVATION_DOMAIN;
 	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
 	cfg->template_refresh_s = DEFAULT_TEMPLATE_REFRESH_S;
 	cfg->ipfix_mtu = DEFAULT_IPFIX_MTU;
@@ -68,7 +69,7 @@ void config_usage(FILE *f)
 "  --sweep-interval MS    read the kernel tables every MS (default %u)\n"
 "  --flows N              flows held at once, kernel and agent (default %u)\n"
 "  --uniflow              one record per direction instead of biflows\n"
-"  --observation-domain ID  IPFIX observation domain id (default 0)\n"
+"  --observation-domain ID  IPFIX observation domain of the flows (default %u)\n"
 "  --pin-path DIR         where maps are pinned (default %s)\n"
 "  --template-refresh SEC IPFIX/UDP template and options resend (default %u)\n"
 "  --ipfix-mtu BYTES      IPFIX/UDP path MTU (default %u)\n"
@@ -88,7 +89,8 @@ void config_usage(FILE *f)
 "                                              native XDP, IPFIX over UDP\n"
 "  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n",
 		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
-		DEFAULT_FLOWS, DEFAULT_PIN_PATH, DEFAULT_TEMPLATE_REFRESH_S,
+		DEFAULT_FLOWS, DEFAULT_OBSERVATION_DOMAIN, DEFAULT_PIN_PATH,
+		DEFAULT_TEMPLATE_REFRESH_S,
 		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS, DEFAULT_EXPORT_RATE,
 		DEFAULT_UDP_QUEUE_RECORDS, DEFAULT_SHUTDOWN_TIMEOUT_S);
 }

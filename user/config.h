@@ -20,6 +20,10 @@
 #define DEFAULT_ACTIVE_TIMEOUT_S   60
 #define DEFAULT_SWEEP_INTERVAL_MS  1000
 #define DEFAULT_FLOWS              65536
+/* Not 0: RFC 7011 keeps 0 for messages of no specific domain, where the
+ * options go (ipfix_export.c), and nfcapd reads options records in the
+ * flows' domain as sequence errors. */
+#define DEFAULT_OBSERVATION_DOMAIN 1
 #define DEFAULT_PIN_PATH           "/sys/fs/bpf/bpfix"
 #define DEFAULT_TEMPLATE_REFRESH_S 60
 #define DEFAULT_IPFIX_MTU          1500

@@ -35,10 +35,10 @@ enum {
 	IE_maximumTTL = 53,
 	IE_sourceMacAddress = 56,
 	IE_vlanId = 58,
+	IE_postVlanId = 59,
 	IE_ipVersion = 60,
 	IE_flowDirection = 61,
 	IE_destinationMacAddress = 80,
-	IE_interfaceName = 82,
 	IE_interfaceDescription = 83,
 	IE_flowEndReason = 136,
 	IE_icmpTypeCodeIPv6 = 139,
@@ -70,13 +70,14 @@ enum {
 	S_PROTO,
 	S_IP_VERSION,
 	S_ETHER_TYPE,
-	S_VLAN_OUTER,
 	S_VLAN_INNER,
 	S_END_REASON,
 	S_BIFLOW_DIR,
 
 	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
 	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
+	S_IN_VLAN,		/* outer VLAN if metered on ingress, else 0 */
+	S_OUT_VLAN,		/* outer VLAN if metered on egress, else 0 */
 	S_DIRECTION,
 	S_START_MS,
 	S_END_MS,
@@ -110,7 +111,6 @@ enum {
 
 	S_IFINDEX,
 	S_IFNAME,
-	S_IFDESC,
 };
 #define S_REV 0x80
 
@@ -135,7 +135,6 @@ enum {
 
 #define IP_COMMON \
 	F(ipVersion, 1, S_IP_VERSION), \
-	F(vlanId, 2, S_VLAN_OUTER), \
 	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
 
 /* minimum/maximumIpTotalLength are unsigned64 in the registry; an IP total
@@ -143,6 +142,8 @@ enum {
 #define IP_SIDE(X) \
 	X(ingressInterface, 4, S_IN_IF), \
 	X(egressInterface, 4, S_OUT_IF), \
+	X(vlanId, 2, S_IN_VLAN), \
+	X(postVlanId, 2, S_OUT_VLAN), \
 	X(flowDirection, 1, S_DIRECTION), \
 	X(flowStartMilliseconds, 8, S_START_MS), \
 	X(flowEndMilliseconds, 8, S_END_MS), \
@@ -158,6 +159,8 @@ enum {
 #define L2_SIDE(X) \
 	X(ingressInterface, 4, S_IN_IF), \
 	X(egressInterface, 4, S_OUT_IF), \
+	X(vlanId, 2, S_IN_VLAN), \
+	X(postVlanId, 2, S_OUT_VLAN), \
 	X(flowDirection, 1, S_DIRECTION), \
 	X(flowStartMilliseconds, 8, S_START_MS), \
 	X(flowEndMilliseconds, 8, S_END_MS), \
@@ -197,7 +200,6 @@ static const struct ipfix_field f_ipv6_biflow[] = {
 	F(sourceMacAddress, 6, S_SRC_ADDR), \
 	F(destinationMacAddress, 6, S_DST_ADDR), \
 	F(ethernetType, 2, S_ETHER_TYPE), \
-	F(vlanId, 2, S_VLAN_OUTER), \
 	F(dot1qCustomerVlanId, 2, S_VLAN_INNER)
 
 static const struct ipfix_field f_l2[] = {
@@ -243,16 +245,17 @@ static const struct ipfix_field f_exporting_reliability[] = {
 	F(observationTimeMilliseconds, 8, S_NS_LAST_MS),
 };
 
+/* The layout nfdump 1.7.1 reads (ipfix.h): the name in interfaceDescription. */
 static const struct ipfix_field f_interfaces[] = {
-	F(ingressInterface, 4, S_IFINDEX),		/* scope */
-	F(interfaceName, IPFIX_VARLEN, S_IFNAME),
-	F(interfaceDescription, IPFIX_VARLEN, S_IFDESC),
+	F(observationDomainId, 4, S_ODID),		/* scope */
+	F(ingressInterface, 4, S_IFINDEX),
+	F(interfaceDescription, IPFIX_IFNAME_LEN, S_IFNAME),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TPL(tid, scope, f) [(tid) - IPFIX_TID_FIRST] = { tid, scope, ARRAY_SIZE(f), 0, f, #f }
 
-/* rec_len is filled in on first use (fixed lengths only). */
+/* rec_len is filled in on first use. */
 static struct ipfix_template templates[IPFIX_TEMPLATES] = {
 	TPL(IPFIX_TID_IPV4, 0, f_ipv4),
 	TPL(IPFIX_TID_IPV4_BIFLOW, 0, f_ipv4_biflow),
@@ -276,13 +279,8 @@ static void templates_setup(void)
 		struct ipfix_template *t = &templates[i];
 		unsigned int len = 0;
 
-		for (unsigned int j = 0; j < t->n_fields; j++) {
-			if (t->fields[j].len == IPFIX_VARLEN) {
-				len = 0;
-				break;
-			}
+		for (unsigned int j = 0; j < t->n_fields; j++)
 			len += t->fields[j].len;
-		}
 		t->rec_len = len;
 	}
 	done = 1;
@@ -460,10 +458,9 @@ int ipfix_msg_add_template(struct ipfix_msg *m, uint16_t tid)
 
 struct values {
 	const struct flow_record *flow;
-	const struct ipfix_stats *stats;
+	const struct ipfix_stats *stats;	/* also an interface record's domain */
 	uint32_t ifindex;
 	const char *ifname;
-	const char *ifdesc;
 };
 
 /* The side whose times a side reports: a side without packets in a biflow
@@ -501,12 +498,13 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_PROTO:	   v = k->protocol; break;
 	case S_IP_VERSION: v = k->ip_version; break;
 	case S_ETHER_TYPE: v = k->ether_type; break;
-	case S_VLAN_OUTER: v = k->vlan_outer & 0xfff; break;
 	case S_VLAN_INNER: v = k->vlan_inner & 0xfff; break;
 	case S_END_REASON: v = r->end_reason; break;
 	case S_BIFLOW_DIR: v = r->biflow_direction; break;
 	case S_IN_IF:	   v = s->direction == FLOW_DIR_INGRESS ? s->ifindex : 0; break;
 	case S_OUT_IF:	   v = s->direction == FLOW_DIR_EGRESS ? s->ifindex : 0; break;
+	case S_IN_VLAN:	   v = s->direction == FLOW_DIR_INGRESS ? k->vlan_outer & 0xfff : 0; break;
+	case S_OUT_VLAN:   v = s->direction == FLOW_DIR_EGRESS ? k->vlan_outer & 0xfff : 0; break;
 	case S_DIRECTION:  v = s->direction; break;
 	case S_START_MS:   v = side_times(r, s)->first_ms; break;
 	case S_END_MS:	   v = side_times(r, s)->last_ms; break;
@@ -548,36 +546,16 @@ static uint64_t stats_value(const struct ipfix_stats *s, uint8_t src)
 	return 0;
 }
 
-static const char *string_value(const struct values *v, uint8_t src)
+/* A fixed-length string (RFC 7011 6.1.6), zero-padded: at most len - 1
+ * octets of @s, so the field always ends in a zero octet. */
+static uint8_t *put_string(uint8_t *p, const char *s, uint16_t len)
 {
-	const char *s = src == S_IFNAME ? v->ifname : v->ifdesc;
+	size_t n = s ? strnlen(s, len - 1) : 0;
 
-	return s ? s : "";
-}
-
-/* RFC 7011 section 7: one length octet below 255, else 255 and two octets.
- * Strings are cut at what two octets can say. */
-static size_t varlen_size(size_t n)
-{
-	if (n > IPFIX_MSG_MAX - 3)
-		n = IPFIX_MSG_MAX - 3;
-	return n < 255 ? 1 + n : 3 + n;
-}
-
-static uint8_t *put_string(uint8_t *p, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > IPFIX_MSG_MAX - 3)
-		n = IPFIX_MSG_MAX - 3;
-	if (n < 255) {
-		p = put_u8(p, (uint8_t)n);
-	} else {
-		p = put_u8(p, 255);
-		p = put_u16(p, (uint16_t)n);
-	}
-	memcpy(p, s, n);
-	return p + n;
+	if (n)
+		memcpy(p, s, n);
+	memset(p + n, 0, len - n);
+	return p + len;
 }
 
 static uint8_t *put_field(uint8_t *p, const struct ipfix_field *f, const struct values *v)
@@ -586,32 +564,15 @@ static uint8_t *put_field(uint8_t *p, const struct ipfix_field *f, const struct 
 	case S_IFINDEX:
 		return put_u32(p, v->ifindex);
 	case S_IFNAME:
-	case S_IFDESC:
-		return put_string(p, string_value(v, f->src));
+		return put_string(p, v->ifname, f->len);
 	}
 	return put_uint(p, stats_value(v->stats, f->src), f->len);
-}
-
-static size_t record_len(const struct ipfix_template *t, const struct values *v)
-{
-	size_t len = 0;
-
-	if (t->rec_len)
-		return t->rec_len;
-	for (unsigned int i = 0; i < t->n_fields; i++) {
-		const struct ipfix_field *f = &t->fields[i];
-
-		len += f->len == IPFIX_VARLEN ? varlen_size(strlen(string_value(v, f->src)))
-					      : f->len;
-	}
-	return len;
 }
 
 static int add_record(struct ipfix_msg *m, const struct ipfix_template *t,
 		      const struct values *v)
 {
-	size_t len = record_len(t, v);
-	uint8_t *p = set_reserve(m, t->id, len);
+	uint8_t *p = set_reserve(m, t->id, t->rec_len);
 
 	if (!p)
 		return -ENOSPC;
@@ -649,10 +610,11 @@ int ipfix_msg_add_stats(struct ipfix_msg *m, uint16_t tid, const struct ipfix_st
 	return add_record(m, ipfix_template(tid), &v);
 }
 
-int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t ifindex, const char *name,
-			    const char *description)
+int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t odid, uint32_t ifindex,
+			    const char *name)
 {
-	struct values v = { .ifindex = ifindex, .ifname = name, .ifdesc = description };
+	struct ipfix_stats s = { .observation_domain = odid };
+	struct values v = { .stats = &s, .ifindex = ifindex, .ifname = name };
 
 	return add_record(m, ipfix_template(IPFIX_TID_INTERFACES), &v);
 }

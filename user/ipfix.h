@@ -13,18 +13,23 @@
  *
  *  IPv4 / IPv6 flow, uniflow and biflow: addresses, ports, protocol,
  *   icmpTypeCode (ports are 0 for ICMP, as flow_key holds type<<8|code in
- *   dst_port), ipVersion, vlanId (outer tag, or the only one) and
- *   dot1qCustomerVlanId (inner tag of QinQ, 0 if none), ingressInterface and
- *   egressInterface (the one the packets were metered on by direction, the
- *   other 0), flowDirection, start/end (ms), octet/packet delta counts,
+ *   dst_port), ipVersion, dot1qCustomerVlanId (inner tag of QinQ, 0 if
+ *   none), then per direction: ingressInterface and egressInterface, vlanId
+ *   and postVlanId (the outer tag, or the only one), each pair holding the
+ *   interface and tag the packets were metered on by direction (IANA:
+ *   vlanId is the ingress interface's VLAN, postVlanId the egress one's),
+ *   the other 0; flowDirection, start/end (ms), octet/packet delta counts,
  *   tcpControlBits, ipClassOfService (first packet), min/max TTL, min/max
- *   IP total length, flowLabelIPv6 (v6), flowEndReason. A biflow adds the
- *   reverse (PEN 29305) interfaces, flowDirection, times, counters, flags,
- *   class of service, TTLs, lengths and flow label, and biflowDirection.
- *  Non-IP (L2) flow: MAC addresses, ethernetType, VLANs, interfaces,
- *   direction, times, counters (octetDeltaCount: L2 payload, as the meter
- *   counts it; layer2OctetDeltaCount: whole frames), flowEndReason; the
- *   biflow adds the reverse interfaces, direction, times and counters.
+ *   IP total length, flowLabelIPv6 (v6); and flowEndReason. A biflow has
+ *   the per-direction fields twice, the reverse ones under PEN 29305, and
+ *   biflowDirection. None of them is one RFC 5103 section 6.1 calls
+ *   non-reversible (identifiers such as observationDomainId, process
+ *   configuration and statistics, biflowDirection, paddingOctets).
+ *  Non-IP (L2) flow: MAC addresses, ethernetType, dot1qCustomerVlanId, and
+ *   per direction interfaces, VLANs, direction, times, counters
+ *   (octetDeltaCount: L2 payload, as the meter counts it;
+ *   layer2OctetDeltaCount: whole frames); flowEndReason; the biflow the
+ *   reverse of each per-direction field.
  *
  * In biflow templates the reverse fields come before the forward ones:
  * nfdump 1.7 decodes a reverse element it has no mapping for (all but the
@@ -43,8 +48,18 @@
  *   with the time window as two observationTimeMilliseconds;
  *  exporting process reliability statistics (4.3), scope exportingProcessId,
  *   same window;
- *  interface table: scope ingressInterface, interfaceName and
- *   interfaceDescription as variable-length fields (RFC 7011 section 7).
+ *  interface table: scope observationDomainId, then ingressInterface and
+ *   interfaceDescription holding the interface's name in IPFIX_IFNAME_LEN
+ *   octets, zero-padded. All fixed-length, and exactly these fields: nfdump
+ *   1.7.1 takes the name from interfaceDescription (not interfaceName), the
+ *   index only from a non-scope ingressInterface, and sizes each record as
+ *   scope + 4 + name length; pmacct sums an options template's field
+ *   lengths in 16 bits, which variable-length fields (65535) overflow.
+ *
+ * Options records may go in messages of an observation domain of their own
+ * (IPFIX_ODID_OPTIONS, RFC 7011 section 3.1: 0 when no specific domain is
+ * relevant to the whole message); the scope says which domain they are
+ * about. ipfix_export.c says when.
  */
 #ifndef BPFIX_IPFIX_H
 #define BPFIX_IPFIX_H
@@ -59,8 +74,9 @@
 #define IPFIX_SET_TEMPLATE     2
 #define IPFIX_SET_OPTIONS      3
 #define IPFIX_MSG_MAX          65535	/* the header's length field */
-#define IPFIX_VARLEN           65535	/* field length of a variable-length IE */
 #define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
+#define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
+#define IPFIX_ODID_OPTIONS     0	/* RFC 7011 3.1: no specific observation domain */
 
 enum ipfix_tid {
 	IPFIX_TID_IPV4 = 256,
@@ -76,12 +92,13 @@ enum ipfix_tid {
 	IPFIX_TID_END,
 };
 #define IPFIX_TID_FIRST        IPFIX_TID_IPV4
+#define IPFIX_TID_OPTIONS      IPFIX_TID_METERING_STATS	/* the first options template */
 #define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
 
 /* One field specifier of a template, and where its value comes from. */
 struct ipfix_field {
 	uint16_t id;		/* information element id, enterprise bit clear */
-	uint16_t len;		/* octets on the wire, or IPFIX_VARLEN */
+	uint16_t len;		/* octets on the wire */
 	uint32_t pen;		/* 0: IANA */
 	uint8_t  src;		/* value source (ipfix.c) */
 };
@@ -90,7 +107,7 @@ struct ipfix_template {
 	uint16_t id;
 	uint16_t scope;		/* scope field count: non-zero for options templates */
 	uint16_t n_fields;
-	uint16_t rec_len;	/* data record length, 0 when variable */
+	uint16_t rec_len;	/* data record length */
 	const struct ipfix_field *fields;
 	const char *name;
 };
@@ -146,14 +163,22 @@ static inline int ipfix_msg_empty(const struct ipfix_msg *m)
 {
 	return m->len <= IPFIX_MSG_HDR_LEN;
 }
+/* The observation domain of the next message (the current one is empty). */
+static inline void ipfix_msg_set_odid(struct ipfix_msg *m, uint32_t odid)
+{
+	m->odid = odid;
+}
 
 /* Each returns 0, -ENOSPC (the item does not fit, message unchanged) or
  * -EINVAL (no such template). */
 int ipfix_msg_add_template(struct ipfix_msg *m, uint16_t tid);
 int ipfix_msg_add_flow(struct ipfix_msg *m, const struct flow_record *r);
 int ipfix_msg_add_stats(struct ipfix_msg *m, uint16_t tid, const struct ipfix_stats *s);
-int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t ifindex, const char *name,
-			    const char *description);
+/* An interface table record of observation domain @odid: @name cut to
+ * IPFIX_IFNAME_LEN - 1 octets, so it always ends in a zero octet (nfdump
+ * 1.7.1 overwrites the last one). */
+int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t odid, uint32_t ifindex,
+			    const char *name);
 
 /* Close the open set and write the header: @export_time in seconds,
  * @seq the data records sent before this message in this session. Returns

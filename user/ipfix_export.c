@@ -27,9 +27,18 @@
  *    header allows, so a large sweep starts reaching the collector after a
  *    few hundred records instead of after thousands.
  *  - Sequence numbers count the data records (options records included)
- *    handed to the transport before a message in this session; a UDP
- *    datagram that send() refused still advances them, so the collector sees
- *    the loss as a gap. A new TCP connection is a new session and starts at 0.
+ *    handed to the transport before a message in this session, per
+ *    observation domain; a UDP datagram that send() refused still advances
+ *    them, so the collector sees the loss as a gap. A new TCP connection is
+ *    a new session and starts at 0.
+ *  - Over UDP and into a file, options templates and options records go in
+ *    messages of their own, in observation domain IPFIX_ODID_OPTIONS (0),
+ *    with their own sequence numbers; flow templates and flow records keep
+ *    the configured domain. nfcapd counts only flow records in a domain's
+ *    sequence (RFC 7011 counts options records too), so options records in
+ *    the flows' domain read to it as a sequence error after every refresh.
+ *    With --observation-domain 0 both share domain 0. TCP, which nfcapd
+ *    does not take, keeps everything in the configured domain.
  *
  * Delivered, not just sent (UDP): a collector run with its stock socket
  * buffer (net.core.rmem_default, 208 KiB on Debian: some 90 datagrams)
@@ -101,11 +110,11 @@ struct ipfix_out {
 	uint64_t refresh_ms;
 	int n_ifaces;
 	struct iface ifaces[MAX_IFACES];
-	const char *if_desc;
 
 	struct ipfix_msg msg;
 	uint8_t *buf;
 	uint32_t seq;			/* data records sent in this session */
+	uint32_t opts_seq;		/* ... in IPFIX_ODID_OPTIONS (UDP, file) */
 
 	int tpl_due;			/* (options) templates before the next data */
 	int opts_due;			/* options records with the next message */
@@ -250,14 +259,12 @@ static size_t options_size(const struct ipfix_out *x)
 
 	for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++)
 		len += ipfix_template(stats_tids[i])->rec_len + IPFIX_SET_HDR_LEN;
-	len += IPFIX_SET_HDR_LEN;
-	for (int i = 0; i < x->n_ifaces; i++)
-		len += 4 + 1 + strlen(x->ifaces[i].name) + 1 + strlen(x->if_desc);
+	len += IPFIX_SET_HDR_LEN + x->n_ifaces * ipfix_template(IPFIX_TID_INTERFACES)->rec_len;
 	return len;
 }
 
 /* The largest single item: what every message must be able to hold. */
-static size_t largest_item(const struct ipfix_out *x)
+static size_t largest_item(void)
 {
 	size_t max = 0;
 
@@ -267,12 +274,6 @@ static size_t largest_item(const struct ipfix_out *x)
 
 		if (t->rec_len > len)
 			len = t->rec_len;
-		if (len > max)
-			max = len;
-	}
-	for (int i = 0; i < x->n_ifaces; i++) {
-		size_t len = 4 + 1 + strlen(x->ifaces[i].name) + 1 + strlen(x->if_desc);
-
 		if (len > max)
 			max = len;
 	}
@@ -287,12 +288,13 @@ static void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t l
 static void msg_done(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
+	uint32_t *seq = m->odid != x->odid ? &x->opts_seq : &x->seq;
 	size_t len;
 
 	if (ipfix_msg_empty(m))
 		return;
-	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), x->seq);
-	x->seq += m->records;
+	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), *seq);
+	*seq += m->records;
 	if (x->kind == COLLECTOR_UDP) {
 		udp_enqueue(x, m, len);
 	} else if (fwrite(m->buf, 1, len, x->f) == len) {
@@ -304,10 +306,11 @@ static void msg_done(struct ipfix_out *x)
 	ipfix_msg_reset(m);
 }
 
+/* The flow templates; the options templates go with the options. */
 static void sync_templates(struct ipfix_out *x)
 {
 	x->tpl_due = 0;
-	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++) {
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_OPTIONS; tid++) {
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);
@@ -315,6 +318,8 @@ static void sync_templates(struct ipfix_out *x)
 	}
 }
 
+/* Options templates and records in messages of IPFIX_ODID_OPTIONS, after
+ * the flows' message (which may carry their templates). */
 static void sync_options(struct ipfix_out *x)
 {
 	struct ipfix_stats s;
@@ -322,6 +327,14 @@ static void sync_options(struct ipfix_out *x)
 	if (!x->have_totals)
 		return;
 	fill_stats(x, &s);
+	msg_done(x);
+	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);
+	for (uint16_t tid = IPFIX_TID_OPTIONS; tid < IPFIX_TID_END; tid++) {
+		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
+			msg_done(x);
+			ipfix_msg_add_template(&x->msg, tid);
+		}
+	}
 	for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++) {
 		if (ipfix_msg_add_stats(&x->msg, stats_tids[i], &s) == -ENOSPC) {
 			msg_done(x);
@@ -331,12 +344,14 @@ static void sync_options(struct ipfix_out *x)
 	for (int i = 0; i < x->n_ifaces; i++) {
 		const struct iface *ifc = &x->ifaces[i];
 
-		if (ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc) ==
+		if (ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name) ==
 		    -ENOSPC) {
 			msg_done(x);
-			ipfix_msg_add_interface(&x->msg, ifc->ifindex, ifc->name, x->if_desc);
+			ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name);
 		}
 	}
+	msg_done(x);
+	ipfix_msg_set_odid(&x->msg, x->odid);
 	x->opts_due = 0;
 }
 
@@ -442,19 +457,20 @@ static int udp_send(struct ipfix_out *x, const uint8_t *buf, size_t len)
 	return (size_t)n == len ? 0 : -EMSGSIZE;
 }
 
-/* Templates again, ahead of the queued data, after a send was refused.
- * They carry no data records: sequence number and position stay the
- * next data message's. Returns 0 once they are out. */
+/* The flow templates again, ahead of the queued flow data, after a send
+ * was refused (options messages carry their own templates). They carry no
+ * data records: domain and sequence number are the next flow message's.
+ * Returns 0 once they are out. */
 static int udp_resend_templates(struct ipfix_out *x)
 {
 	struct ipfix_msg t;
 	uint16_t tid = IPFIX_TID_FIRST;
 
 	ipfix_msg_init(&t, x->tbuf, x->msg.cap, x->odid);
-	while (tid < IPFIX_TID_END) {
+	while (tid < IPFIX_TID_OPTIONS) {
 		int err = 0;
 
-		while (tid < IPFIX_TID_END && !(err = ipfix_msg_add_template(&t, tid)))
+		while (tid < IPFIX_TID_OPTIONS && !(err = ipfix_msg_add_template(&t, tid)))
 			tid++;
 		ipfix_msg_finish(&t, (uint32_t)(clock_wall_ms() / 1000), x->seq_next_out);
 		err = udp_send(x, t.buf, t.len);
@@ -475,11 +491,12 @@ static void stamp_export_time(uint8_t *msg)
 	memcpy(msg + 4, &t, 4);
 }
 
-static uint32_t msg_seq(const uint8_t *msg)
+/* A message header's u32 at @off: 8 sequence number, 12 domain. */
+static uint32_t msg_u32(const uint8_t *msg, size_t off)
 {
 	uint32_t v;
 
-	memcpy(&v, msg + 8, 4);
+	memcpy(&v, msg + off, 4);
 	return be32toh(v);
 }
 
@@ -513,8 +530,8 @@ static uint64_t udp_pace(struct ipfix_out *x, uint64_t now_ns, uint64_t rate)
 
 		if (x->tokens < need)
 			return now_ns + (uint64_t)((need - x->tokens) * 1e9 / rate) + 1;
-		if (x->tpl_resend) {
-			x->seq_next_out = msg_seq(s->msg);
+		if (x->tpl_resend && msg_u32(s->msg, 12) == x->odid) {
+			x->seq_next_out = msg_u32(s->msg, 8);
 			err = udp_resend_templates(x);
 			if (err == -EAGAIN)
 				return now_ns + PACE_RETRY_NS;
@@ -757,8 +774,8 @@ static void tcp_build(struct ipfix_out *x)
 		for (size_t i = 0; i < sizeof(stats_tids) / sizeof(stats_tids[0]); i++)
 			ipfix_msg_add_stats(m, stats_tids[i], &s);
 		for (int i = 0; i < x->n_ifaces; i++)
-			ipfix_msg_add_interface(m, x->ifaces[i].ifindex, x->ifaces[i].name,
-						x->if_desc);
+			ipfix_msg_add_interface(m, x->odid, x->ifaces[i].ifindex,
+						x->ifaces[i].name);
 	}
 	x->pend_q = 0;
 	while (x->pend_q < x->q_len && ipfix_msg_add_flow(m, q_at(x, x->pend_q)) == 0)
@@ -902,16 +919,6 @@ static const struct output_ops tcp_ops = {
 
 /* ---- open -------------------------------------------------------------- */
 
-static const char *mode_desc(enum attach_mode mode)
-{
-	switch (mode) {
-	case MODE_TC:		return "bpfix tc";
-	case MODE_XDP:		return "bpfix xdp";
-	case MODE_XDP_GENERIC:	return "bpfix xdp generic";
-	}
-	return "bpfix";
-}
-
 static int resolve(const struct collector *c, int socktype, struct addrinfo **res,
 		   char *err, size_t errlen)
 {
@@ -960,9 +967,9 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 	if (setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
 		setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
-	if (mtu <= hdr || mtu - hdr < largest_item(x)) {
+	if (mtu <= hdr || mtu - hdr < largest_item()) {
 		snprintf(err, errlen, "%s: an MTU of %u leaves %d octets per IPFIX message, "
-			 "%zu needed", c->uri, mtu, (int)mtu - (int)hdr, largest_item(x));
+			 "%zu needed", c->uri, mtu, (int)mtu - (int)hdr, largest_item());
 		return -EINVAL;
 	}
 	return (int)(mtu - hdr > IPFIX_MSG_MAX ? IPFIX_MSG_MAX : mtu - hdr);
@@ -1025,7 +1032,6 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	memcpy(x->ifaces, cfg->ifaces, sizeof(x->ifaces[0]) * x->n_ifaces);
 	for (int i = 0; i < x->n_ifaces; i++)
 		x->ifaces[i].name[IF_NAMESIZE - 1] = '\0';
-	x->if_desc = mode_desc(cfg->mode);
 	x->tpl_due = 1;
 	x->opts_due = 1;
 	x->out.stats = &x->out.own;

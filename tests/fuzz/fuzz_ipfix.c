@@ -13,8 +13,8 @@
  * that names no such template. Every finished message is decoded here,
  * independently of the encoder: header length = octets produced <= the
  * capacity, sets tile the message exactly, each template record matches
- * the template table, each data record decodes (variable-length fields
- * included) to the values of the record that was added, in order, no
+ * the template table, each data record decodes to the values of the
+ * record that was added (interface names cut and zero-padded), in order, no
  * record crosses its set's end, and the message's counters agree.
  */
 #include <errno.h>
@@ -23,7 +23,6 @@
 #include "ipfix.h"
 
 #define MAX_ITEMS 256
-#define VARLEN_CUT (IPFIX_MSG_MAX - 3)	/* longest string a field can say */
 
 enum item_kind { ITEM_TEMPLATE, ITEM_FLOW, ITEM_STATS, ITEM_IFACE };
 
@@ -32,8 +31,8 @@ struct item {
 	uint16_t tid;
 	struct flow_record flow;
 	struct ipfix_stats stats;
-	uint32_t ifindex;
-	char *name, *desc;	/* NULL stands for "" */
+	uint32_t odid, ifindex;
+	char *name;		/* NULL stands for "" */
 };
 
 struct model {
@@ -77,15 +76,6 @@ static int is_stats_tid(uint16_t tid)
 	       tid == IPFIX_TID_EXPORTING_RELIABILITY;
 }
 
-static size_t varlen_size(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n > VARLEN_CUT)
-		n = VARLEN_CUT;
-	return n < 255 ? 1 + n : 3 + n;
-}
-
 /* Octets the item takes in its set, counted from the template table (the
  * field specifiers RFC 7011 3.2 defines), not asked of the encoder. */
 static size_t item_len(const struct item *it)
@@ -99,12 +89,8 @@ static size_t item_len(const struct item *it)
 			len += t->fields[i].pen ? 8 : 4;
 		return len;
 	}
-	for (unsigned int i = 0; i < t->n_fields; i++) {
-		if (t->fields[i].len != IPFIX_VARLEN)
-			len += t->fields[i].len;
-		else
-			len += varlen_size(t->fields[i].id == 82 ? it->name : it->desc);
-	}
+	for (unsigned int i = 0; i < t->n_fields; i++)
+		len += t->fields[i].len;
 	return len;
 }
 
@@ -144,7 +130,8 @@ static uint64_t flow_value(const struct flow_record *r, uint16_t ie, int rev, in
 	case 4:   return k->protocol;
 	case 60:  return k->ip_version;
 	case 256: return k->ether_type;
-	case 58:  return k->vlan_outer & 0xfff;
+	case 58:  return s->direction == FLOW_DIR_INGRESS ? k->vlan_outer & 0xfff : 0;
+	case 59:  return s->direction == FLOW_DIR_EGRESS ? k->vlan_outer & 0xfff : 0;
 	case 245: return k->vlan_inner & 0xfff;
 	case 136: return r->end_reason;
 	case 239: return r->biflow_direction;
@@ -232,14 +219,14 @@ static size_t check_template_record(const uint8_t *p, size_t left, const struct 
 	return off;
 }
 
+/* A fixed-length name: at most len - 1 octets of @want, then zeros. */
 static void check_string(const uint8_t *p, size_t len, const char *want, const char *what)
 {
-	size_t n = want ? strlen(want) : 0;
+	size_t n = want ? strnlen(want, len - 1) : 0;
 
-	if (n > VARLEN_CUT)
-		n = VARLEN_CUT;
-	FUZZ_ASSERT(len == n && (!n || !memcmp(p, want, n)), "%s: %zu octets, expected %zu", what,
-		    len, n);
+	FUZZ_ASSERT(!n || !memcmp(p, want, n), "%s: the name", what);
+	for (size_t i = n; i < len; i++)
+		FUZZ_ASSERT(!p[i], "%s: octet %zu of %zu is not padding", what, i, len);
 }
 
 static size_t check_data_record(const uint8_t *p, size_t left, const struct item *it)
@@ -258,17 +245,6 @@ static size_t check_data_record(const uint8_t *p, size_t left, const struct item
 		const struct ipfix_field *f = &t->fields[i];
 		size_t len = f->len;
 
-		if (f->len == IPFIX_VARLEN) {
-			FUZZ_ASSERT(off + 1 <= left, "length octet crosses the set end");
-			len = p[off++];
-			if (len == 255) {
-				FUZZ_ASSERT(off + 2 <= left, "length crosses the set end");
-				len = get16(p + off);
-				off += 2;
-				FUZZ_ASSERT(len >= 255, "3-octet length %zu below 255 (RFC 7011 7)",
-					    len);
-			}
-		}
 		FUZZ_ASSERT(off + len <= left, "template %u field %u crosses the set end", it->tid,
 			    i);
 		if (it->kind == ITEM_FLOW) {
@@ -303,16 +279,17 @@ static size_t check_data_record(const uint8_t *p, size_t left, const struct item
 		} else {
 			switch (i) {
 			case 0:
+				FUZZ_ASSERT(f->id == 149 && len == 4 && get32(p + off) == it->odid,
+					    "interface record observationDomainId");
+				break;
+			case 1:
 				FUZZ_ASSERT(f->id == 10 && len == 4 && get32(p + off) == it->ifindex,
 					    "interface record ifindex");
 				break;
-			case 1:
-				FUZZ_ASSERT(f->id == 82, "interface record field 1 is %u", f->id);
-				check_string(p + off, len, it->name, "interfaceName");
-				break;
 			case 2:
-				FUZZ_ASSERT(f->id == 83, "interface record field 2 is %u", f->id);
-				check_string(p + off, len, it->desc, "interfaceDescription");
+				FUZZ_ASSERT(f->id == 83 && len == IPFIX_IFNAME_LEN,
+					    "interface record field 2 is %u/%zu", f->id, len);
+				check_string(p + off, len, it->name, "interfaceDescription");
 				break;
 			default:
 				FUZZ_ASSERT(0, "interface record has field %u", i);
@@ -399,10 +376,8 @@ static void check_message(struct model *md, size_t len, uint32_t export_time, ui
 
 static void model_reset(struct model *md)
 {
-	for (int i = 0; i < md->n; i++) {
+	for (int i = 0; i < md->n; i++)
 		free(md->items[i].name);
-		free(md->items[i].desc);
-	}
 	md->n = 0;
 	md->open_set = 0;
 	ipfix_msg_reset(&md->m);
@@ -423,8 +398,8 @@ static int add(struct model *md, const struct item *it)
 	case ITEM_TEMPLATE: return ipfix_msg_add_template(&md->m, it->tid);
 	case ITEM_FLOW:     return ipfix_msg_add_flow(&md->m, &it->flow);
 	case ITEM_STATS:    return ipfix_msg_add_stats(&md->m, it->tid, &it->stats);
-	case ITEM_IFACE:    return ipfix_msg_add_interface(&md->m, it->ifindex, it->name,
-							  it->desc);
+	case ITEM_IFACE:    return ipfix_msg_add_interface(&md->m, it->odid, it->ifindex,
+							  it->name);
 	}
 	return -EINVAL;
 }
@@ -478,19 +453,17 @@ static void put(struct model *md, struct item *it)
 			    md->m.cap);
 		FUZZ_ASSERT(md->n < MAX_ITEMS, "model full");
 		md->items[md->n++] = *it;
-		it->name = it->desc = NULL;
+		it->name = NULL;
 		/* Options templates close their set (ipfix.h). */
 		md->open_set = it->kind == ITEM_TEMPLATE && item_set(it) == IPFIX_SET_OPTIONS
 			       ? 0 : item_set(it);
 		return;
 	}
 	free(it->name);
-	free(it->desc);
 }
 
-/* A string for a variable-length field: mostly short ones from the input,
- * sometimes NULL, sometimes longer than 255 (3-octet length) or than what
- * two octets can say (cut). */
+/* An interface name: mostly short ones from the input, sometimes NULL,
+ * sometimes longer than the field (cut), or with a zero octet inside. */
 static char *fuzz_string(struct fuzz_in *in)
 {
 	uint8_t sel = fuzz_u8(in);
@@ -501,7 +474,7 @@ static char *fuzz_string(struct fuzz_in *in)
 	case 0:
 		return NULL;
 	case 3:
-		len = 250 + fuzz_u16(in) % (IPFIX_MSG_MAX + 16 - 250);
+		len = IPFIX_IFNAME_LEN - 2 + fuzz_u8(in) % 8;	/* around the cut */
 		s = malloc(len + 1);
 		memset(s, 'a' + sel % 26, len);
 		s[len] = '\0';
@@ -564,9 +537,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 5:
 			it.kind = ITEM_IFACE;
+			it.odid = fuzz_u32(&in);
 			it.ifindex = fuzz_u32(&in);
 			it.name = fuzz_string(&in);
-			it.desc = fuzz_string(&in);
 			break;
 		case 6: {
 			uint32_t t = fuzz_u32(&in), seq = fuzz_u32(&in);

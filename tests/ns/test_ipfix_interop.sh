@@ -34,48 +34,49 @@
 # service, TTLs, IP lengths, flow label and the first and last packet times
 # from that capture too.
 #
+# The collectors run as users run them: nfcapd with its default socket
+# buffer (no -B), nfacctd with no buffer settings, in the foreground so
+# that their log lines land in files here; nfacctd's sequence checks are on
+# (nfacctd_disable_checks: false), which only adds log lines.
+#
 # Asserted, per agent:
 #   ipfixDump (file): every flow above with the key it was sent with
 #     (initiator as source), packets and octets per direction, TCP flags,
 #     class of service, min/max TTL and IP length, flow label,
-#     ingress/egress interface and flowDirection per direction, end reason
-#     (idle 1, active 2 then idle, end of TCP 3, forced 4), biflowDirection,
-#     first/last times within 1 s of the capture; the packets of all
-#     records equal the agent's own count and the records its record count;
-#     sequence numbers per RFC 7011 (options records count); the
-#     observation domain; options records of the four kinds, with the
-#     interface table naming the veth, nothing lost or not sent, and the
-#     metering statistics counting the records and messages sent before.
+#     ingress/egress interface, vlanId/postVlanId and flowDirection per
+#     direction, end reason (idle 1, active 2 then idle, end of TCP 3,
+#     forced 4), biflowDirection, first/last times within 1 s of the
+#     capture; the packets of all records equal the agent's own count and
+#     the records its record count; flows and their templates in the
+#     configured observation domain, options records and their templates in
+#     domain 0; sequence numbers per RFC 7011 in each domain (options records
+#     count); options records of the four kinds, the interface table naming
+#     the veth in a fixed 16-octet interfaceDescription, nothing lost or not
+#     sent, and the metering statistics counting the records and messages
+#     sent before; nothing on ipfixDump's stderr, no complaint in its output.
 #   tshark, nfdump, nfacctd: the same flows against the same ground truth,
 #     and the whole record set of the reference decode, record for record
 #     and field for field, as far as each collector keeps fields:
 #       tshark   everything, reverse fields, TTLs, lengths and flow labels
-#                included; no malformed data, no data set without its
-#                template, RFC 7011 sequence numbers on both UDP streams.
+#                included; no malformed data, no expert info of any level,
+#                no data set without its template, RFC 7011 sequence numbers
+#                per domain on both UDP streams.
 #       nfdump   forward fields, reverse packets and octets (nfdump 1.7 maps
 #                the other reverse elements onto forward ones; bpfix puts
 #                reverse fields first so the forward ones win), non-IP flows
 #                by MAC address; no dot1qCustomerVlanId, no EtherType; an IP
-#                flow's ipClassOfService shows as "dst tos".
+#                flow's ipClassOfService shows as "dst tos"; the interface
+#                table's name beside every input/output that is the veth.
 #       nfacctd  forward fields only (it ignores RFC 5103 reverse elements),
 #                no end reason, no biflowDirection, no ICMP type, no non-IP
 #                flows; it reads the first octet of the 2-octet
 #                tcpControlBits (RFC 7125: that octet holds the header length
-#                and reserved bits, so 0), and takes an egress record's VLAN
-#                from postVlanId, which bpfix does not send (so 0).
-#   nfcapd reports sequence errors: it counts only flow records in sequence
-#     numbers, where RFC 7011 counts options records too. The test
-#     simulates nfdump's rule on tshark's decode of the same stream and
-#     requires exactly that many, and zero by the RFC's rule. nfcapd 1.7.1
-#     cannot read variable-length interfaceName ("Process_ifvrf_option: ...
-#     size error"): exactly one such line per interface-table record sent,
-#     and no other complaint. It has no TCP listener (TCP is in
-#     test_ipfix_transport.sh).
-#   nfacctd's sequence check (turned on) complains too: it sums an options
-#     template's field lengths in 16 bits, so the interface table's two
-#     variable-length fields (65535 each) make its records 2 octets long to
-#     it and it counts (set length - 4) / 2 records for that set. Exactly
-#     the complaints that rule predicts from tshark's decode, no others.
+#                and reserved bits, so 0).
+#   nfcapd's log (stderr): no line but its known informational ones; 0
+#     sequence errors, 0 bad packets, two exporters (the flows' domain and
+#     domain 0). It has no TCP listener (TCP is in test_ipfix_transport.sh).
+#   nfacctd's log: no line but its known informational ones: no warning, no
+#     error, no "expecting flow" sequence complaint.
 #
 #   env BUILD=build sh tests/ns/test_ipfix_interop.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
@@ -349,7 +350,7 @@ info "decoding ($(elapsed))"
 # decode TAG: TAG's file (ipfixDump), lo capture (tshark) and nfcapd
 # files (nfdump); exit statuses in TAG.rc. Both agents' at once.
 decode() {
-	ipfixDump --in "$TMP/$1.ipfix" >"$TMP/$1.dump" 2>&1
+	ipfixDump --in "$TMP/$1.ipfix" >"$TMP/$1.dump" 2>"$TMP/$1.dump.err"
 	_d_rc="ipfixDump=$?"
 	tshark -r "$TMP/$1-lo.pcap" -d "udp.port==$NF_PORT,cflow" -d "udp.port==$PM_PORT,cflow" \
 		-V >"$TMP/$1-tshark.txt" 2>&1
@@ -382,7 +383,8 @@ judge() {
 	shift 4
 	python3 "$HELPER" check-mixed --tag "$_j_tag" --ifindex "$_j_ifx" --ifname "$_j_if" \
 		--odid "$_j_odid" --truth "$TRUTH" --capture "$TMP/wire.txt" \
-		--ipfixdump "$TMP/$_j_tag.dump" --tshark "$TMP/$_j_tag-tshark.txt" \
+		--ipfixdump "$TMP/$_j_tag.dump" --ipfixdump-err "$TMP/$_j_tag.dump.err" \
+		--tshark "$TMP/$_j_tag-tshark.txt" \
 		--tshark-ports "$NF_PORT,$PM_PORT" \
 		${HAVE_NFCAPD:+--nfdump "$TMP/$_j_tag-nfdump.txt" --nfcapd-log "$TMP/$_j_tag-nfcapd.log"} \
 		${HAVE_NFACCTD:+--nfacctd "$TMP/$_j_tag-pmacct.csv" --nfacctd-log "$TMP/$_j_tag-nfacctd.log"} \
