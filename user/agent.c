@@ -397,9 +397,19 @@ static void deliver_queued(struct agent *a, const volatile int *abort)
 	}
 }
 
-void agent_stop(struct agent *a, const volatile int *abort)
+int agent_outputs_gone(const struct agent *a)
 {
 	int i;
+
+	for (i = 0; i < a->n_out; i++)
+		if (!a->out[i]->gone)
+			return 0;
+	return a->n_out > 0;
+}
+
+int agent_stop(struct agent *a, const volatile int *abort)
+{
+	int i, failing = 0;
 
 	/* Stop metering first; then two flips drain both slots, the second
 	 * catching packets that raced with the detach. */
@@ -416,6 +426,7 @@ void agent_stop(struct agent *a, const volatile int *abort)
 	/* Closing counts what could not be delivered in time as not sent:
 	 * the exit line comes after, from the counters (in the journal). */
 	for (i = 0; i < a->n_out; i++) {
+		failing |= a->out[i]->failing;
 		a->out[i]->ops->close(a->out[i], &a->totals);
 		a->out[i] = NULL;
 	}
@@ -427,6 +438,7 @@ void agent_stop(struct agent *a, const volatile int *abort)
 	meter_close(&a->meter, 1);
 	flowtab_free(&a->tab);
 	frag_snapshot_free(&a->frags);
+	return failing ? -EIO : 0;
 }
 
 void agent_print_counters(struct agent *a, FILE *f, const char *when)

@@ -68,10 +68,13 @@ uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms);
 /* Let the outputs send what is due now (the UDP pacer). Returns when they
  * next want to run (monotonic ns), UINT64_MAX when nothing waits. */
 uint64_t agent_pump(struct agent *a);
+/* Every output is gone (its reader went away): nothing left to meter for. */
+int agent_outputs_gone(const struct agent *a);
 /* Detach, drain everything, emit all as forced end, let the outputs
  * deliver it for up to --shutdown-timeout (cut short once *@abort is set:
- * a second signal), close them. */
-void agent_stop(struct agent *a, const volatile int *abort);
+ * a second signal), close them. Returns 0, or -EIO when an output was
+ * still failing to write at the end (its records counted as not sent). */
+int agent_stop(struct agent *a, const volatile int *abort);
 void agent_print_counters(struct agent *a, FILE *f, const char *when);
 
 #endif /* BPFIX_AGENT_H */

@@ -78,7 +78,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <netinet/in.h>
 #include "ipfix.h"
@@ -125,8 +128,8 @@ struct ipfix_out {
 	uint64_t open_wall_ms;
 	uint64_t first_drop_ms, last_drop_ms;
 
-	int fd;				/* UDP, TCP */
-	FILE *f;			/* file */
+	int fd;				/* UDP, TCP, file */
+	uint64_t file_off;		/* file: octets of whole messages written */
 
 	/* UDP: finished messages waiting for the pacer */
 	uint8_t *uq;			/* uq_slots slots of uq_slot_size octets */
@@ -284,7 +287,39 @@ static size_t largest_item(void)
 
 static void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t len);
 
-/* The message in x->msg is complete: a file takes it now, UDP queues it. */
+/* A whole message into a file, or none of it: after a failed or short
+ * write (a full disk) the file is cut back to the last whole message, so
+ * whatever reads it later decodes everything counted as sent, and the
+ * templates go again with the next message (the failed one may have been
+ * theirs). */
+static int file_write(struct ipfix_out *x, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(x->fd, buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+
+			if (off && (ftruncate(x->fd, (off_t)x->file_off) ||
+				    lseek(x->fd, (off_t)x->file_off, SEEK_SET) < 0))
+				err = errno;	/* cannot cut it back: say why */
+			output_write_failed(&x->out, err);
+			x->tpl_due = 1;
+			return -err;
+		}
+		off += (size_t)n;
+	}
+	x->file_off += len;
+	output_write_ok(&x->out);
+	return 0;
+}
+
+/* The message in x->msg is complete: a file takes it now, UDP (and a
+ * FIFO) queue it. */
 static void msg_done(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
@@ -295,12 +330,14 @@ static void msg_done(struct ipfix_out *x)
 		return;
 	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), *seq);
 	*seq += m->records;
-	if (x->kind == COLLECTOR_UDP) {
-		udp_enqueue(x, m, len);
-	} else if (fwrite(m->buf, 1, len, x->f) == len) {
+	if (x->uq)
+		udp_enqueue(x, m, len);	/* UDP, or a FIFO */
+	else if (file_write(x, m->buf, len) == 0)
 		count_sent(x, m, len);
-	} else {
-		x->out.stats->errors++;
+	else {
+		/* not in the file: the next message follows the last one
+		 * there without a gap (the loss is in the options records) */
+		*seq -= m->records;
 		count_drop(x, m->flows, m->packets, m->octets);
 	}
 	ipfix_msg_reset(m);
@@ -436,6 +473,17 @@ static void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t l
 	x->uq_records += m->flows;
 }
 
+static void udp_pop(struct ipfix_out *x);
+
+/* The oldest queued message will not be sent. */
+static void udp_drop_head(struct ipfix_out *x)
+{
+	struct udp_slot *s = udp_slot(x, 0);
+
+	count_drop(x, s->flows, s->packets, s->octets);
+	udp_pop(x);
+}
+
 static void udp_pop(struct ipfix_out *x)
 {
 	x->uq_records -= udp_slot(x, 0)->flows;
@@ -450,7 +498,9 @@ static int udp_send(struct ipfix_out *x, const uint8_t *buf, size_t len)
 	ssize_t n;
 
 	do {
-		n = send(x->fd, buf, len, MSG_DONTWAIT);
+		/* a FIFO (O_NONBLOCK): messages of PIPE_BUF go whole or not */
+		n = x->kind == COLLECTOR_FILE ? write(x->fd, buf, len) :
+						send(x->fd, buf, len, MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -523,6 +573,8 @@ static uint64_t udp_pace(struct ipfix_out *x, uint64_t now_ns, uint64_t rate)
 	int tried = 0;
 
 	udp_refill(x, now_ns, rate);
+	while (x->uq_len && x->out.gone)	/* a FIFO's reader left */
+		udp_drop_head(x);
 	while (x->uq_len) {
 		struct udp_slot *s = udp_slot(x, 0);
 		double need = s->records < x->burst ? s->records : x->burst;
@@ -560,7 +612,10 @@ static uint64_t udp_pace(struct ipfix_out *x, uint64_t now_ns, uint64_t rate)
 			 * that stays away must not cost templates per
 			 * message) and at the next (ICMP errors are rate
 			 * limited: a send that "worked" proves nothing). */
-			x->out.stats->errors++;
+			if (x->kind == COLLECTOR_FILE)
+				output_write_failed(&x->out, -err);	/* EPIPE: gone */
+			else
+				x->out.stats->errors++;
 			count_drop(x, s->flows, s->packets, s->octets);
 			x->tpl_lost = 1;
 			if (!x->tpl_rearmed)
@@ -600,7 +655,7 @@ static int sync_tick(struct output *o, const struct meter_totals *t)
 	if (x->opts_due)
 		sync_options(x);
 	msg_done(x);
-	if (x->kind == COLLECTOR_UDP) {
+	if (x->uq) {
 		x->tpl_rearmed = 0;
 		if (x->tpl_lost)
 			x->tpl_resend = 1;
@@ -615,8 +670,6 @@ static void ipfix_free(struct ipfix_out *x)
 {
 	if (x->fd >= 0)
 		close(x->fd);
-	if (x->f)
-		fclose(x->f);
 	if (x->ai)
 		freeaddrinfo(x->ai);
 	free(x->q);
@@ -633,25 +686,16 @@ static void sync_close(struct output *o, const struct meter_totals *t)
 	struct ipfix_out *x = to_ipfix(o);
 
 	take_totals(x, t);
-	while (x->uq_len) {
-		struct udp_slot *s = udp_slot(x, 0);
-
-		count_drop(x, s->flows, s->packets, s->octets);
-		udp_pop(x);
-	}
+	while (x->uq_len)
+		udp_drop_head(x);
 	/* The final options report what was not sent: they go unpaced, a
 	 * message or two. */
 	if (x->tpl_due)
 		sync_templates(x);
 	sync_options(x);
 	msg_done(x);
-	if (x->kind == COLLECTOR_UDP)
+	if (x->uq)
 		udp_pace(x, clock_mono_ns(), UINT32_MAX);
-	if (x->f) {
-		if (fclose(x->f))
-			o->stats->errors++;
-		x->f = NULL;
-	}
 	ipfix_free(x);
 }
 
@@ -975,6 +1019,40 @@ static int open_udp(struct ipfix_out *x, const struct collector *c, uint32_t mtu
 	return (int)(mtu - hdr > IPFIX_MSG_MAX ? IPFIX_MSG_MAX : mtu - hdr);
 }
 
+/* A file is written as messages are made. A FIFO is opened without
+ * blocking (an open for writing would wait for a reader for ever) and then
+ * fed like a UDP collector: messages of PIPE_BUF octets, which a pipe
+ * takes whole or not at all, queued while the reader is behind, so a slow
+ * or stopped reader never stops the agent. Returns the message size. */
+static int udp_queue_open(struct ipfix_out *x, const struct bpfix_config *cfg, uint32_t cap,
+			  char *err, size_t errlen);
+
+static int open_file(struct ipfix_out *x, const struct collector *c,
+		     const struct bpfix_config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+
+	x->out.ops = &file_ops;
+	x->fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (x->fd < 0) {
+		if (errno == ENXIO)
+			snprintf(err, errlen, "%s: a FIFO nobody reads: start its reader first",
+				 c->uri);
+		else
+			snprintf(err, errlen, "%s: cannot open %s: %s", c->uri, c->path,
+				 strerror(errno));
+		return -errno;
+	}
+	if (fstat(x->fd, &st) || !S_ISFIFO(st.st_mode))
+		return IPFIX_STREAM_MSG;
+	x->out.ops = &udp_ops;
+	if (udp_queue_open(x, cfg, PIPE_BUF, err, errlen))
+		return -ENOMEM;
+	x->rate = UINT32_MAX;	/* a reader on this host: no buffer to spare it */
+	x->pace = x->rate;
+	return PIPE_BUF;
+}
+
 /* The UDP queue: --udp-queue flow records in messages of @cap octets.
  * A full message holds at least min_full records (the longest template's),
  * so that many slots cover the records; a few more hold the partial
@@ -1077,15 +1155,9 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 		/* A collector that is merely down is no error: it is retried. */
 		break;
 	case COLLECTOR_FILE:
-		x->out.ops = &file_ops;
-		x->f = fopen(c->path, "w");
-		if (!x->f) {
-			snprintf(err, errlen, "%s: cannot open %s: %s", c->uri, c->path,
-				 strerror(errno));
+		cap = open_file(x, c, cfg, err, errlen);
+		if (cap < 0)
 			goto fail;
-		}
-		/* A message counts as sent once write() took it, not stdio. */
-		setvbuf(x->f, NULL, _IONBF, 0);
 		break;
 	default:
 		snprintf(err, errlen, "%s: not an IPFIX collector", c->uri);

@@ -124,6 +124,10 @@ int main(int argc, char **argv)
 		sleep_until(wake);
 		if (stop_signal)
 			break;
+		if (agent_outputs_gone(&agent)) {
+			fprintf(stderr, "bpfix: no output left: stopping as on SIGTERM\n");
+			break;
+		}
 		if (clock_mono_ms() < next)
 			continue;
 		ret = agent_sweep(&agent);
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
 			next_verbose += VERBOSE_EVERY_MS;
 		}
 	}
-	agent_stop(&agent, &stop_now);
-	return 0;
+	/* An output that kept failing (a full disk, /dev/full) was said on
+	 * stderr; its records are counted as not sent. */
+	return agent_stop(&agent, &stop_now) ? EXIT_RUNTIME : 0;
 }

@@ -47,7 +47,16 @@ struct output {
 	 * that a restarted agent learns what a killed one never sent. */
 	struct output_stats *stats;
 	struct output_stats own;
+	int gone;			/* nobody reads it any more (EPIPE): agent_outputs_gone() */
+	int failing;			/* its last write failed: exit status 1 */
+	int write_error;		/* the errno last said on stderr */
 };
+
+/* A write failed with @err: EPIPE makes the output gone, anything else
+ * failing; said on stderr once per change. */
+void output_write_failed(struct output *o, int err);
+/* A write worked: "works again" if it was failing. */
+void output_write_ok(struct output *o);
 
 /* stdout: one readable line per record, or one JSON object per line. */
 struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen);

@@ -2,10 +2,13 @@
 /* stdout output: one readable line per flow (in the spirit of nfdump's line
  * format) or one JSON object per line. */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include "output.h"
@@ -237,65 +240,155 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 
 /* ---- the stdout output ----------------------------------------------------- */
 
-/* Lines collect in buf and go out with write(): a record counts as sent
- * once write() took its line (stdio would hide what it still holds, and a
- * killed agent's journal must not count those as sent). */
-#define TEXT_BUF (64 * 1024)
+/*
+ * Lines wait in a bounded queue and go out with write(), never blocking:
+ * a reader that is slow or stopped (`| less`, a stuck log shipper) must not
+ * stop sweeps or signals. The queue is written only as far as poll() says
+ * the descriptor takes without blocking (a pipe takes PIPE_BUF octets once
+ * it is writable); what does not fit in the queue is counted as not sent.
+ * A record counts as sent once write() took the last octet of its line
+ * (stdio would hide what it still holds, and a killed agent's journal must
+ * not count those as sent).
+ *
+ * A reader that goes away (EPIPE, POLLERR/POLLHUP: `bpfix | head -3`)
+ * ends the output: what is queued and what comes later is not sent, and
+ * the agent stops when no output is left (output.gone). Any other write
+ * error (ENOSPC: /dev/full, a full disk; EIO) is said once, on stderr,
+ * until a write works again; the records are counted as not sent and an
+ * output still failing at exit makes the exit status 1 (output.failing).
+ */
+#define TEXT_QUEUE	(4 << 20)	/* octets of lines waiting */
+#define TEXT_RECORDS	(TEXT_QUEUE / 64)	/* a line is longer than 64 octets */
+#define TEXT_RETRY_NS	10000000	/* a blocked reader: look again in 10 ms */
+
+struct text_pending {
+	uint64_t end;			/* stream offset just past its line */
+	uint64_t packets, octets;
+};
 
 struct output_text {
 	struct output out;
 	int fd;
 	enum out_format format;
 	int header_done;
-	size_t len;			/* octets in buf */
-	uint64_t records, packets, octets;	/* ... of so many records */
+	size_t chunk;			/* octets per write(): PIPE_BUF on a pipe */
+	char *q;			/* TEXT_QUEUE octets: q[head, len) unwritten */
+	size_t head, len;
+	uint64_t written;		/* stream offset of q[head] */
+	struct text_pending *rec;	/* records whose lines are queued, oldest first */
+	uint32_t rec_head, rec_len;
 	char line[4096];
-	char buf[TEXT_BUF];
 };
 
-static int text_flush(struct output_text *t)
+static struct text_pending *rec_at(struct output_text *t, uint32_t i)
 {
-	struct output_stats *st = t->out.stats;
-	size_t off = 0;
-	int ret = 0;
-
-	while (off < t->len) {
-		ssize_t n = write(t->fd, t->buf + off, t->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (ret) {
-		st->records_not_sent += t->records;
-		st->packets_not_sent += t->packets;
-		st->octets_not_sent += t->octets;
-		st->errors++;
-	} else {
-		st->records_sent += t->records;
-		st->packets_sent += t->packets;
-		st->octets_sent += t->octets;
-	}
-	t->len = 0;
-	t->records = t->packets = t->octets = 0;
-	return ret;
+	return &t->rec[(t->rec_head + i) % TEXT_RECORDS];
 }
 
-static void text_put(struct output_text *t, const char *s, int n)
+static void settle_sent(struct output_text *t)
 {
+	struct output_stats *st = t->out.stats;
+
+	while (t->rec_len && rec_at(t, 0)->end <= t->written) {
+		struct text_pending *p = rec_at(t, 0);
+
+		st->records_sent++;
+		st->packets_sent += p->packets;
+		st->octets_sent += p->octets;
+		t->rec_head = (t->rec_head + 1) % TEXT_RECORDS;
+		t->rec_len--;
+	}
+}
+
+/* Everything queued is not sent (a reader gone, an error, the exit). */
+static void drop_queued(struct output_text *t)
+{
+	struct output_stats *st = t->out.stats;
+
+	for (uint32_t i = 0; i < t->rec_len; i++) {
+		st->records_not_sent++;
+		st->packets_not_sent += rec_at(t, i)->packets;
+		st->octets_not_sent += rec_at(t, i)->octets;
+	}
+	t->written += t->len - t->head;
+	t->head = t->len = 0;
+	t->rec_head = t->rec_len = 0;
+}
+
+static void text_failed(struct output_text *t, int err)
+{
+	output_write_failed(&t->out, err);
+	drop_queued(t);
+}
+
+/* Write what the descriptor takes now. Returns 0 once the queue is
+ * empty, -EAGAIN while the reader is behind. */
+static int text_write(struct output_text *t)
+{
+	while (t->head < t->len && !t->out.gone) {
+		struct pollfd p = { .fd = t->fd, .events = POLLOUT };
+		size_t n = t->len - t->head;
+		ssize_t w;
+
+		if (poll(&p, 1, 0) < 0 && errno != EINTR)
+			return -errno;
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			text_failed(t, p.revents & POLLNVAL ? EBADF : EPIPE);
+			break;
+		}
+		if (!(p.revents & POLLOUT))
+			return -EAGAIN;
+		w = write(t->fd, t->q + t->head, n < t->chunk ? n : t->chunk);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (w <= 0) {
+			text_failed(t, w < 0 ? errno : EIO);
+			break;
+		}
+		output_write_ok(&t->out);
+		t->head += (size_t)w;
+		t->written += (uint64_t)w;
+		settle_sent(t);
+	}
+	if (t->head == t->len)
+		t->head = t->len = 0;
+	return 0;
+}
+
+static void text_put(struct output_text *t, const char *s, int n, const struct flow_record *r)
+{
+	struct output_stats *st = t->out.stats;
+
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(t->line))
 		n = sizeof(t->line) - 1;	/* the formatters truncate too */
-	if (t->len + (size_t)n + 1 > sizeof(t->buf))
-		text_flush(t);
-	memcpy(t->buf + t->len, s, (size_t)n);
-	t->buf[t->len + (size_t)n] = '\n';
+	if (t->len + (size_t)n + 1 > TEXT_QUEUE && t->head) {
+		memmove(t->q, t->q + t->head, t->len - t->head);
+		t->len -= t->head;
+		t->head = 0;
+	}
+	if (t->out.gone || t->len + (size_t)n + 1 > TEXT_QUEUE ||
+	    (r && t->rec_len == TEXT_RECORDS)) {
+		if (r) {
+			st->records_not_sent++;
+			st->packets_not_sent += flow_record_packets(r);
+			st->octets_not_sent += flow_record_octets(r);
+		}
+		return;
+	}
+	memcpy(t->q + t->len, s, (size_t)n);
+	t->q[t->len + (size_t)n] = '\n';
 	t->len += (size_t)n + 1;
+	if (r) {
+		struct text_pending *p = rec_at(t, t->rec_len++);
+
+		p->end = t->written + (t->len - t->head);
+		p->packets = flow_record_packets(r);
+		p->octets = flow_record_octets(r);
+	}
 }
 
 static int text_record(struct output *o, const struct flow_record *r)
@@ -306,7 +399,7 @@ static int text_record(struct output *o, const struct flow_record *r)
 	if (t->format == FORMAT_TEXT && !t->header_done) {
 		const char *h = flow_text_header();
 
-		text_put(t, h, (int)strlen(h));
+		text_put(t, h, (int)strlen(h), NULL);
 		t->header_done = 1;
 	}
 	if (t->format == FORMAT_JSON)
@@ -314,36 +407,63 @@ static int text_record(struct output *o, const struct flow_record *r)
 	else
 		n = flow_format_text(r, t->line, sizeof(t->line));
 	o->stats->records++;
-	text_put(t, t->line, n);
-	t->records++;
-	t->packets += flow_record_packets(r);
-	t->octets += flow_record_octets(r);
+	text_put(t, t->line, n, r);
+	/* a large sweep starts going out before it ends */
+	if (t->len - t->head >= t->chunk)
+		text_write(t);
 	return 0;
+}
+
+static uint64_t text_pump(struct output *o, uint64_t now_ns)
+{
+	struct output_text *t = (struct output_text *)o;
+
+	return text_write(t) == -EAGAIN ? now_ns + TEXT_RETRY_NS : UINT64_MAX;
 }
 
 static int text_tick(struct output *o, const struct meter_totals *tot)
 {
 	(void)tot;
-	return text_flush((struct output_text *)o);
+	text_pump(o, 0);
+	return 0;
 }
 
+/* The agent has pumped until its shutdown deadline: what is left is not
+ * sent. */
 static void text_close(struct output *o, const struct meter_totals *tot)
 {
-	text_tick(o, tot);
-	free(o);
+	struct output_text *t = (struct output_text *)o;
+
+	(void)tot;
+	text_write(t);
+	drop_queued(t);
+	free(t->q);
+	free(t->rec);
+	free(t);
 }
 
 static const struct output_ops text_ops = {
 	.record = text_record,
 	.tick = text_tick,
+	.pump = text_pump,
 	.close = text_close,
 };
 
 struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen)
 {
 	struct output_text *t = calloc(1, sizeof(*t));
+	struct stat st;
 
-	if (!t) {
+	if (t) {
+		t->q = malloc(TEXT_QUEUE);
+		t->rec = malloc(sizeof(*t->rec) * TEXT_RECORDS);
+	}
+	if (!t || !t->q || !t->rec) {
+		if (t) {
+			free(t->q);
+			free(t->rec);
+			free(t);
+		}
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -353,5 +473,9 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
 	fflush(f);
 	t->fd = fileno(f);
 	t->format = format;
+	/* A pipe or socket takes PIPE_BUF octets without blocking once poll()
+	 * says it is writable; files and terminals take larger writes. */
+	t->chunk = !fstat(t->fd, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ?
+		   PIPE_BUF : 65536;
 	return &t->out;
 }

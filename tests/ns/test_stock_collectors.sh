@@ -114,7 +114,8 @@ wait_for "$TMP/nfacctd.log" "waiting for NetFlow" "nfacctd" "$NFACCTD_PID"
 
 # stored_pmacct: flow records nfacctd has written so far.
 stored_pmacct() {
-	grep -c '^[0-9]' "$TMP/pmacct.csv" 2>/dev/null || echo 0
+	_sp=$(grep -c '^[0-9]' "$TMP/pmacct.csv" 2>/dev/null)
+	echo "${_sp:-0}"
 }
 
 # ---- bpfix ----------------------------------------------------------------
@@ -178,6 +179,13 @@ stop "$NFCAPD_PID" TERM 10
 nfdump -R "$TMP/nfcapd" -q -N -o csv >"$TMP/nfdump.csv" 2>"$TMP/nfdump.err" ||
 	{ cat "$TMP/nfdump.err" >&2; fail "nfdump cannot read nfcapd's files"; }
 sed 's/^/  nfcapd: /' "$TMP/nfcapd.log" | grep -i -e 'stat\|error\|warn\|Ident' | tail -n 8
+# Sequence errors show the collector missed datagrams (or misread our
+# numbering); any other error or warning line is a complaint about what
+# we sent.
+check_eq "nfcapd: sequence errors it counted" \
+	"$(sed -n 's/.*Sequence Errors: \([0-9]*\).*/\1/p' "$TMP/nfcapd.log" | awk '{ s += $1 } END { print s + 0 }')" 0
+check_eq "nfcapd: error or warning lines" \
+	"$(grep -i -e 'error' -e 'warn' "$TMP/nfcapd.log" | grep -vc 'Sequence Errors: ')" 0
 sed 's/^/  nfacctd: /' "$TMP/nfacctd.log" | grep -e 'WARN' -e 'ERROR' | tail -n 8
 
 # judge COLLECTOR FILE: the collector's "src sport dst dport packets octets"

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* What every output does when its writes fail or work again: one line on
+ * stderr per change, never one per record. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "output.h"
+
+void output_write_failed(struct output *o, int err)
+{
+	o->stats->errors++;
+	if (err == EPIPE) {
+		if (!o->gone)
+			fprintf(stderr, "bpfix: %s: closed by its reader: records are counted as "
+				"not sent\n", o->name);
+		o->gone = 1;
+		return;
+	}
+	if (err != o->write_error)
+		fprintf(stderr, "bpfix: %s: %s: records are counted as not sent\n", o->name,
+			strerror(err));
+	o->write_error = err;
+	o->failing = 1;
+}
+
+void output_write_ok(struct output *o)
+{
+	if (o->write_error)
+		fprintf(stderr, "bpfix: %s: writes work again\n", o->name);
+	o->write_error = 0;
+	o->failing = 0;
+}
