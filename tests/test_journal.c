@@ -22,7 +22,10 @@
 #include <sys/prctl.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "journal.h"
+#include "meter.h"
 
 #define CAP   64
 #define BATCH 128
@@ -572,6 +575,62 @@ static void test_sigkill(void **state)
 	munmap(c, 4096);
 }
 
+/* A kernel table bucket larger than a drain batch (-ENOSPC from the batch
+ * call): every flow still goes through the journal's staging, which stays
+ * the drain's buffers (it used to be swapped for private ones for good,
+ * and nothing was journaled after). A real map (root): PERCPU_HASH, 60
+ * flows in 64 buckets, so buckets of two and more, drained with a staging
+ * of one flow. */
+static void test_drain_big_bucket(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd;
+	struct meter m;
+	struct rig g;
+	uint32_t i;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("needs root (a BPF map)\n");
+		skip();
+	}
+	assert_true(ncpus > 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "big_bucket", sizeof(struct flow_key),
+			    sizeof(struct flow_counters), CAP, NULL);
+	assert_true(fd >= 0);
+	for (i = 0; i < 60; i++) {
+		struct flow_key k = key_n(i);
+		struct flow_counters v[ncpus];
+
+		memset(v, 0, sizeof(v));
+		v[0].packets = 1;
+		v[0].octets = 100;
+		v[0].first_ns = v[0].last_ns = 1000000000;
+		v[0].min_ip_len = v[0].max_ip_len = 100;
+		assert_int_equal(bpf_map_update_elem(fd, &k, v, BPF_NOEXIST), 0);
+	}
+	g.len = journal_size(CAP, 1, (uint32_t)ncpus);
+	g.mem = shared(g.len);
+	memset(&g.j, 0, sizeof(g.j));
+	g.j.fd = -1;
+	assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, CAP, 1, (uint32_t)ncpus), 0);
+	assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, rig_emit, &g), 0);
+	flowtab_adopt(&g.t, g.j.entries, &g.j);
+	memset(&m, 0, sizeof(m));
+	m.ncpus = ncpus;
+	meter_use_buffers(&m, g.j.keys, g.j.values, 1);
+
+	assert_int_equal(meter_drain_fd(&m, fd, fold, &g), 60);
+	assert_true(m.big_buckets > 0);
+	assert_ptr_equal(m.keys, g.j.keys);	/* still the journal's staging */
+	assert_int_equal(m.buffers_external, 1);
+	assert_int_equal(g.t.used, 60);
+	assert_int_equal(table_packets(&g), 60);
+	assert_int_equal(g.j.keys[0].ifindex, 0);	/* folded: nothing left staged */
+	close(fd);
+	flowtab_free(&g.t);
+	munmap(g.mem, g.len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_ledger_lost),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_sigkill),
+		cmocka_unit_test(test_drain_big_bucket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,11 +79,16 @@ static int drain_slot(struct agent *a, int slot)
 {
 	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct bpfix_stats s;
-	uint64_t added_flows, added_packets, added_octets;
+	uint64_t added_flows, added_packets, added_octets, big = a->meter.big_buckets;
 	long n;
 	int ret;
 
+	/* said once: it is rare, and each time only a moment's exposure */
 	n = meter_drain(&a->meter, slot, agent_drain_flow, &d);
+	if (a->meter.big_buckets != big && !big)
+		fprintf(stderr, "bpfix: a kernel table bucket held more flows than a drain batch "
+			"(%u): drained through memory outside the journal for a moment\n",
+			a->meter.batch);
 	if (n < 0)
 		return (int)n;
 	ret = meter_read_stats(&a->meter, &s);

@@ -507,6 +507,78 @@ int meter_flip(struct meter *m)
 	return old;
 }
 
+/* Hand @n drained flows to @fn from the drain buffers. */
+static void fold_batch(struct meter *m, uint32_t n, drain_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (m->ahead && i + m->ahead_dist < n)
+			m->ahead(m->ahead_ctx, &m->keys[i + m->ahead_dist]);
+		fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
+	}
+}
+
+/* Journal staging: a key still set after a kill is a flow drained and not
+ * yet folded, so the keys the last batch wrote are zeroed before the next. */
+static void clear_staged(struct meter *m)
+{
+	if (m->buffers_external) {
+		memset(m->keys, 0, sizeof(*m->keys) * m->keys_dirty);
+		m->keys_dirty = 0;
+	}
+}
+
+/*
+ * The batch call refused (-ENOSPC): one hash bucket holds more flows than a
+ * drain batch. Read it into memory of our own, as large as it takes, and
+ * pass it on through the drain buffers a batch at a time, so the journal's
+ * staging stays the drain's buffers (crash safety is lost only for the
+ * moment between the read and the copy). Counted in big_buckets. Returns
+ * what the batch call did (0 or -ENOENT at the end), *@n the flows.
+ */
+static int drain_big_bucket(struct meter *m, int fd, __u64 *in, __u64 *out, __u32 *n,
+			    drain_fn fn, void *ctx)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct flow_key *keys = NULL;
+	struct flow_counters *values = NULL;
+	__u32 room = m->batch, done;
+	int ret;
+
+	do {
+		free(keys);
+		free(values);
+		room *= 2;
+		keys = calloc(room, sizeof(*keys));
+		values = calloc((size_t)room * m->ncpus, sizeof(*values));
+		if (!keys || !values) {
+			ret = -ENOMEM;
+			break;
+		}
+		*n = room;
+		ret = bpf_map_lookup_and_delete_batch(fd, in, out, keys, values, n, &opts);
+	} while (ret == -ENOSPC && room < (1u << 24));
+	if (ret && ret != -ENOENT) {
+		free(keys);
+		free(values);
+		return ret;
+	}
+	m->big_buckets++;
+	for (done = 0; done < *n;) {
+		__u32 c = *n - done < m->batch ? *n - done : m->batch;
+
+		clear_staged(m);
+		memcpy(m->keys, keys + done, sizeof(*keys) * c);
+		memcpy(m->values, values + (size_t)done * m->ncpus,
+		       sizeof(*values) * c * m->ncpus);
+		m->keys_dirty = c;
+		fold_batch(m, c, fn, ctx);
+		done += c;
+	}
+	free(keys);
+	free(values);
+	return ret;
+}
+
 long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -515,30 +587,20 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 	int first = 1;
 
 	for (;;) {
-		__u32 i, count = m->batch;
+		__u32 count = m->batch;
 		int ret;
 
-		/* Journal staging: a key still set after a kill is a flow
-		 * drained and not yet folded, so unused keys must be zero. */
-		if (m->buffers_external) {
-			memset(m->keys, 0, sizeof(*m->keys) * m->keys_dirty);
-			m->keys_dirty = 0;
-		}
+		clear_staged(m);
 		ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, m->keys,
 						      m->values, &count, &opts);
-		if (ret && ret != -ENOENT) {
-			/* A bucket holds more than a batch: grow and retry. */
-			if (ret == -ENOSPC && m->batch < (1u << 20) &&
-			    !alloc_batch(m, m->batch * 2))
-				continue;
+		if (ret == -ENOSPC) {
+			ret = drain_big_bucket(m, fd, first ? NULL : &in, &out, &count, fn, ctx);
+		} else if (!ret || ret == -ENOENT) {
+			m->keys_dirty = count;
+			fold_batch(m, count, fn, ctx);
+		}
+		if (ret && ret != -ENOENT)
 			return ret;
-		}
-		m->keys_dirty = count;
-		for (i = 0; i < count; i++) {
-			if (m->ahead && i + m->ahead_dist < count)
-				m->ahead(m->ahead_ctx, &m->keys[i + m->ahead_dist]);
-			fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
-		}
 		total += count;
 		if (ret == -ENOENT)
 			return total;

@@ -49,6 +49,7 @@ struct meter {
 	struct flow_counters *values;	/* batch * ncpus */
 	int buffers_external;		/* the journal's staging (journal.h) */
 	uint32_t keys_dirty;		/* keys the last batch wrote: zeroed before the next */
+	uint64_t big_buckets;		/* buckets larger than a batch (meter_drain_fd) */
 	/* Called with the key of the flow ahead_dist ahead of the one the
 	 * drain callback gets, to warm the cache for it (flowtab_prefetch),
 	 * or NULL. */
@@ -83,7 +84,8 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx);
 /* Drain into @keys/@values (@batch flows) instead of the meter's own
  * buffers: the journal's staging area, where a drained flow survives the
  * agent. Unused keys are zero there. A bucket larger than a batch (rare)
- * falls back to buffers of the meter's own. */
+ * is read into memory of the drain's own and passed on through these
+ * buffers a batch at a time (big_buckets counts it). */
 void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
 		       uint32_t batch);
 /* frag_table as one sweep reads it: what the agent resolves held keys
