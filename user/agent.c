@@ -242,12 +242,20 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 	struct journal *j = &a->jr;
 	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	const struct journal_recovery *r = &j->rec;
+	struct journal_limits lim = { .packets = UINT64_MAX, .now_ms = clock_wall_ms() };
+	struct bpfix_stats ks;
 	int ret, i;
 
 	ret = journal_open(j, a->meter.pin_dir, a->cfg->flows, a->meter.batch,
 			   (uint32_t)a->meter.ncpus, err, errlen);
 	if (ret)
 		return ret;
+	/* What it holds came from these tables: never more than they counted. */
+	if (!meter_read_stats(&a->meter, &ks))
+		lim.packets = ks.packets;
+	journal_drop_implausible(j, &lim);
+	if (j->old)
+		journal_drop_implausible(j->old, &lim);
 	journal_new_ledger(j);
 	for (i = 0; i < a->n_out; i++) {
 		struct output_stats *s = journal_out_stats(j, i, a->n_out);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The agent's journal: see journal.h for the layout and the protocol. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,137 @@ static void survey(struct journal *j)
 		for (s = 0; s < (int)h->ncpus; s++)
 			j->rec.staged_packets += j->values[(size_t)i * h->ncpus + s].packets;
 	}
+}
+
+/* ---- what an adopted journal may hold ----------------------------------- */
+
+/* A key the kernel could have made (include/bpfix.h, struct flow_key). */
+static int key_plausible(const struct flow_key *k)
+{
+	if (k->direction > FLOW_DIR_EGRESS || k->frag_held > 1 || k->pad1)
+		return 0;
+	switch (k->ip_version) {
+	case 4:
+		return !k->src.words[1] && !k->src.words[2] && !k->src.words[3] &&
+		       !k->dst.words[1] && !k->dst.words[2] && !k->dst.words[3];
+	case 6:
+		return 1;
+	case 0:
+		return !k->protocol && !k->src_port && !k->dst_port && !k->frag_held;
+	}
+	return 0;
+}
+
+/* Counts one direction may hold: no more packets than the kernel ever
+ * counted, lengths and times that agree with each other. */
+static int side_plausible(const struct flow_side *d, const struct journal_limits *lim)
+{
+	if (!d->packets)
+		return !d->octets && !d->fragments;
+	return d->packets <= lim->packets && d->octets <= d->packets * 65535 &&
+	       d->octets >= d->packets * d->min_ip_len && d->min_ip_len <= d->max_ip_len &&
+	       d->fragments <= d->packets && d->min_ttl <= d->max_ttl &&
+	       d->direction <= FLOW_DIR_EGRESS && d->tcp_flags <= 0x1ff &&
+	       d->first_ms <= d->last_ms && d->last_ms <= lim->now_ms + JOURNAL_CLOCK_SLACK_MS;
+}
+
+static int entry_plausible(const struct flowtab_entry *e, const struct journal_limits *lim)
+{
+	int s;
+
+	if (e->used != 1 || !key_plausible(&e->canon) || e->initiator < -1 ||
+	    e->initiator > 1 || e->rst > 1 || e->end_check > 1 || e->rule > INIT_FIRST_SEEN)
+		return 0;
+	for (s = 0; s < 2; s++) {
+		if (e->seen[s] > 1 || e->fin[s] > 1 || !side_plausible(&e->side[s], lim))
+			return 0;
+		if (e->seen[s] && !key_plausible(&e->key[s]))
+			return 0;
+	}
+	return 1;
+}
+
+static int staged_plausible(const struct flow_key *k, const struct flow_counters *v,
+			    uint32_t ncpus, const struct journal_limits *lim)
+{
+	uint64_t packets = 0;
+	uint32_t c;
+
+	if (!key_plausible(k))
+		return 0;
+	for (c = 0; c < ncpus; c++) {
+		if (v[c].packets > lim->packets || v[c].octets > v[c].packets * 65535 ||
+		    v[c].min_ip_len > v[c].max_ip_len || v[c].fragments > v[c].packets ||
+		    (v[c].packets && v[c].first_ns > v[c].last_ns))
+			return 0;
+		packets += v[c].packets;
+	}
+	return packets && packets <= lim->packets;
+}
+
+/* The ledger of the outputs: nobody settled more than was handed. */
+static int ledger_plausible(const struct journal_ledger *l, const struct journal_limits *lim)
+{
+	uint32_t o;
+
+	if (l->n_out > JOURNAL_OUTPUTS || l->handed_packets > lim->packets)
+		return 0;
+	for (o = 0; o < l->n_out; o++) {
+		const struct output_stats *s = &l->out[o];
+
+		if (s->records_sent + s->records_not_sent > l->handed_records + l->carried[o][0] ||
+		    s->records_sent > s->records || l->carried[o][0] > s->records_not_sent)
+			return 0;
+	}
+	return 1;
+}
+
+uint64_t journal_drop_implausible(struct journal *j, const struct journal_limits *lim)
+{
+	struct journal_hdr *h = j->h;
+	struct journal_ledger *l = &h->ledger[h->bank];
+	uint64_t entries = 0, staged_n = 0, total = 0;
+	uint32_t i;
+	int ledger = 1;
+
+	if (!j->rec.adopted)
+		return 0;
+	for (i = 0; i < h->capacity; i++) {
+		struct flowtab_entry *e = &j->entries[i];
+
+		if (!e->used)
+			continue;
+		if (entry_plausible(e, lim) &&
+		    e->side[0].packets + e->side[1].packets <= lim->packets - total) {
+			total += e->side[0].packets + e->side[1].packets;
+			continue;
+		}
+		memset(e, 0, sizeof(*e));
+		entries++;
+	}
+	for (i = 0; i < h->batch; i++) {
+		if (!staged(&j->keys[i]))
+			continue;
+		if (staged_plausible(&j->keys[i], &j->values[(size_t)i * h->ncpus], h->ncpus, lim))
+			continue;
+		j->keys[i].ifindex = 0;
+		staged_n++;
+	}
+	if (!ledger_plausible(l, lim)) {
+		memset(l, 0, sizeof(*l));
+		ledger = 0;
+	}
+	if (entries || staged_n || !ledger) {
+		memset(&j->rec.entries, 0, sizeof(j->rec) - offsetof(struct journal_recovery, entries));
+		survey(j);
+		fprintf(stderr, "bpfix: %s: an earlier agent's journal holds what no meter "
+			"could have written (corrupted?): %llu flow entries and %llu staged flows "
+			"dropped%s\n", j->path, (unsigned long long)entries,
+			(unsigned long long)staged_n,
+			ledger ? "" : ", and its ledger of the outputs");
+	}
+	j->rec.dropped = entries + staged_n;
+	return j->rec.dropped;
 }
 
 static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint32_t ncpus,

@@ -115,7 +115,15 @@ struct journal_recovery {
 	uint64_t entries, packets;	/* flows and packets in its table */
 	uint64_t staged, staged_packets;	/* drained flows not yet folded */
 	struct output_stats lost[JOURNAL_OUTPUTS];	/* handed, never settled */
+	uint64_t dropped;		/* entries and staged flows found implausible */
 };
+
+/* What an adopted journal can hold at most (journal_drop_implausible). */
+struct journal_limits {
+	uint64_t packets;		/* the kernel's packet count: no flow holds more */
+	uint64_t now_ms;		/* wall clock: no packet is later */
+};
+#define JOURNAL_CLOCK_SLACK_MS (24ull * 3600 * 1000)	/* clocks that were set back */
 
 struct journal {
 	struct journal_hdr *h;
@@ -148,6 +156,16 @@ int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint
  * @mem holds journal_size() bytes, zero or an earlier journal. */
 int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
 		     uint32_t batch, uint32_t ncpus);
+/*
+ * An adopted journal is memory anyone with the pin could have written: drop
+ * each table entry and staged flow no meter could have made (fields out of
+ * range, counts and lengths that disagree, more packets than the kernel
+ * ever counted, alone or all together, times in the future) and a ledger
+ * whose outputs settled more than they were handed. One line on stderr
+ * says what was dropped; j->rec is surveyed again. Call after opening and
+ * before flowtab_adopt(). Returns how many were dropped.
+ */
+uint64_t journal_drop_implausible(struct journal *j, const struct journal_limits *lim);
 /* Unmap; @unpin removes the pin (a clean shutdown exported everything). */
 void journal_close(struct journal *j, int unpin);
 
