@@ -301,15 +301,16 @@ def main():
       "failures; pmacctd logs no such count). *On the wire*: flow records in the export "
       "datagrams, counted by `tools/peers/wire.py` from a capture (dumpcap) on the loopback "
       "of the meter's namespace, taken before nfcapd's socket; the IPFIX messages beside "
-      "them. *Dropped by nfcapd's socket*: datagrams, the drop count `ss` shows for nfcapd's "
+      "them, and the time from the first to the last (*over*: a paced export spreads over "
+      "the run, a burst takes milliseconds). *Dropped by nfcapd's socket*: datagrams, the drop count `ss` shows for nfcapd's "
       "socket just before it stops (skmem `d`); the namespace's `UdpRcvbufErrors` must rise by "
       "the same (Checks). *Stored*: flow records in nfcapd's files, the filler's included. "
       "*Lost on the way*: on the wire minus stored. *Sequence errors*: nfcapd's own count of "
       "breaks in the IPFIX sequence numbers, all that a stock collector's user is told of a "
       "loss.\n\n")
-    w("| meter | rate | collector | says it sent | on the wire (messages) | dropped by "
+    w("| meter | rate | collector | says it sent | on the wire (messages) | over (s) | dropped by "
       "nfcapd's socket | stored | lost on the way | sequence errors |\n")
-    w("|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+    w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
     for m in exporters:
         for rate in RATES:
             r = runs.get((m, rate))
@@ -319,10 +320,11 @@ def main():
             _, said = meter_sent(m, r["dir"])
             dl = delivery(m, rate)
             cl = collector_log(r["dir"])
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
               % (m if m not in TUNED else "*%s*" % m, rate_name[rate],
                  ("`-B 64 MiB`" if m in TUNED else "stock") + ", rcvbuf %s" % f_int(num(fig.get("collector_rcvbuf"))),
                  said, "%s (%s)" % (f_int(wire["flow_records"]), f_int(wire["messages"])) if wire else "-",
+                 "%.3f" % wire["span_seconds"] if wire else "-",
                  f_int(num(fig.get("collector_socket_drops"))) if "collector_socket_drops" in fig else "-",
                  f_int(dl[1]) if dl else "-",
                  ("**%s**" % f_int(dl[2]) if dl[2] else "0") if dl else "-",
@@ -369,23 +371,32 @@ def main():
       "causes below are the meters' own; a stock row adds, on top, whatever was lost between "
       "meter and collector (flows missing, or short of packets, where a datagram was "
       "dropped), which a row that lost nothing on the way is free of:\n\n")
-    if "softflowd" in exporters or "softflowd-tuned" in exporters:
+    def pcap_drops(ms):
+        """"METER at RATE: N" for each replay whose capture ring dropped packets."""
+        out = []
+        for m in ms:
+            for rate in RATES:
+                t = meter_counters(m, runs[(m, rate)]["dir"]) if runs.get((m, rate)) else ""
+                d = re.match(r"pcap drops (\d+)", t)
+                if d and int(d.group(1)):
+                    out.append("%s at %s: %s" % (m, rate_name[rate], f_int(int(d.group(1)))))
+        return out
+
+    sf = [m for m in ("softflowd", "softflowd-tuned") if m in exporters]
+    if sf:
         w("- softflowd counts a packet's octets as the captured frame minus its L2 header, so "
           "the Ethernet padding of IPv4 frames shorter than 60 bytes (SYNs, ACKs, FINs, small "
           "ICMP messages) is counted as IP octets: every IPv4 flow with such a frame reports too "
           "many octets (*only octets wrong*; an IPv6 frame is never that short). It does not "
           "join fragments: a non-first IPv4 fragment goes to a flow with ports 0 (ICMP type and "
           "code 0), a non-first IPv6 fragment to a flow with protocol 0 (*keys not in the "
-          "truth*). With `-T vlan` it keeps twins apart.\n")
+          "truth*). With `-T vlan` it keeps twins apart. Its capture ring (libpcap's buffer, "
+          "2 MiB unless `-B`) %s.\n"
+          % ("overflowed in this run (*pcap drops*, %s)" % "; ".join(pcap_drops(sf)) if pcap_drops(sf)
+             else "dropped nothing in this run"))
     pm = [m for m in ("pmacctd", "pmacctd-tuned") if m in exporters]
     if pm:
-        drops = []
-        for m in pm:
-            for rate in RATES:
-                t = meter_counters(m, runs[(m, rate)]["dir"]) if runs.get((m, rate)) else ""
-                d = re.match(r"pcap drops (\d+)", t)
-                if d and int(d.group(1)):
-                    drops.append("%s at %s: %s" % (m, rate_name[rate], f_int(int(d.group(1)))))
+        drops = pcap_drops(pm)
         w("- pmacctd's nfprobe flow cache does not key on the VLAN, `vlan` in `aggregate` or "
           "not: the two halves of a twin become one record under the VLAN of its first packet, "
           "and the other half is missing. It joins UDP fragments, IPv4 and IPv6, to their first "

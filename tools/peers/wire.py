@@ -16,6 +16,7 @@ flow records too, and no options records. Both readings are checked, with
 and without options records, and the one the export keeps best is
 reported (sequence_numbering) with the messages that break it
 (sequence_breaks): a capture that lost datagrams breaks every reading.
+span_seconds is the time from the first datagram to the last.
 Prints one JSON object.
 """
 
@@ -26,8 +27,9 @@ import sys
 VARLEN = 65535
 
 
-def datagrams(path):
-    """UDP payloads of an Ethernet (or Linux cooked) IPv4/IPv6 pcap."""
+def datagrams(path, times=None):
+    """UDP payloads of an Ethernet (or Linux cooked) IPv4/IPv6 pcap; the
+    capture time of each (seconds) is appended to times if given."""
     with open(path, "rb") as f:
         head = f.read(24)
         if len(head) < 24:
@@ -47,7 +49,7 @@ def datagrams(path):
             rec = f.read(16)
             if len(rec) < 16:
                 return
-            incl = struct.unpack(end + "I", rec[8:12])[0]
+            sec, frac, incl = struct.unpack(end + "III", rec[:12])
             frame = f.read(incl)
             ip = frame[l2:]
             if not ip:
@@ -59,6 +61,8 @@ def datagrams(path):
                 udp = ip[40:]
             else:
                 continue
+            if times is not None:
+                times.append(sec + frac / (1e9 if magic in (0xA1B23C4D, 0x4D3CB2A1) else 1e6))
             yield udp[8:]
 
 
@@ -103,7 +107,8 @@ def main():
     last = {}  # odid -> (sequence number, flow records, options records)
     out = dict(messages=0, not_ipfix=0, flow_records=0, options_records=0,
                unknown_template_sets=0)
-    for msg in datagrams(sys.argv[1]):
+    times = []
+    for msg in datagrams(sys.argv[1], times):
         if len(msg) < 16 or struct.unpack("!H", msg[:2])[0] != 10:
             out["not_ipfix"] += 1
             continue
@@ -148,6 +153,9 @@ def main():
                 n = (pflows + popts * with_opts) if before else (flows + opts * with_opts)
                 readings[(before, with_opts)] += seq != (pseq + n) & 0xFFFFFFFF
         last[odid] = (seq, flows, opts)
+    # How the export was spread in time: a paced exporter over its run, a
+    # burst at the end in a few milliseconds.
+    out["span_seconds"] = round(times[-1] - times[0], 6) if times else 0
     (before, with_opts), out["sequence_breaks"] = min(
         readings.items(), key=lambda kv: (kv[1], not kv[0][0], not kv[0][1]))
     out["sequence_numbering"] = "%s, options records %s" % (
