@@ -3,8 +3,12 @@
 # Benchmark against peers on the wire, BENCHMARKS.md section 2: one veth
 # rig, one traffic mix, replayed at the fastest rate the rig makes and at a
 # moderate one, metered in turn by bpfix (xdp, tc), softflowd and pmacctd,
-# each exporting to nfcapd; what each exported is scored flow by flow
-# against ground truth computed from the pcap. Rewrites only the lines
+# each exporting to nfcapd; what reached nfcapd's files is scored flow by
+# flow against ground truth computed from the pcap. Meters and collector run
+# with stock settings, as users run them (nfcapd -w DIR -p PORT -b ADDR,
+# no -B; no raised buffers in the peers); the rows softflowd-tuned and
+# pmacctd-tuned add the buffers this benchmark used to give them, nfcapd -B
+# 64 MiB included, to show what tuning buys. Rewrites only the lines
 # between the peers markers of BENCHMARKS.md (inserting them under the
 # section's heading the first time); the text is also kept in
 # BUILD/bench-peers.md, the raw figures in BUILD/peers/results.
@@ -15,8 +19,11 @@
 #                            pcap at full speed; the moderate rate plays the
 #                            pcap at least once)
 #   BENCH_PEERS_PPS=20000    the moderate rate, packets per second
-#   BENCH_PEERS_METERS="bpfix-xdp bpfix-tc softflowd pmacctd ref-null ref-xdp"
-#                            (ref-*: reference_null / reference_xdp of
+#   BENCH_PEERS_METERS="bpfix-xdp bpfix-tc softflowd pmacctd softflowd-tuned
+#                       pmacctd-tuned ref-null ref-xdp"
+#                            (*-tuned: the peer with larger capture and
+#                            pipe buffers, exporting to nfcapd -B 67108864;
+#                            ref-*: reference_null / reference_xdp of
 #                            bpf/reference.bpf.c on native XDP, no agent, no
 #                            export: what a do-nothing and a minimal XDP
 #                            meter cost on the same replay)
@@ -38,7 +45,7 @@ out=$build/bench-peers.md
 PY=/usr/bin/python3	# Debian's, where python3-scapy lives
 SECONDS_PER_REPLAY=${BENCH_PEERS_SECONDS:-6}
 PPS=${BENCH_PEERS_PPS:-20000}
-METERS=${BENCH_PEERS_METERS:-bpfix-xdp bpfix-tc softflowd pmacctd ref-null ref-xdp}
+METERS=${BENCH_PEERS_METERS:-bpfix-xdp bpfix-tc softflowd pmacctd softflowd-tuned pmacctd-tuned ref-null ref-xdp}
 NO_DOC=${BENCH_PEERS_NO_DOC:-0}
 PORT=4739
 
@@ -51,7 +58,7 @@ die() {
 BPFIX=$build/bpfix
 [ -x "$BPFIX" ] || die "$BPFIX: not built (make)"
 [ -e "$build/reference.bpf.o" ] || die "$build/reference.bpf.o: not built (make)"
-for c in ip nsenter tc bpftool tcpreplay nfcapd nfdump softflowd softflowctl pmacctd; do
+for c in ip nsenter ss tc bpftool tcpreplay dumpcap nfcapd nfdump softflowd softflowctl pmacctd; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found (tools/deps.sh installs it)"
 done
 "$PY" -c 'import scapy' 2>/dev/null || die "$PY has no scapy (apt-get install python3-scapy)"
@@ -129,9 +136,11 @@ ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_M" netns "$NS_M" ||
 	fail "cannot create veth pair $IF_S/$IF_M"
 ip -n "$NS_S" link set "$IF_S" up
 ip -n "$NS_M" link set "$IF_M" up
-# nfcapd asks for a 64 MiB socket buffer (-B) and gets this namespace's
-# rmem_max (twice it, as the kernel counts); recorded for the report.
-nsx "$NS_M" sh -c 'cat /proc/sys/net/core/rmem_max' >"$res/rmem_max"
+# A stock nfcapd's socket gets rmem_default; the tuned rows' -B 64 MiB is
+# capped at rmem_max (doubled, as the kernel counts). Both recorded for the
+# report, and each nfcapd's own buffer is read back from its socket.
+nsx "$NS_M" cat /proc/sys/net/core/rmem_default >"$res/rmem_default"
+nsx "$NS_M" cat /proc/sys/net/core/rmem_max >"$res/rmem_max"
 
 # bg NS COMMAND...: COMMAND in the background in NS; $! is COMMAND itself.
 bg() {
@@ -198,9 +207,19 @@ bpf_runtime() {
 		if ($i == "run_cnt") c += $(i + 1) } } END { printf "%.0f %.0f\n", t, c }'
 }
 
-udp_rcvbuf_errors() {
-	nsx "$NS_M" cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 }
-		else for (i = 1; i <= NF; i++) if (n[i] == "RcvbufErrors") print $i }'
+# udp_snmp: "OutDatagrams InDatagrams RcvbufErrors NoPorts" of NS_M's UDP.
+# /proc/net is /proc/self/net, so cat run inside NS_M reads NS_M's own
+# counters; only the meter's export and nfcapd use UDP there.
+udp_snmp() {
+	nsx "$NS_M" cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1; next }
+		print $n["OutDatagrams"], $n["InDatagrams"], $n["RcvbufErrors"], $n["NoPorts"]; exit }'
+}
+
+# collector_socket: "rb=BYTES drops=N" of nfcapd's socket (ss's skmem rb and
+# d: the receive buffer it got, and what the socket dropped in its life).
+collector_socket() {
+	nsx "$NS_M" ss -uamnH "sport = :$PORT" | tr -d '\n' |
+		sed -n 's/.*skmem:(.*rb\([0-9]*\),.*,d\([0-9]*\)).*/rb=\1 drops=\2/p'
 }
 
 STATS_PID=""
@@ -239,28 +258,46 @@ meter_start() {
 		bg_track "$METER_PID"
 		wait_for "$2/meter.err" "metering" "$METER_PID" "bpfix"
 		;;
-	softflowd)
+	softflowd | softflowd-tuned)
+		# -v 10: IPFIX (the default v5 carries neither IPv6 nor VLANs);
+		# -T vlan: flows keyed by VLAN as well (the default "full" merges
+		# the mix's twins); -m 65536: the mix has more flows than the
+		# default 8192 (bpfix's default table holds 65536); -d, -c, -p:
+		# foreground, and control socket and pid file in the run's
+		# directory. -B, the libpcap buffer (default 2 MiB), is tuning.
+		_sf_tune=""
+		[ "$1" = softflowd-tuned ] && _sf_tune="-B 67108864"
+		# shellcheck disable=SC2086 # empty, or flag and value
 		bg "$NS_M" softflowd -d -i "$IF_M" -v 10 -n "127.0.0.1:$PORT" -T vlan -m 65536 \
-			-B 67108864 -c "$2/softflowd.ctl" -p "$2/softflowd.pid" \
+			$_sf_tune -c "$2/softflowd.ctl" -p "$2/softflowd.pid" \
 			>"$2/meter.out" 2>"$2/meter.err"
 		METER_PID=$!
 		bg_track "$METER_PID"
 		wait_for "$2/meter.err" "Exporting flows" "$METER_PID" "softflowd"
 		;;
-	pmacctd)
+	pmacctd | pmacctd-tuned)
+		# daemonize false: foreground, so it can be signalled and its log
+		# kept; aggregate: the v9/IPFIX default plus vlan (the mix's
+		# twins); nfprobe_version 10 is the default, said out loud;
+		# nfprobe_maxflows: the mix has more flows than the default 8192.
+		# promisc is true by default. The buffer and pipe sizes are tuning
+		# (CONFIG-KEYS, FAQ Q7: against core-to-plugin loss).
 		cat >"$2/pmacctd.conf" <<-EOF
 		daemonize: false
 		pcap_interface: $IF_M
-		promisc: true
 		aggregate: src_host, dst_host, src_port, dst_port, proto, tos, vlan
 		plugins: nfprobe[p]
 		nfprobe_receiver[p]: 127.0.0.1:$PORT
 		nfprobe_version[p]: 10
 		nfprobe_maxflows[p]: 65536
-		plugin_buffer_size[p]: 102400
-		plugin_pipe_size[p]: 102400000
-		pmacctd_pipe_size: 67108864
 		EOF
+		if [ "$1" = pmacctd-tuned ]; then
+			cat >>"$2/pmacctd.conf" <<-EOF
+			plugin_buffer_size[p]: 102400
+			plugin_pipe_size[p]: 102400000
+			pmacctd_pipe_size: 67108864
+			EOF
+		fi
 		bg "$NS_M" pmacctd -f "$2/pmacctd.conf" >"$2/meter.out" 2>"$2/meter.err"
 		METER_PID=$!
 		bg_track "$METER_PID"
@@ -288,15 +325,20 @@ meter_stop() {
 		stop "$METER_PID" 60
 		echo "exit=$?" >>"$2/meter.status"
 		;;
-	softflowd)
-		# softflowd 1.1.0 exits on SIGTERM without exporting what it holds;
-		# its control socket's "shutdown" expires and exports every flow.
+	softflowd | softflowd-tuned)
+		# softflowd 1.1.0 exits on SIGTERM without exporting what it holds.
+		# "expire-all" exports every flow; the statistics after it say what
+		# softflowd sent (it prints none at exit); "shutdown" then has
+		# nothing left to export.
 		softflowctl -c "$2/softflowd.ctl" statistics >"$2/softflowd.stats" 2>&1
+		softflowctl -c "$2/softflowd.ctl" expire-all >>"$2/meter.err" 2>&1
+		sleep 1
+		softflowctl -c "$2/softflowd.ctl" statistics >"$2/softflowd.stats-end" 2>&1
 		softflowctl -c "$2/softflowd.ctl" shutdown >>"$2/meter.err" 2>&1
 		stop "$METER_PID" 60
 		echo "exit=$?" >>"$2/meter.status"
 		;;
-	pmacctd)
+	pmacctd | pmacctd-tuned)
 		kill -INT "$METER_PID"
 		stop "$METER_PID" 60
 		echo "exit=$?" >>"$2/meter.status"
@@ -332,8 +374,23 @@ replay() {
 	info "$1, $2: $3 loop(s) of the pcap"
 	_export=1
 	case $1 in none | ref-*) _export=0 ;; esac
+	# UDP counters from before the collector starts until it has stopped:
+	# every export datagram, templates and the shutdown export included.
+	_udp0=$(udp_snmp)
 	if [ "$_export" = 1 ]; then
-		bg "$NS_M" nfcapd -b 127.0.0.1 -p "$PORT" -w "$_d/nfcapd" -B 67108864 >"$_d/nfcapd.log" 2>&1
+		# The export as it leaves the meter, before nfcapd's socket can
+		# drop any of it (tools/peers/wire.py counts its records).
+		bg "$NS_M" dumpcap -P -i lo -f "udp dst port $PORT" -w "$_d/export.pcap" \
+			>"$_d/dumpcap.log" 2>&1
+		_cap=$!
+		bg_track "$_cap"
+		wait_for "$_d/dumpcap.log" "Capturing on" "$_cap" dumpcap
+		# Stock: what nfcapd's man page shows. The tuned rows' collector
+		# asks for a 64 MiB socket buffer as well.
+		_nf_tune=""
+		case $1 in *-tuned) _nf_tune="-B 67108864" ;; esac
+		# shellcheck disable=SC2086 # empty, or flag and value
+		bg "$NS_M" nfcapd -w "$_d/nfcapd" -p "$PORT" -b 127.0.0.1 $_nf_tune >"$_d/nfcapd.log" 2>&1
 		_nf=$!
 		bg_track "$_nf"
 		wait_for "$_d/nfcapd.log" "Startup" "$_nf" nfcapd
@@ -359,7 +416,6 @@ replay() {
 	# figures mix and filler.
 	_rx0=$(link_stat "$NS_M" "$IF_M" rx_packets)
 	_txd0=$(link_stat "$NS_S" "$IF_S" tx_dropped)
-	_ub0=$(udp_rcvbuf_errors)
 	[ -n "$METER_PID" ] && _c0=$(proc_cpu_ms "$METER_PID")
 	# shellcheck disable=SC2086 # one program id per word
 	[ -n "$_progs" ] && _b0=$(bpf_runtime $_progs)
@@ -378,12 +434,18 @@ replay() {
 	[ -n "$_progs" ] && _b1=$(bpf_runtime $_progs)
 	stats_off
 	meter_stop "$1" "$_d"
+	_sock=""
 	if [ "$_export" = 1 ]; then
 		sleep 1
+		_sock=$(collector_socket)
 		kill -INT "$_nf"
 		stop "$_nf" 20
+		kill -INT "$_cap"
+		stop "$_cap" 20
+		"$PY" "$here/tools/peers/wire.py" "$_d/export.pcap" >"$_d/wire.json" ||
+			fail "$_d/export.pcap: cannot count the export"
 	fi
-	_ub1=$(udp_rcvbuf_errors)
+	_udp1=$(udp_snmp)
 	{
 		echo "meter=$1"
 		echo "rate=$2"
@@ -394,7 +456,12 @@ seconds=\2/p; s/^Rated: .* \([0-9.]*\) pps.*/pps=\1/p; s/^[[:space:]]*Failed pac
 		sed -n 's/^Actual: \([0-9]*\) packets .*/filler=\1/p' "$_d/filler.out"
 		echo "rx=$((_rx1 - _rx0))"
 		echo "tx_dropped=$((_txd1 - _txd0))"
-		echo "export_rcvbuf_errors=$((_ub1 - _ub0))"
+		echo "$_udp0 $_udp1" | awk '{ printf "udp_out=%d\nudp_in=%d\nexport_rcvbuf_errors=%d\nudp_noports=%d\n",
+			$5 - $1, $6 - $2, $7 - $3, $8 - $4 }'
+		if [ -n "$_sock" ]; then
+			echo "collector_rcvbuf=${_sock#rb=}" | sed 's/ drops=.*//'
+			echo "collector_socket_drops=${_sock#* drops=}"
+		fi
 		[ -n "$METER_PID" ] && echo "proc_ms=$((_c1 - _c0))"
 		[ -n "$_progs" ] && echo "$_b0 $_b1" | awk '{ printf "bpf_ns=%.0f\nbpf_runs=%.0f\n", $3 - $1, $4 - $2 }'
 	} >"$_d/figures"
@@ -435,6 +502,7 @@ versions() {
 	echo "cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1), $(nproc) CPUs online"
 	echo "kernel=$(uname -r)"
 	echo "rmem_max=$(cat "$res/rmem_max")"
+	echo "rmem_default=$(cat "$res/rmem_default")"
 	echo "pps=$PPS"
 	echo "seconds=$SECONDS_PER_REPLAY"
 	echo "meters=$METERS"

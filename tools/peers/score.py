@@ -14,7 +14,9 @@ port) and summed per key: a meter may split a flow into several records
 
 A flow is exact when its summed packets and octets both equal LOOPS times
 the truth. Prints one JSON object (totals, exact/wrong/missing/extra
-counts, a breakdown of the flows that are not exact by class); the first
+counts, a breakdown of the flows that are not exact by class;
+stored_records counts every flow record nfcapd stored, the filler's
+included, to set beside what the meter sent); the first
 mismatches, with both values, go to DETAILS_FILE.
 """
 
@@ -69,10 +71,11 @@ def main():
     loops = int(sys.argv[2])
     recs = records(sys.argv[3])
     got = defaultdict(lambda: [0, 0, 0])
-    nrec = pk = oc = 0
+    nrec = pk = oc = stored = 0
     for r in recs:
         if r.get("type") != "FLOW":
             continue
+        stored += 1
         k = key_of(r)
         if k is None or k[3] == FILLER_SRC:
             continue
@@ -111,7 +114,7 @@ def main():
         bad.append((k, classes, ep, eo, g[0], g[1]))
     extra = [k for k in got if k not in truth]
     res = {
-        "records": nrec, "packets": pk, "octets": oc,
+        "records": nrec, "packets": pk, "octets": oc, "stored_records": stored,
         "truth_flows": len(truth), "truth_packets": sum(t[0] for t in truth.values()) * loops,
         "truth_octets": sum(t[1] for t in truth.values()) * loops,
         "exact": exact, "not_exact": len(truth) - exact, "missing": missing,
