@@ -240,7 +240,7 @@ struct prog_run_result {
  * (a struct xdp_md or __sk_buff; NULL and 0 for none: the device is then
  * loopback). Returns the test run's result (0 or a negative errno); on 0,
  * @res says what the program returned and whether the frame came out
- * exactly as it went in (DESIGN: transparent). @out is scratch space of
+ * exactly as it went in (README promise 2: transparent). @out is scratch space of
  * @out_size bytes, at least @len.
  */
 static inline int prog_run_frame(int prog_fd, const void *frame, __u32 len, void *ctx,

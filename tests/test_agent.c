@@ -392,9 +392,9 @@ static void test_flowtab_biflow_pairing(void **state)
 	s2c.direction = FLOW_DIR_INGRESS;
 	/* The server's SYN-ACK is drained before the client's SYN. */
 	d = mk_side(1, 60, 1001, 1001, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
-	flowtab_add(&t, &s2c, &d, 2000);
+	flowtab_add(&t, &s2c, &d);
 	d = mk_side(3, 180, 1000, 1500, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYN_SEEN);
-	flowtab_add(&t, &c2s, &d, 2000);
+	flowtab_add(&t, &c2s, &d);
 	assert_int_equal(t.used, 1);
 	assert_int_equal(flowtab_expire(&t, 2000), 0);
 	assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 1);
@@ -423,8 +423,8 @@ static void test_flowtab_uniflow(void **state)
 	(void)state;
 	flow_key_reverse(&a, &b);
 	assert_int_equal(flowtab_init(&t, 1024, 0, 1, 15000, 60000, sink_emit, s), 0);
-	flowtab_add(&t, &a, &d, 2000);
-	flowtab_add(&t, &b, &d, 2000);
+	flowtab_add(&t, &a, &d);
+	flowtab_add(&t, &b, &d);
 	assert_int_equal(t.used, 2);
 	assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 2);
 	assert_false(s->rec[0].biflow);
@@ -473,14 +473,14 @@ static void test_flowtab_held(void **state)
 	(void)state;
 	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 5000, 1000, sink_emit, s), 0);
 	d = mk_side(2, 3000, 1000, 1100, 0, 0);
-	flowtab_add(&t, &orphan, &d, 1200);
+	flowtab_add(&t, &orphan, &d);
 	d = mk_side(1, 100, 1000, 1100, 0, 0);
-	flowtab_add(&t, &look_alike, &d, 1200);
-	flowtab_add(&t, &query, &d, 1200);
+	flowtab_add(&t, &look_alike, &d);
+	flowtab_add(&t, &query, &d);
 	d = mk_side(3, 4000, 1000, 1100, 0, 0);
-	flowtab_add(&t, &q_held, &d, 1200);
+	flowtab_add(&t, &q_held, &d);
 	d = mk_side(4, 5000, 1000, 1100, 0, 0);
-	flowtab_add(&t, &a_held, &d, 1200);
+	flowtab_add(&t, &a_held, &d);
 	assert_int_equal(t.used, 5);
 	assert_int_equal(t.held, 3);
 
@@ -536,17 +536,17 @@ static void test_flowtab_expiry(void **state)
 
 	/* active: a flow that never pauses gets a record every 30 s */
 	d = mk_side(10, 1000, 1000, 9000, 0, 0);
-	flowtab_add(&t, &k, &d, 10000);
+	flowtab_add(&t, &k, &d);
 	assert_int_equal(flowtab_expire(&t, 10000), 0);
 	d = mk_side(10, 1000, 10000, 30000, 0, 0);
-	flowtab_add(&t, &k, &d, 30999);
+	flowtab_add(&t, &k, &d);
 	assert_int_equal(flowtab_expire(&t, 30999), 0);	/* 1000 + 30000 not reached */
 	assert_int_equal(flowtab_expire(&t, 31000), 1);
 	assert_int_equal(s->rec[0].end_reason, FLOW_END_ACTIVE);
 	assert_int_equal(s->rec[0].fwd.packets, 20);
 	assert_int_equal(t.used, 1);				/* the flow goes on */
 	d = mk_side(5, 500, 31500, 32000, 0, 0);
-	flowtab_add(&t, &k, &d, 33000);
+	flowtab_add(&t, &k, &d);
 	/* idle: 10 s after its last packet */
 	assert_int_equal(flowtab_expire(&t, 41999), 0);
 	assert_int_equal(flowtab_expire(&t, 42000), 1);
@@ -557,7 +557,7 @@ static void test_flowtab_expiry(void **state)
 
 	/* an active record and then nothing: the idle expiry sends no empty record */
 	d = mk_side(1, 100, 50000, 50000, 0, 0);
-	flowtab_add(&t, &k, &d, 50000);
+	flowtab_add(&t, &k, &d);
 	assert_int_equal(flowtab_expire(&t, 80000), 1);	/* idle fires first: 60000 */
 	s->n = 0;
 
@@ -568,15 +568,15 @@ static void test_flowtab_expiry(void **state)
 		flow_key_reverse(&c, &r);
 		d = mk_side(4, 200, 100000, 100500, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
 			    TCP_SYN_SEEN);
-		flowtab_add(&t, &c, &d, 101000);
+		flowtab_add(&t, &c, &d);
 		d = mk_side(3, 150, 100100, 100600, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
 			    TCP_SYNACK_SEEN);
-		flowtab_add(&t, &r, &d, 101000);
+		flowtab_add(&t, &r, &d);
 		assert_int_equal(flowtab_expire(&t, 101000), 0);	/* the sweep that saw it */
 		assert_int_equal(flowtab_expire(&t, 101000 + END_GRACE_MS - 1), 0);
 		/* the last ACK within the grace lands in the record */
 		d = mk_side(1, 40, 100700, 100700, TCP_FLAG_ACK, 0);
-		flowtab_add(&t, &c, &d, 102000);
+		flowtab_add(&t, &c, &d);
 		assert_int_equal(flowtab_expire(&t, 101000 + END_GRACE_MS), 1);
 		assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
 		assert_int_equal(s->rec[0].fwd.packets, 5);
@@ -584,7 +584,7 @@ static void test_flowtab_expiry(void **state)
 
 		/* RST ends at once (after the grace) */
 		d = mk_side(2, 80, 200000, 200100, TCP_FLAG_SYN | TCP_FLAG_RST, TCP_SYN_SEEN);
-		flowtab_add(&t, &c, &d, 201000);
+		flowtab_add(&t, &c, &d);
 		assert_int_equal(flowtab_expire(&t, 201000), 0);
 		assert_int_equal(flowtab_expire(&t, 201000 + END_GRACE_MS), 1);
 		assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
@@ -592,13 +592,13 @@ static void test_flowtab_expiry(void **state)
 		/* a new SYN on the same ports after the end starts a new flow */
 		d = mk_side(2, 80, 300000, 300100, TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_ACK,
 			    TCP_SYN_SEEN);
-		flowtab_add(&t, &c, &d, 301000);
+		flowtab_add(&t, &c, &d);
 		d = mk_side(2, 80, 300050, 300150, TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_ACK,
 			    TCP_SYNACK_SEEN);
-		flowtab_add(&t, &r, &d, 301000);
+		flowtab_add(&t, &r, &d);
 		assert_int_equal(flowtab_expire(&t, 301000), 0);
 		d = mk_side(1, 60, 301500, 301500, TCP_FLAG_SYN, TCP_SYN_SEEN);
-		flowtab_add(&t, &c, &d, 302000);
+		flowtab_add(&t, &c, &d);
 		assert_int_equal(s->n, 3);
 		assert_int_equal(s->rec[2].end_reason, FLOW_END_DETECTED);
 		assert_int_equal(s->rec[2].fwd.packets, 2);
@@ -624,10 +624,10 @@ static void test_flowtab_end_before_active(void **state)
 	flow_key_reverse(&c, &r);
 	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 2000, 2000, sink_emit, s), 0);
 	d = mk_side(5, 300, 1000, 1900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN, TCP_SYN_SEEN);
-	flowtab_add(&t, &c, &d, 2000);
+	flowtab_add(&t, &c, &d);
 	d = mk_side(3, 200, 1001, 1950, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
 		    TCP_SYNACK_SEEN);
-	flowtab_add(&t, &r, &d, 2000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 3000), 0);	/* active due, end pending */
 	assert_int_equal(flowtab_expire(&t, 2000 + END_GRACE_MS), 1);
 	assert_int_equal(s->n, 1);
@@ -653,22 +653,22 @@ static void test_flowtab_uniflow_end(void **state)
 	r.direction = FLOW_DIR_INGRESS;
 	assert_int_equal(flowtab_init(&t, 1024, 0, 1, 60000, 60000, sink_emit, s), 0);
 	d = mk_side(5, 300, 1000, 1900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN, TCP_SYN_SEEN);
-	flowtab_add(&t, &c, &d, 2000);
+	flowtab_add(&t, &c, &d);
 	d = mk_side(3, 200, 1001, 1950, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
-	flowtab_add(&t, &r, &d, 2000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 2000), 0);
 	assert_int_equal(flowtab_expire(&t, 2000 + END_GRACE_MS), 0);	/* one FIN only */
 	d = mk_side(1, 40, 2100, 2100, TCP_FLAG_ACK | TCP_FLAG_FIN, 0);
-	flowtab_add(&t, &r, &d, 5000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 5000), 0);
 	assert_int_equal(flowtab_expire(&t, 5000 + END_GRACE_MS), 2);
 	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
 	assert_int_equal(s->rec[1].end_reason, FLOW_END_DETECTED);
 	/* RST from the server ends the client's direction too */
 	d = mk_side(2, 100, 10000, 10100, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYN_SEEN);
-	flowtab_add(&t, &c, &d, 11000);
+	flowtab_add(&t, &c, &d);
 	d = mk_side(1, 40, 10050, 10050, TCP_FLAG_RST, 0);
-	flowtab_add(&t, &r, &d, 11000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 11000), 0);
 	assert_int_equal(flowtab_expire(&t, 11000 + END_GRACE_MS), 2);
 	assert_int_equal(s->rec[2].end_reason, FLOW_END_DETECTED);
@@ -676,7 +676,7 @@ static void test_flowtab_uniflow_end(void **state)
 	/* one way only (nothing metered back): its FIN ends it */
 	o = mk_key(6, "10.0.0.1", 40001, "10.0.0.2", 80);
 	d = mk_side(3, 120, 20000, 20100, TCP_FLAG_ACK | TCP_FLAG_FIN, 0);
-	flowtab_add(&t, &o, &d, 21000);
+	flowtab_add(&t, &o, &d);
 	assert_int_equal(flowtab_expire(&t, 21000), 0);
 	assert_int_equal(flowtab_expire(&t, 21000 + END_GRACE_MS), 1);
 	assert_int_equal(s->rec[4].end_reason, FLOW_END_DETECTED);
@@ -688,12 +688,12 @@ static void test_flowtab_uniflow_end(void **state)
 	r.direction = FLOW_DIR_INGRESS;
 	d = mk_side(50, 3000, 30000, 89900, TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_FIN,
 		    TCP_SYN_SEEN);
-	flowtab_add(&t, &c, &d, 90000);
+	flowtab_add(&t, &c, &d);
 	d = mk_side(20, 1000, 30001, 89000, TCP_FLAG_SYN | TCP_FLAG_ACK, TCP_SYNACK_SEEN);
-	flowtab_add(&t, &r, &d, 90000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 90000), 0);		/* active due: held */
 	d = mk_side(1, 40, 90100, 90100, TCP_FLAG_RST, 0);
-	flowtab_add(&t, &r, &d, 91000);
+	flowtab_add(&t, &r, &d);
 	assert_int_equal(flowtab_expire(&t, 91000), 0);
 	assert_int_equal(flowtab_expire(&t, 91000 + END_GRACE_MS), 2);
 	assert_int_equal(s->rec[0].end_reason, FLOW_END_DETECTED);
@@ -744,7 +744,7 @@ static void test_flowtab_resources_exact(void **state)
 			}
 			sent_packets += d.packets;
 			sent_octets += d.octets;
-			flowtab_add(&t, &k, &d, now);
+			flowtab_add(&t, &k, &d);
 			assert_true(t.used <= t.capacity);
 		}
 		flowtab_expire(&t, now);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The bad-packet corpus through BPF_PROG_TEST_RUN (DESIGN promise 2,
+ * The bad-packet corpus through BPF_PROG_TEST_RUN (README promise 2,
  * "transparent"): every frame of tests/data/badpkt.txt (made by
  * tests/badpkt.py: malformed frames labelled with the counters they must
  * raise, then random ones) runs, in file order, through the XDP program,
@@ -584,7 +584,7 @@ static void test_programs_agree(void **state)
 
 /*
  * Room for every flow and first fragment of the corpus: an LRU map evicts
- * silently when it fills (DESIGN, "Silent LRU eviction"), and the table
+ * silently when it fills (a full LRU map evicts without telling anyone), and the table
  * would then hold less than the stats say was added to it. Twice the
  * frames and some: an LRU map starts evicting a little before it is full.
  * (The defaults hold the committed corpus; SOAK's is larger.)

@@ -141,7 +141,7 @@ static void fold(void *ctx, const struct flow_key *key, const struct flow_counte
 	struct flow_side side;
 
 	flow_merge_percpu(pc, n, 0, &side);
-	flowtab_add(&u->t, key, &side, 0);
+	flowtab_add(&u->t, key, &side);
 }
 
 static void reset_maps(void)

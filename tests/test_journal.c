@@ -143,7 +143,7 @@ static void fold(void *ctx, const struct flow_key *key, const struct flow_counte
 	struct flow_side side;
 
 	flow_merge_percpu(pc, ncpus, 0, &side);
-	flowtab_add(&g->t, key, &side, 5000);
+	flowtab_add(&g->t, key, &side);
 	journal_staged_done(&g->j, key);
 }
 
@@ -219,7 +219,7 @@ static void test_apply_undone(void **state)
 	rig_one_flow(&g);
 	stage(&g.j, 3, 1, 7);
 	flow_merge_percpu(&g.j.values[3 * NCPUS], NCPUS, 0, &d);
-	flowtab_add(&g.t, &g.j.keys[3], &d, 5000);	/* ... and the kill: no release */
+	flowtab_add(&g.t, &g.j.keys[3], &d);	/* ... and the kill: no release */
 	idx = g.j.h->op_entry;
 	assert_int_equal(g.j.h->op, JOP_APPLY);
 	assert_int_equal(g.j.entries[idx].side[0].packets + g.j.entries[idx].side[1].packets, 12);

@@ -36,7 +36,7 @@ void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_c
 	d->flows++;
 	d->packets += side.packets;
 	d->octets += side.octets;
-	flowtab_add(d->tab, key, &side, d->a->now_ms);
+	flowtab_add(d->tab, key, &side);
 	journal_staged_done(&d->a->jr, key);
 }
 

@@ -271,14 +271,13 @@ static void listen_ports_file(struct listen_ports *lp, const char *path, int pro
 	fclose(f);
 }
 
-int listen_ports_load(struct listen_ports *lp)
+void listen_ports_load(struct listen_ports *lp)
 {
 	memset(lp, 0, sizeof(*lp));
 	listen_ports_file(lp, "/proc/net/tcp", IPPROTO_TCP_);
 	listen_ports_file(lp, "/proc/net/tcp6", IPPROTO_TCP_);
 	listen_ports_file(lp, "/proc/net/udp", IPPROTO_UDP_);
 	listen_ports_file(lp, "/proc/net/udp6", IPPROTO_UDP_);
-	return 0;
 }
 
 static int has_ports(const struct flow_key *k)
@@ -508,7 +507,6 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
 	}
 	t->emit(t->emit_ctx, &r);
 	t->stats.records++;
-	t->stats.by_reason[reason]++;
 	for (s = 0; s < 2; s++) {
 		uint32_t ifindex = e->side[s].ifindex;
 		uint8_t dir = e->side[s].direction;
@@ -590,7 +588,6 @@ static struct flowtab_entry *create(struct flowtab *t, const struct flow_key *ca
 	t->bucket[b] = idx + 1;
 	t->used++;
 	t->held += canon->frag_held;
-	t->stats.flows_created++;
 	return e;
 }
 
@@ -619,15 +616,13 @@ static void side_add(struct flowtab_entry *e, int s, const struct flow_key *key,
 	e->end_check = 1;
 }
 
-void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
-		 uint64_t now_ms)
+void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d)
 {
 	struct flowtab_entry *e;
 	struct flow_key canon;
 	uint32_t h;
 	int s;
 
-	(void)now_ms;	/* ends are decided at expiry, with the sweep's time */
 	if (!d->packets)
 		return;
 	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);

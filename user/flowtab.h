@@ -35,7 +35,9 @@ struct listen_ports {
 	uint8_t tcp[65536 / 8];
 	uint8_t udp[65536 / 8];
 };
-int listen_ports_load(struct listen_ports *lp);	/* from /proc/net/{tcp,udp}{,6} */
+/* From /proc/net/{tcp,udp}{,6}; a file that cannot be read adds nothing
+ * (the service-port rule then falls back to ports below 1024). */
+void listen_ports_load(struct listen_ports *lp);
 void listen_ports_set(struct listen_ports *lp, int proto, uint16_t port);
 
 /*
@@ -73,9 +75,7 @@ typedef void (*flow_emit_fn)(void *ctx, const struct flow_record *r);
 struct journal;
 
 struct flowtab_stats {
-	uint64_t flows_created;		/* entries created */
-	uint64_t records;		/* records emitted, per reason below */
-	uint64_t by_reason[6];		/* FLOW_END_* */
+	uint64_t records;		/* records emitted */
 	uint64_t held_resolved;		/* held fragments moved to their datagram's flow */
 	uint64_t held_unmatched;	/* ... exported unresolved (ports 0, FRAG_UNMATCHED) */
 };
@@ -121,9 +121,9 @@ void flowtab_free(struct flowtab *t);
 void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct journal *jr);
 
 /* Add one drained delta for @key. Never loses it: a full table first
- * expires its oldest flows (lack of resources). @now_ms is the sweep time. */
-void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
-		 uint64_t now_ms);
+ * expires its oldest flows (lack of resources). Ends are decided at expiry,
+ * with the sweep's time. */
+void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d);
 /* Warm the cache for a flowtab_add(@key) FLOWTAB_PREFETCH calls later: a
  * sweep's flows land in random buckets and entries of a table larger than
  * the cache, and a miss costs as much as the rest of the add. */

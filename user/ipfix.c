@@ -253,7 +253,7 @@ static const struct ipfix_field f_interfaces[] = {
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define TPL(tid, scope, f) [(tid) - IPFIX_TID_FIRST] = { tid, scope, ARRAY_SIZE(f), 0, f, #f }
+#define TPL(tid, scope, f) [(tid) - IPFIX_TID_FIRST] = { tid, scope, ARRAY_SIZE(f), 0, f }
 
 /* rec_len is filled in on first use. */
 static struct ipfix_template templates[IPFIX_TEMPLATES] = {

@@ -109,7 +109,6 @@ struct ipfix_template {
 	uint16_t n_fields;
 	uint16_t rec_len;	/* data record length */
 	const struct ipfix_field *fields;
-	const char *name;
 };
 
 /* Values of the statistics options records (one struct feeds all three). */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=sh
 # shellcheck disable=SC2016 # python and awk programs in single quotes
-# Bad packets on the wire (DESIGN promise 2, "transparent"): the corpus of
+# Bad packets on the wire (README, promise 2: transparent): the corpus of
 # tests/data/badpkt.txt (tests/badpkt.py; labelled malformed frames, then
 # random ones) goes from namespace A to namespace B over a quiet veth pair
 # (lib.sh's quiet_pair: nothing else crosses it) with bpfix's programs

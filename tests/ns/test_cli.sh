@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=sh
 # shellcheck disable=SC2016 # awk, python and sh -c programs in single quotes
-# Misuse of the agent (DESIGN promise 5): each bad command line or
+# Misuse of the agent (README, promise 6: clear): each bad command line or
 # impossible request gets one line on stderr, "bpfix: " and the object and
 # cause, nothing on stdout, the documented exit code (2 usage, 1 run-time),
 # and leaves nothing behind: no clsact qdisc or XDP program on the test

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=sh
 # shellcheck disable=SC2016 # awk, python and sh -c programs in single quotes
-# Exactness under load (DESIGN promise 1): every packet the meter sees is in
+# Exactness under load (README, promise 1: exact): every packet the meter sees is in
 # exactly one record, while sweeps run every 100 ms and the active timeout
 # cuts each flow into a record a second.
 #
