@@ -9,22 +9,9 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include "bpfix.h"
-
-/* ---- clocks ---- */
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled now (kernel timestamps are
- * bpf_ktime_get_ns() and bpf_ktime_get_coarse_ns(), both CLOCK_MONOTONIC,
- * which stops during suspend: sampling at every sweep keeps the error to
- * packets of the interval before a suspend). */
-int64_t clock_mono_offset_ns(void);
-/* Kernel (monotonic) ns -> wall-clock ms with @offset_ns. */
-uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns);
-/* Now, in ms since 1970 (CLOCK_REALTIME); and monotonic ns and ms, for
- * intervals and deadlines. Defined in flowtab.c. */
-uint64_t clock_wall_ms(void);
-uint64_t clock_mono_ns(void);
-uint64_t clock_mono_ms(void);
+#include "clock.h"
 
 /* flowEndReason (IANA IPFIX registry, RFC 5102 section 5.11.3). */
 #define FLOW_END_IDLE      1	/* idle timeout */
@@ -85,11 +72,31 @@ struct flow_record {
  * protocol under either IP version): type << 8 | code in dst_port. */
 static inline int flow_key_is_icmp(const struct flow_key *k)
 {
-	return k->ip_version && (k->protocol == 1 || k->protocol == 58);
+	return k->ip_version && (k->protocol == IPPROTO_ICMP || k->protocol == IPPROTO_ICMPV6);
 }
 
 /* Packets and octets a record holds, both directions of a biflow: what
  * every output and the journal's ledger count it as. */
+/* ICMP types that ask (1) or answer (-1); 0: neither (ICMP or ICMPv6 by
+ * the key's protocol, type in dst_port's high octet). */
+static inline int flow_key_icmp_query(const struct flow_key *k)
+{
+	uint8_t type = k->dst_port >> 8;
+
+	if (k->protocol == IPPROTO_ICMP) {
+		switch (type) {
+		case 8: case 13: case 15: case 17: return 1;	/* echo, timestamp, info, mask */
+		case 0: case 14: case 16: case 18: return -1;
+		}
+	} else {
+		switch (type) {
+		case 128: case 130: case 133: case 135: case 139: return 1;
+		case 129: case 131: case 134: case 136: case 140: return -1;
+		}
+	}
+	return 0;
+}
+
 static inline uint64_t flow_record_packets(const struct flow_record *r)
 {
 	return r->fwd.packets + (r->biflow ? r->rev.packets : 0);

@@ -1,60 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The agent's flow table, the per-CPU merge, the direction heuristic and
- * the expiry decisions. See flowtab.h. */
+/* The agent's flow table: the per-CPU merge, canonical keys (the two
+ * directions of a conversation, ICMP requests and answers, on one entry),
+ * the table and its expiry decisions. See flowtab.h; which side began a
+ * conversation is initiator.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
 #include "flowtab.h"
 #include "journal.h"
 
-#define IPPROTO_ICMP_   1
-#define IPPROTO_TCP_    6
-#define IPPROTO_UDP_    17
-
-/* ---- clocks --------------------------------------------------------------- */
-
-static int64_t ts_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t clock_mono_offset_ns(void)
-{
-	/* Bracket the monotonic read with two wall-clock reads and use their
-	 * midpoint: the error is half the time between them. */
-	int64_t w0 = ts_ns(CLOCK_REALTIME);
-	int64_t b = ts_ns(CLOCK_MONOTONIC);
-	int64_t w1 = ts_ns(CLOCK_REALTIME);
-
-	return w0 + (w1 - w0) / 2 - b;
-}
-
-uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns)
-{
-	int64_t wall = (int64_t)kernel_ns + offset_ns;
-
-	return wall > 0 ? (uint64_t)wall / 1000000 : 0;
-}
-
-uint64_t clock_wall_ms(void)
-{
-	return (uint64_t)ts_ns(CLOCK_REALTIME) / 1000000;
-}
-
-uint64_t clock_mono_ns(void)
-{
-	return (uint64_t)ts_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t clock_mono_ms(void)
-{
-	return clock_mono_ns() / 1000000;
-}
 
 /* ---- merging --------------------------------------------------------------- */
 
@@ -141,33 +98,14 @@ void flow_side_add(struct flow_side *acc, const struct flow_side *d)
 
 /* ---- keys and directions --------------------------------------------------- */
 
-/* ICMP types that ask (1) or answer (-1); 0: neither. */
-static int icmp_query(const struct flow_key *k)
-{
-	uint8_t type = k->dst_port >> 8;
-
-	if (k->protocol == IPPROTO_ICMP_) {
-		switch (type) {
-		case 8: case 13: case 15: case 17: return 1;	/* echo, timestamp, info, mask */
-		case 0: case 14: case 16: case 18: return -1;
-		}
-	} else {
-		switch (type) {
-		case 128: case 130: case 133: case 135: case 139: return 1;
-		case 129: case 131: case 134: case 136: case 140: return -1;
-		}
-	}
-	return 0;
-}
-
 /* The request type an answer belongs to, as type << 8 (code dropped: the
  * pair shares one entry; each side keeps its own key). */
 static uint16_t icmp_pair_type(const struct flow_key *k)
 {
 	uint8_t type = k->dst_port >> 8;
 
-	if (icmp_query(k) < 0)
-		type = k->protocol == IPPROTO_ICMP_ ? (type == 0 ? 8 : type - 1) : type - 1;
+	if (flow_key_icmp_query(k) < 0)
+		type = k->protocol == IPPROTO_ICMP ? (type == 0 ? 8 : type - 1) : type - 1;
 	return (uint16_t)type << 8;
 }
 
@@ -178,10 +116,10 @@ void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
 	out->dst = k->src;
 	if (flow_key_is_icmp(k)) {
 		uint8_t type = k->dst_port >> 8;
-		int q = icmp_query(k);
+		int q = flow_key_icmp_query(k);
 
 		if (q > 0)
-			type = k->protocol == IPPROTO_ICMP_ ? (type == 8 ? 0 : type + 1) : type + 1;
+			type = k->protocol == IPPROTO_ICMP ? (type == 8 ? 0 : type + 1) : type + 1;
 		else if (q < 0)
 			type = icmp_pair_type(k) >> 8;
 		out->src_port = 0;
@@ -231,120 +169,6 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 		}
 		*side = 1;
 	}
-}
-
-/* ---- listening sockets ----------------------------------------------------- */
-
-void listen_ports_set(struct listen_ports *lp, int proto, uint16_t port)
-{
-	uint8_t *bits = proto == IPPROTO_TCP_ ? lp->tcp : lp->udp;
-
-	bits[port / 8] |= 1u << (port % 8);
-}
-
-static int listen_port_is_set(const struct listen_ports *lp, int proto, uint16_t port)
-{
-	const uint8_t *bits;
-
-	if (!lp || (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_))
-		return 0;
-	bits = proto == IPPROTO_TCP_ ? lp->tcp : lp->udp;
-	return bits[port / 8] >> (port % 8) & 1;
-}
-
-static void listen_ports_file(struct listen_ports *lp, const char *path, int proto)
-{
-	char line[512];
-	unsigned int port, state;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		/* sl local_address:port rem_address:port st ... */
-		if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &port, &state) != 2)
-			continue;
-		/* TCP_LISTEN is 0x0A; a bound UDP socket is 0x07 (TCP_CLOSE). */
-		if ((proto == IPPROTO_TCP_ && state == 0x0A) || (proto == IPPROTO_UDP_ && state == 0x07))
-			listen_ports_set(lp, proto, port);
-	}
-	fclose(f);
-}
-
-void listen_ports_load(struct listen_ports *lp)
-{
-	memset(lp, 0, sizeof(*lp));
-	listen_ports_file(lp, "/proc/net/tcp", IPPROTO_TCP_);
-	listen_ports_file(lp, "/proc/net/tcp6", IPPROTO_TCP_);
-	listen_ports_file(lp, "/proc/net/udp", IPPROTO_UDP_);
-	listen_ports_file(lp, "/proc/net/udp6", IPPROTO_UDP_);
-}
-
-static int has_ports(const struct flow_key *k)
-{
-	switch (k->protocol) {
-	case 6: case 17: case 33: case 132: case 136:
-		return k->ip_version != 0;
-	}
-	return 0;
-}
-
-static int is_service(const struct listen_ports *lp, int proto, uint16_t port)
-{
-	return (port && port < 1024) || listen_port_is_set(lp, proto, port);
-}
-
-int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
-		   const int seen[2], const struct listen_ports *lp, enum initiator_rule *rule)
-{
-	int s;
-
-	for (s = 0; s < 2; s++) {
-		/* 1. A SYN without ACK opens a connection. */
-		if (seen[s] && (side[s].tcp_syn & TCP_SYN_SEEN) &&
-		    !(seen[!s] && (side[!s].tcp_syn & TCP_SYN_SEEN))) {
-			*rule = INIT_TCP_SYN;
-			return s;
-		}
-	}
-	for (s = 0; s < 2; s++) {
-		/* 2. The SYN-ACK comes from the responder. */
-		if (seen[s] && (side[s].tcp_syn & TCP_SYNACK_SEEN) &&
-		    !(seen[!s] && (side[!s].tcp_syn & TCP_SYNACK_SEEN))) {
-			*rule = INIT_TCP_SYNACK;
-			return !s;
-		}
-	}
-	for (s = 0; s < 2; s++) {
-		/* 3. ICMP: the request's sender. */
-		if (seen[s] && flow_key_is_icmp(&key[s]) && icmp_query(&key[s])) {
-			*rule = INIT_ICMP_REQUEST;
-			return icmp_query(&key[s]) > 0 ? s : !s;
-		}
-	}
-	for (s = 0; s < 2; s++) {
-		/* 4. Towards a service port from an ephemeral one. */
-		const struct flow_key *k = &key[s];
-
-		if (!seen[s] || !has_ports(k))
-			continue;
-		if (is_service(lp, k->protocol, k->dst_port) !=
-		    is_service(lp, k->protocol, k->src_port)) {
-			*rule = INIT_SERVICE_PORT;
-			return is_service(lp, k->protocol, k->dst_port) ? s : !s;
-		}
-		/* Below 1024 wins over a listening socket: compare ranks. */
-		if (k->src_port && k->dst_port && (k->src_port < 1024) != (k->dst_port < 1024)) {
-			*rule = INIT_SERVICE_PORT;
-			return k->dst_port < 1024 ? s : !s;
-		}
-	}
-	/* 5. Whoever spoke first. */
-	*rule = INIT_FIRST_SEEN;
-	if (seen[0] && seen[1])
-		return side[1].first_ms < side[0].first_ms ||
-		       (side[1].first_ms == side[0].first_ms && side[1].first_ns < side[0].first_ns);
-	return seen[0] ? 0 : 1;
 }
 
 /* ---- the table --------------------------------------------------------------- */
@@ -604,7 +428,7 @@ static void side_add(struct flowtab_entry *e, int s, const struct flow_key *key,
 	flow_side_add(&e->side[s], d);
 	if (d->last_ms > e->last_ms)
 		e->last_ms = d->last_ms;
-	if (key->protocol != IPPROTO_TCP_ || !key->ip_version ||
+	if (key->protocol != IPPROTO_TCP || !key->ip_version ||
 	    !(d->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
 		return;
 	if (d->tcp_flags & TCP_FLAG_FIN)

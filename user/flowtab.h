@@ -3,13 +3,15 @@
  * The agent's flow table: where drained deltas accumulate until a flow's
  * record is due (idle, active, end detected, lack of resources, forced).
  * In biflow mode the two directions of a conversation share an entry; the
- * initiator is chosen by flow_initiator() when the first record is made.
+ * initiator is chosen by flow_initiator() (initiator.h) when the first
+ * record is made.
  */
 #ifndef BPFIX_FLOWTAB_H
 #define BPFIX_FLOWTAB_H
 
 #include <stdint.h>
 #include "flow.h"
+#include "initiator.h"
 
 /* ---- pure helpers (unit-tested) ----------------------------------------- */
 
@@ -20,33 +22,6 @@ void flow_merge_percpu(const struct flow_counters *percpu, int ncpus, int64_t of
 		       struct flow_side *out);
 /* Add @d (a later delta of the same direction) to @acc. */
 void flow_side_add(struct flow_side *acc, const struct flow_side *d);
-
-/* How flow_initiator() decided; the table in the README lists the cases. */
-enum initiator_rule {
-	INIT_TCP_SYN = 1,	/* a SYN without ACK */
-	INIT_TCP_SYNACK,	/* the other side sent the SYN-ACK */
-	INIT_ICMP_REQUEST,	/* ICMP/ICMPv6 echo (or other) request */
-	INIT_SERVICE_PORT,	/* destination is a service port, source is not */
-	INIT_FIRST_SEEN,	/* neither: the side seen first */
-};
-
-/* Ports where a socket listens on this host, per protocol (TCP, UDP). */
-struct listen_ports {
-	uint8_t tcp[65536 / 8];
-	uint8_t udp[65536 / 8];
-};
-/* From /proc/net/{tcp,udp}{,6}; a file that cannot be read adds nothing
- * (the service-port rule then falls back to ports below 1024). */
-void listen_ports_load(struct listen_ports *lp);
-void listen_ports_set(struct listen_ports *lp, int proto, uint16_t port);
-
-/*
- * Which side began the conversation: 0 or 1. @key[s] is side s's key (its
- * source is the sender of side s), @side[s] its counters; seen[s] says
- * whether side s ever had packets. @lp may be NULL.
- */
-int flow_initiator(const struct flow_key key[2], const struct flow_side side[2],
-		   const int seen[2], const struct listen_ports *lp, enum initiator_rule *rule);
 
 /* The key of the opposite direction (ICMP echo reply <-> request). */
 void flow_key_reverse(const struct flow_key *k, struct flow_key *out);
