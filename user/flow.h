@@ -126,21 +126,4 @@ static inline uint64_t flow_record_end_ms(const struct flow_record *r)
 	return e;
 }
 
-/*
- * What the agent knows of the metering process as a whole, handed to the
- * outputs on each tick (IPFIX options records report it).
- */
-struct meter_totals {
-	uint64_t since_ms;		/* wall clock when these counters started */
-	uint64_t now_ms;		/* wall clock of this report */
-	uint64_t packets_seen;		/* kernel: wire packets seen */
-	uint64_t octets_seen;
-	uint64_t flows_observed;	/* flows created in the kernel tables */
-	uint64_t ignored_packets;	/* seen but in no record (table full, not keyed) */
-	uint64_t ignored_octets;
-	uint64_t flows_lost;		/* flows the kernel LRU evicted before a drain */
-	uint64_t malformed_packets;	/* metered, but counted under a malformed reason */
-	uint64_t records_emitted;	/* records handed to the outputs */
-};
-
 #endif /* BPFIX_FLOW_H */
