@@ -14,7 +14,7 @@ build=${1:-build}
 pattern=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 pass=0 fail=0 skip=0 failed="" skipped=""
-CORE="test_prog test_badpkt test_agent test_ipfix test_journal"
+CORE="test_prog test_badpkt test_frag test_agent test_ipfix test_ipfix_export test_journal"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 trap 'exit 130' INT TERM
