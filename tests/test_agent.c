@@ -246,65 +246,88 @@ static struct flow_key mk_key(uint8_t proto, const char *src, uint16_t sport, co
 	return k;
 }
 
+/* The README's initiator table, a row a case. Side 0 always goes
+ * 10.0.0.1:sport -> 10.0.0.2:dport; side 1 is its reverse. Every row is
+ * tried and every wrong one said before the test fails. */
+static const struct initiator_row {
+	const char *name;
+	uint8_t proto;
+	uint16_t sport, dport;		/* of side 0 */
+	int seen[2];			/* the side had packets */
+	uint8_t syn[2];			/* tcp_syn bits */
+	uint64_t first_ms[2];
+	uint16_t listen;		/* a listening port on this host, 0: none */
+	int want;			/* the initiator's side */
+	enum initiator_rule rule;	/* ... and the rule that must decide it */
+} initiator_rows[] = {
+		{ .name = "syn from side 0", .proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+		  .seen = { 1, 1 }, .syn = { TCP_SYN_SEEN, TCP_SYNACK_SEEN }, .first_ms = { 10, 5 }, .want = 0, .rule = INIT_TCP_SYN },
+		{ .name = "syn from side 1", .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+		  .seen = { 1, 1 }, .syn = { TCP_SYNACK_SEEN, TCP_SYN_SEEN }, .first_ms = { 1, 2 }, .want = 1, .rule = INIT_TCP_SYN },
+		{ .name = "syn to ephemeral port", .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+		  .seen = { 1, 0 }, .syn = { TCP_SYN_SEEN, 0 }, .first_ms = { 1, 0 }, .want = 0, .rule = INIT_TCP_SYN },
+		{ .name = "only syn-ack seen", .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
+		  .seen = { 1, 0 }, .syn = { TCP_SYNACK_SEEN, 0 }, .first_ms = { 1, 0 }, .want = 1, .rule = INIT_TCP_SYNACK },
+		{ .name = "syn-ack beats service port", .proto = IPPROTO_TCP, .sport = 40000, .dport = 22,
+		  .seen = { 1, 1 }, .syn = { TCP_SYNACK_SEEN, 0 }, .first_ms = { 1, 2 }, .want = 1, .rule = INIT_TCP_SYNACK },
+		{ .name = "simultaneous open falls through", .proto = IPPROTO_TCP, .sport = 40000, .dport = 443,
+		  .seen = { 1, 1 }, .syn = { TCP_SYN_SEEN, TCP_SYN_SEEN }, .first_ms = { 5, 1 }, .want = 0, .rule = INIT_SERVICE_PORT },
+		{ .name = "mid-stream tcp to service", .proto = IPPROTO_TCP, .sport = 40000, .dport = 443,
+		  .seen = { 1, 1 }, .first_ms = { 9, 1 }, .want = 0, .rule = INIT_SERVICE_PORT },
+		{ .name = "mid-stream tcp from service", .proto = IPPROTO_TCP, .sport = 443, .dport = 40000,
+		  .seen = { 1, 1 }, .first_ms = { 1, 9 }, .want = 1, .rule = INIT_SERVICE_PORT },
+		{ .name = "udp dns query", .proto = IPPROTO_UDP, .sport = 53124, .dport = 53,
+		  .seen = { 1, 1 }, .first_ms = { 5, 1 }, .want = 0, .rule = INIT_SERVICE_PORT },
+		{ .name = "udp dns answer seen alone", .proto = IPPROTO_UDP, .sport = 53, .dport = 53124,
+		  .seen = { 1, 0 }, .first_ms = { 5, 0 }, .want = 1, .rule = INIT_SERVICE_PORT },
+		{ .name = "listening socket", .proto = IPPROTO_UDP, .sport = 41000, .dport = 5201,
+		  .seen = { 1, 1 }, .first_ms = { 9, 1 }, .listen = 5201, .want = 0, .rule = INIT_SERVICE_PORT },
+		{ .name = "listening socket, reverse", .proto = IPPROTO_TCP, .sport = 5201, .dport = 41000,
+		  .seen = { 1, 1 }, .first_ms = { 1, 9 }, .listen = 5201, .want = 1, .rule = INIT_SERVICE_PORT },
+		{ .name = "both privileged: first seen", .proto = IPPROTO_UDP, .sport = 123, .dport = 123,
+		  .seen = { 1, 1 }, .first_ms = { 9, 1 }, .want = 1, .rule = INIT_FIRST_SEEN },
+		{ .name = "both ephemeral: first seen", .proto = IPPROTO_UDP, .sport = 40000, .dport = 50000,
+		  .seen = { 1, 1 }, .first_ms = { 1, 9 }, .want = 0, .rule = INIT_FIRST_SEEN },
+		{ .name = "first seen, side 1 earlier", .proto = IPPROTO_UDP, .sport = 40000, .dport = 50000,
+		  .seen = { 1, 1 }, .first_ms = { 9, 1 }, .want = 1, .rule = INIT_FIRST_SEEN },
+		{ .name = "only side 1 seen", .proto = IPPROTO_UDP, .sport = 40000, .dport = 50000,
+		  .seen = { 0, 1 }, .first_ms = { 0, 1 }, .want = 1, .rule = INIT_FIRST_SEEN },
+		{ .name = "gre: first seen", .proto = IPPROTO_GRE, .sport = 0, .dport = 0,
+		  .seen = { 1, 1 }, .first_ms = { 1, 2 }, .want = 0, .rule = INIT_FIRST_SEEN },
+};
+
 static void test_initiator_table(void **state)
 {
-	/* Side 0 always goes A:sport -> B:dport; side 1 is its reverse. */
-	static const struct {
-		const char *name;
-		uint8_t proto;
-		uint16_t sport, dport;	/* of side 0 */
-		int seen0, seen1;
-		uint8_t syn0, syn1;	/* tcp_syn bits */
-		uint64_t first0, first1;
-		uint16_t listen;	/* a listening port on this host, 0: none */
-		int want;
-		enum initiator_rule rule;
-	} rows[] = {
-		{ "syn from side 0", 6, 40000, 80, 1, 1, TCP_SYN_SEEN, TCP_SYNACK_SEEN, 10, 5, 0, 0, INIT_TCP_SYN },
-		{ "syn from side 1", 6, 80, 40000, 1, 1, TCP_SYNACK_SEEN, TCP_SYN_SEEN, 1, 2, 0, 1, INIT_TCP_SYN },
-		{ "syn to ephemeral port", 6, 80, 40000, 1, 0, TCP_SYN_SEEN, 0, 1, 0, 0, 0, INIT_TCP_SYN },
-		{ "only syn-ack seen", 6, 80, 40000, 1, 0, TCP_SYNACK_SEEN, 0, 1, 0, 0, 1, INIT_TCP_SYNACK },
-		{ "syn-ack beats service port", 6, 40000, 22, 1, 1, TCP_SYNACK_SEEN, 0, 1, 2, 0, 1, INIT_TCP_SYNACK },
-		{ "simultaneous open falls through", 6, 40000, 443, 1, 1, TCP_SYN_SEEN, TCP_SYN_SEEN, 5, 1, 0, 0, INIT_SERVICE_PORT },
-		{ "mid-stream tcp to service", 6, 40000, 443, 1, 1, 0, 0, 9, 1, 0, 0, INIT_SERVICE_PORT },
-		{ "mid-stream tcp from service", 6, 443, 40000, 1, 1, 0, 0, 1, 9, 0, 1, INIT_SERVICE_PORT },
-		{ "udp dns query", 17, 53124, 53, 1, 1, 0, 0, 5, 1, 0, 0, INIT_SERVICE_PORT },
-		{ "udp dns answer seen alone", 17, 53, 53124, 1, 0, 0, 0, 5, 0, 0, 1, INIT_SERVICE_PORT },
-		{ "listening socket", 17, 41000, 5201, 1, 1, 0, 0, 9, 1, 5201, 0, INIT_SERVICE_PORT },
-		{ "listening socket, reverse", 6, 5201, 41000, 1, 1, 0, 0, 1, 9, 5201, 1, INIT_SERVICE_PORT },
-		{ "both privileged: first seen", 17, 123, 123, 1, 1, 0, 0, 9, 1, 0, 1, INIT_FIRST_SEEN },
-		{ "both ephemeral: first seen", 17, 40000, 50000, 1, 1, 0, 0, 1, 9, 0, 0, INIT_FIRST_SEEN },
-		{ "first seen, side 1 earlier", 17, 40000, 50000, 1, 1, 0, 0, 9, 1, 0, 1, INIT_FIRST_SEEN },
-		{ "only side 1 seen", 17, 40000, 50000, 0, 1, 0, 0, 0, 1, 0, 1, INIT_FIRST_SEEN },
-		{ "gre: first seen", 47, 0, 0, 1, 1, 0, 0, 1, 2, 0, 0, INIT_FIRST_SEEN },
-	};
-	size_t i;
+	size_t i, wrong = 0;
 
 	(void)state;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (i = 0; i < sizeof(initiator_rows) / sizeof(initiator_rows[0]); i++) {
+		const struct initiator_row *r = &initiator_rows[i];
 		struct flow_key key[2];
 		struct flow_side side[2] = { { 0 } };
-		int seen[2] = { rows[i].seen0, rows[i].seen1 };
 		struct listen_ports *lp = calloc(1, sizeof(*lp));
 		enum initiator_rule rule = 0;
-		int got;
+		int got, s;
 
-		key[0] = mk_key(rows[i].proto, "10.0.0.1", rows[i].sport, "10.0.0.2", rows[i].dport);
+		assert_non_null(lp);
+		key[0] = mk_key(r->proto, "10.0.0.1", r->sport, "10.0.0.2", r->dport);
 		flow_key_reverse(&key[0], &key[1]);
-		side[0].tcp_syn = rows[i].syn0;
-		side[1].tcp_syn = rows[i].syn1;
-		side[0].first_ms = rows[i].first0;
-		side[1].first_ms = rows[i].first1;
-		side[0].packets = rows[i].seen0;
-		side[1].packets = rows[i].seen1;
-		if (rows[i].listen)
-			listen_ports_set(lp, rows[i].proto, rows[i].listen);
-		got = flow_initiator(key, side, seen, lp, &rule);
+		for (s = 0; s < 2; s++) {
+			side[s].tcp_syn = r->syn[s];
+			side[s].first_ms = r->first_ms[s];
+			side[s].packets = r->seen[s];
+		}
+		if (r->listen)
+			listen_ports_set(lp, r->proto, r->listen);
+		got = flow_initiator(key, side, r->seen, lp, &rule);
 		free(lp);
-		if (got != rows[i].want || rule != rows[i].rule)
-			fail_msg("'%s': initiator %d by rule %d, expected %d by rule %d",
-				 rows[i].name, got, rule, rows[i].want, rows[i].rule);
+		if (got != r->want || rule != r->rule) {
+			print_error("row '%s': initiator %d by rule %d, expected %d by rule %d\n",
+				    r->name, got, rule, r->want, r->rule);
+			wrong++;
+		}
 	}
+	assert_int_equal(wrong, 0);
 }
 
 /* Both directions began in the same millisecond: the kernel's ns decide. */
