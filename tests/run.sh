@@ -27,12 +27,17 @@ run_suite() {
 	echo "=== $name"
 	# The suite's output as it comes, and kept for its skip reason. A
 	# file, not a pipe: a process a suite leaves behind cannot hold it.
+	# The suite runs in the foreground (an asynchronous one would start
+	# with SIGINT ignored, and so would everything it stops with SIGINT);
+	# tail shows the file meanwhile and has 0.3 s to catch up after.
 	: >"$log"
-	"$@" >"$log" 2>&1 &
-	pid=$!
-	tail -n +1 -s 0.1 -f --pid="$pid" "$log"
-	wait "$pid"
+	tail -n +1 -s 0.1 -f "$log" &
+	tpid=$!
+	"$@" >"$log" 2>&1
 	rc=$?
+	sleep 0.3
+	kill "$tpid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
 	if [ "$rc" = 77 ]; then
 		why=$(grep -i 'skip' "$log" | tail -n 1)
 		case " $CORE " in

@@ -542,6 +542,8 @@ static void test_tcp_reconnect(void **state)
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
 		assert_int_equal(d1.templates[i], 1);
 	assert_int_equal(d1.data[0], 10);
+	/* sent once acknowledged, which the next tick sees */
+	o->ops->tick(o, &t);
 	assert_int_equal(o->stats->records_sent, 10);
 
 	/* the collector goes away: records wait in the queue, what does not
@@ -571,6 +573,7 @@ static void test_tcp_reconnect(void **state)
 		assert_int_equal(d2.templates[i], 1);
 	assert_int_equal(d2.data[0], 25);
 	assert_int_equal(d2.not_sent_flows, 5);
+	o->ops->tick(o, &t);
 	assert_int_equal(o->stats->records_sent, 35);
 	assert_int_equal(o->stats->records, 40);
 	o->ops->close(o, &t);
@@ -625,6 +628,62 @@ static void test_tcp_stalled(void **state)
 	o->ops->close(o, &t);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_true(b.tv_sec - a.tv_sec <= 1);
+}
+
+/* A collector that accepts, never reads, and resets: its window (4 KiB)
+ * holds a few records, the rest stay unacknowledged in our send queue.
+ * Only what it acknowledged counts as sent; the rest goes again on the
+ * next connection and, at close, is counted as not sent; connections that
+ * die young back off (1, 2, 4 s...), they do not restart at 1 s. */
+static void test_tcp_reset(void **state)
+{
+	struct bpfix_config cfg;
+	struct meter_totals t = totals();
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	struct flow_record r;
+	struct output *o;
+	uint16_t port = 0;
+	char uri[64];
+	struct output_stats st = { 0 };	/* outlives the output, as the journal's */
+	int lfd, small = 4096, accepts = 0;
+	const int total = 300;
+
+	(void)state;
+	config(&cfg);
+	lfd = tcp_listen(&port);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%u", port);
+	o = open_uri(uri, &cfg);
+	st = *o->stats;
+	o->stats = &st;
+	icmp4_uniflow(&r);
+	for (int i = 0; i < total; i++)
+		o->ops->record(o, &r);
+	/* 6.5 s of sweeps; every connection reset 300 ms after it came */
+	for (int ms = 0; ms < 6500; ms += 50) {
+		int cfd = tcp_accept(lfd, 0);
+
+		o->ops->tick(o, &t);
+		if (cfd >= 0) {
+			accepts++;
+			usleep(300 * 1000);
+			o->ops->tick(o, &t);
+			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+			close(cfd);
+			ms += 300;
+		}
+		usleep(50 * 1000);
+	}
+	print_message("%d connections, %llu records acknowledged\n", accepts,
+		      (unsigned long long)st.records_sent);
+	/* connected at 0, then again after 1, 2 s of backoff: not every second */
+	assert_in_range(accepts, 2, 3);
+	/* a 4 KiB window holds about 50 records of 73 octets, and templates */
+	assert_true(st.records_sent < 150);
+	o->ops->close(o, &t);
+	assert_int_equal(st.records_sent + st.records_not_sent, total);
+	assert_true(st.records_not_sent > 150);
+	close(lfd);
 }
 
 static int have_ipfixdump(void)
@@ -730,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_udp_pacing),
 		cmocka_unit_test(test_tcp_reconnect),
 		cmocka_unit_test(test_tcp_stalled),
+		cmocka_unit_test(test_tcp_reset),
 		cmocka_unit_test(test_file_ipfixdump),
 	};
 

@@ -378,6 +378,7 @@ void ipx_free(struct ipfix_out *x)
 	if (x->ai)
 		freeaddrinfo(x->ai);
 	free(x->q);
+	free(x->inflight);
 	free(x->uq);
 	free(x->tbuf);
 	free(x->buf);

@@ -22,11 +22,21 @@
 #define TCP_BACKOFF_MAX_MS	30000
 #define TCP_CONNECT_TIMEOUT_MS	10000	/* a connect() still pending is abandoned */
 #define CLOSE_WAIT_MS		2000	/* close(): time allowed to deliver what is queued */
+#define TCP_YOUNG_MS		5000	/* a connection that dies younger: back off more */
+#define TCP_INFLIGHT		1024	/* messages written and not yet acked, at most */
 
 enum tcp_state {
 	TCP_DOWN,		/* waiting for retry_ms */
 	TCP_CONNECTING,		/* non-blocking connect() in progress */
 	TCP_UP,
+};
+
+/* A message on the wire the collector has not acked yet (ipfix_tcp.c). */
+struct tcp_inflight {
+	uint64_t end;			/* stream offset just past it */
+	uint32_t len;
+	uint32_t pad0;
+	uint64_t flows, packets, octets;
 };
 
 struct ipfix_out {
@@ -82,6 +92,10 @@ struct ipfix_out {
 	uint64_t retry_ms, backoff_ms, connect_ms;
 	struct flow_record *q;		/* ring: records not yet fully written */
 	uint32_t q_cap, q_tail, q_len;
+	struct tcp_inflight *inflight;	/* ring: messages written, not yet acked */
+	uint32_t if_head, if_len;
+	uint64_t written;		/* octets written on this connection */
+	uint64_t up_ms;			/* monotonic time the connection came up */
 	uint32_t batch;			/* records that about fill a message */
 	int pending;			/* msg holds a finished message ... */
 	uint32_t pend_off;		/* ... of which so many octets are written */

@@ -3,6 +3,17 @@
  * IPFIX over TCP: one session per connection, records in a bounded queue
  * while the collector is away or slow, reconnects with backoff.
  * ipfix_export.c's header comment says what goes out and when.
+ *
+ * A record leaves the queue once the message carrying it is written whole,
+ * and counts as sent once the collector's TCP acknowledged that message
+ * (SIOCOUTQ: what the kernel still holds unacknowledged), not when send()
+ * took it: a collector that accepts and resets, or dies with its window
+ * full, lost what it never acknowledged, and that is counted as not sent
+ * when the connection dies. What TCP cannot tell: data acknowledged into
+ * the collector's socket buffer that the collector then never read (it
+ * crashed, or closed without reading).
+ * A connection that dies young (before TCP_YOUNG_MS) keeps doubling the
+ * backoff: a collector that accepts and drops at once is not hammered.
  */
 #include <errno.h>
 #include <poll.h>
@@ -10,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include "ipfix_export.h"
 
 static struct flow_record *q_at(struct ipfix_out *x, uint32_t i)
@@ -18,19 +31,36 @@ static struct flow_record *q_at(struct ipfix_out *x, uint32_t i)
 	return &x->q[(x->q_tail + i) % x->q_cap];
 }
 
+static void tcp_unacked_lost(struct ipfix_out *x)
+{
+	for (; x->if_len; x->if_len--, x->if_head = (x->if_head + 1) % TCP_INFLIGHT) {
+		const struct tcp_inflight *f = &x->inflight[x->if_head];
+
+		ipx_count_drop(x, f->flows, f->packets, f->octets);
+	}
+	x->if_head = 0;
+	x->written = 0;
+}
+
 static void tcp_down(struct ipfix_out *x)
 {
+	uint64_t now = clock_mono_ms();
+
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
+	if (x->state == TCP_UP && now - x->up_ms >= TCP_YOUNG_MS)
+		x->backoff_ms = TCP_BACKOFF_MIN_MS;	/* it worked a while */
 	x->state = TCP_DOWN;
 	x->out.stats->errors++;
 	/* The partly written message dies with the connection (the collector
-	 * discards it); its records are still queued and go out again. */
+	 * discards it); its records are still queued and go out again. Those
+	 * written whole and never acknowledged are lost with it. */
 	x->pending = 0;
 	x->pend_off = 0;
 	x->pend_q = 0;
-	x->retry_ms = clock_mono_ms() + x->backoff_ms;
+	tcp_unacked_lost(x);
+	x->retry_ms = now + x->backoff_ms;
 	x->backoff_ms *= 2;
 	if (x->backoff_ms > TCP_BACKOFF_MAX_MS)
 		x->backoff_ms = TCP_BACKOFF_MAX_MS;
@@ -39,7 +69,7 @@ static void tcp_down(struct ipfix_out *x)
 static void tcp_up(struct ipfix_out *x)
 {
 	x->state = TCP_UP;
-	x->backoff_ms = TCP_BACKOFF_MIN_MS;
+	x->up_ms = clock_mono_ms();
 	x->seq = 0;		/* a new transport session */
 	x->tpl_due = 1;
 	x->opts_due = 1;	/* report what was lost while away */
@@ -128,11 +158,19 @@ static void tcp_build(struct ipfix_out *x)
 	x->pend_off = 0;
 }
 
+/* The pending message is written whole: its records leave the queue, and
+ * it waits for the collector's acknowledgement (tcp_acked). */
 static void tcp_sent(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
+	struct tcp_inflight *f = &x->inflight[(x->if_head + x->if_len++) % TCP_INFLIGHT];
 
-	ipx_count_sent(x, m, m->len);
+	x->written += m->len;
+	f->end = x->written;
+	f->len = m->len;
+	f->flows = m->flows;
+	f->packets = m->packets;
+	f->octets = m->octets;
 	x->seq += m->records;
 	x->q_tail = (x->q_tail + x->pend_q) % x->q_cap;
 	x->q_len -= x->pend_q;
@@ -147,10 +185,31 @@ static void tcp_sent(struct ipfix_out *x)
 	x->pend_q = 0;
 }
 
+/* Messages the collector's TCP has acknowledged are sent. */
+static void tcp_acked(struct ipfix_out *x)
+{
+	int outq = 0;
+
+	if (x->state != TCP_UP || !x->if_len || ioctl(x->fd, SIOCOUTQ, &outq) || outq < 0)
+		return;
+	while (x->if_len) {
+		struct tcp_inflight *f = &x->inflight[x->if_head];
+		struct ipfix_msg sent = { .flows = f->flows, .packets = f->packets,
+					  .octets = f->octets };
+
+		if (f->end > x->written - (uint64_t)outq)
+			break;
+		ipx_count_sent(x, &sent, f->len);
+		x->if_head = (x->if_head + 1) % TCP_INFLIGHT;
+		x->if_len--;
+	}
+}
+
 /* Write as much as the socket takes. @flush: also send a message that is
  * not full. */
 static void tcp_pump(struct ipfix_out *x, int flush)
 {
+	tcp_acked(x);
 	while (x->state == TCP_UP) {
 		if (x->pending) {
 			ssize_t n = send(x->fd, x->msg.buf + x->pend_off, x->msg.len - x->pend_off,
@@ -168,6 +227,8 @@ static void tcp_pump(struct ipfix_out *x, int flush)
 				tcp_sent(x);
 			continue;
 		}
+		if (x->if_len == TCP_INFLIGHT)
+			return;		/* wait for acknowledgements */
 		if (!x->tpl_due && !(x->opts_due && x->have_totals) &&
 		    (!x->q_len || (!flush && x->q_len < x->batch)))
 			return;
@@ -239,16 +300,26 @@ static void tcp_close(struct output *o, const struct meter_totals *t)
 			break;
 		tcp_pump(x, 1);
 		if (x->state != TCP_UP ||
-		    (!x->pending && !x->q_len && !(x->opts_due && x->have_totals)))
+		    (!x->pending && !x->q_len && !(x->opts_due && x->have_totals) && !x->if_len))
 			break;
+		if (!x->pending && !x->q_len && !(x->opts_due && x->have_totals)) {
+			/* all written: wait for the acknowledgements */
+			if (!left)
+				break;
+			usleep(10000);
+			continue;
+		}
 		if (!left)
 			break;
 		poll(&pfd, 1, left);
 	}
-	/* What is still queued will not be sent. */
+	/* What is still queued, or was written and never acknowledged, will
+	 * not be sent. */
 	for (uint32_t i = 0; i < x->q_len; i++)
 		ipx_count_drop(x, 1, flow_record_packets(q_at(x, i)), flow_record_octets(q_at(x, i)));
 	x->q_len = 0;
+	tcp_acked(x);
+	tcp_unacked_lost(x);
 	if (x->fd >= 0)
 		shutdown(x->fd, SHUT_WR);
 	ipx_free(x);
@@ -269,7 +340,8 @@ int tcp_open(struct ipfix_out *x, const struct collector *c, const struct bpfix_
 	x->q_cap = cfg->tcp_queue_records ? cfg->tcp_queue_records : 1;
 	/* calloc: pages are only backed once the queue reaches them */
 	x->q = calloc(x->q_cap, sizeof(*x->q));
-	if (!x->q) {
+	x->inflight = calloc(TCP_INFLIGHT, sizeof(*x->inflight));
+	if (!x->q || !x->inflight) {
 		snprintf(err, errlen, "%s: cannot allocate a queue of %u records: %s",
 			 c->uri, x->q_cap, strerror(ENOMEM));
 		return -1;
