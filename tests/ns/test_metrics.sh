@@ -314,7 +314,13 @@ done
 EXIT_MS=$(($(now_ms) - t))
 check "exit within 2 s of the -v exit line, 32 stalled connections held ($EXIT_MS ms)" \
 	test "$EXIT_MS" -lt 2000
-agent_stop -TERM "$NS_B" "$IF_B"
+proc_alive "$AGENT_PID" && kill -KILL "$AGENT_PID"
+wait "$AGENT_PID"
+check_eq "bpfix exit status after SIGTERM" "$?" 0
+bg_untrack "$AGENT_PID"
+check_eq "stderr lines besides -v's" \
+	"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
+nothing_left "$NS_B" "$IF_B" "$AGENT_PIN"
 wait "$HOLD8_PID"
 bg_untrack "$HOLD8_PID"
 check_eq "-v exit line: packets = the last /metrics fetch" "$(exit_counter seen)" "$FINAL"
