@@ -34,6 +34,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser \
 	-D_GNU_SOURCE $(shell pkg-config --cflags libbpf 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+# --metrics: libmicrohttpd (README, "Metrics and health"), in a thread of its own
+CFLAGS   += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd) -pthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))

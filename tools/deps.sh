@@ -6,11 +6,16 @@
 #   tools/deps.sh --list   print the package names
 set -eu
 
-BUILD="clang llvm make gcc libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config iproute2"
+# libmicrohttpd-dev: the --metrics HTTP server (user/metrics.c).
+BUILD="clang llvm make gcc libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config iproute2 \
+libmicrohttpd-dev"
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes for tests/fuzz/
 # (clang only recommends it, and recommends are not installed here).
+# prometheus: promtool and a real server scraping --metrics (test_metrics);
+# curl fetches the endpoints.
 TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump \
-libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev"
+libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev \
+prometheus curl"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
 

@@ -7,6 +7,7 @@
  * is reported as lost, never hidden.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,38 @@
 #include "agent.h"
 
 #define LISTEN_RELOAD_MS 1000	/* a server started a second ago counts */
+
+/* The counters of interface @ifindex: one of the first few, nearly always.
+ * An ifindex no -i named (an earlier run's adopted flows) gets a slot of
+ * its own while there are slots; then the last slot, ifindex 0, takes the
+ * rest. */
+static struct metrics_iface *iface_counts(struct agent *a, uint32_t ifindex)
+{
+	struct metrics_iface *c;
+	int i;
+
+	for (i = 0; i < a->n_ifc; i++)
+		if (a->ifc[i].ifindex == ifindex)
+			return &a->ifc[i];
+	if (a->n_ifc == METRICS_IFACES)
+		return &a->ifc[METRICS_IFACES - 1];
+	c = &a->ifc[a->n_ifc++];
+	c->ifindex = a->n_ifc < METRICS_IFACES ? ifindex : 0;
+	if (!c->ifindex || !if_indextoname(ifindex, c->name))
+		c->name[0] = '\0';
+	return c;
+}
+
+static void count_iface(struct agent *a, const struct flow_side *side)
+{
+	struct metrics_iface *c;
+
+	if (!side->packets)
+		return;
+	c = iface_counts(a, side->ifindex);
+	c->packets += side->packets;
+	c->octets += side->octets;
+}
 
 static void emit(void *ctx, const struct flow_record *r)
 {
@@ -24,6 +57,9 @@ static void emit(void *ctx, const struct flow_record *r)
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->record(a->out[i], r);
 	a->totals.records_emitted++;
+	count_iface(a, &r->fwd);
+	if (r->biflow)
+		count_iface(a, &r->rev);
 }
 
 void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
@@ -91,6 +127,7 @@ static int drain_slot(struct agent *a, int slot)
 			a->meter.batch);
 	if (n < 0)
 		return (int)n;
+	a->last_drained_flows = d.flows;
 	ret = meter_read_stats(&a->meter, &s);
 	if (ret)
 		return ret;
@@ -161,6 +198,7 @@ int agent_sweep(struct agent *a)
 	a->sweeps++;
 	a->sweep_ns_last = dt;
 	a->sweep_ns_total += dt;
+	a->sweep_hist[metrics_sweep_bucket(dt)]++;
 	if (dt > a->sweep_ns_max)
 		a->sweep_ns_max = dt;
 	return ret;
@@ -308,6 +346,11 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 	}
 	listen_ports_load(&a->lp);
 	a->tab.lp = &a->lp;
+	for (i = 0; i < cfg->n_ifaces; i++) {
+		a->ifc[i].ifindex = cfg->ifaces[i].ifindex;
+		snprintf(a->ifc[i].name, sizeof(a->ifc[i].name), "%s", cfg->ifaces[i].name);
+	}
+	a->n_ifc = cfg->n_ifaces;
 
 	ret = meter_open(&a->meter, cfg, err, errlen);
 	if (ret)
@@ -480,4 +523,37 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		(unsigned long long)a->tab.stats.held_unmatched, a->tab.held, a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
 		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6);
 	fflush(f);
+}
+
+void agent_snapshot(const struct agent *a, struct metrics_snapshot *s)
+{
+	int i;
+
+	s->now_ms = a->now_ms;
+	s->totals = a->totals;
+#define X(name, doc) s->kernel.name = a->last.name - a->start.name;
+	BPFIX_STATS(X)
+#undef X
+	s->drained_flows = a->drained_flows;
+	s->adopted_flows = a->adopted_flows;
+	s->adopted_packets = a->adopted_packets;
+	s->lru_flows = a->lost_flows;
+	s->lru_packets = a->lost_packets;
+	s->lru_octets = a->lost_octets;
+	s->table_used = a->tab.used;
+	s->table_capacity = a->tab.capacity;
+	s->kernel_table_entries = a->meter.table_entries;
+	s->kernel_table_drained = a->last_drained_flows;
+	s->sweeps = a->sweeps;
+	s->sweep_ns_last = a->sweep_ns_last;
+	s->sweep_ns_max = a->sweep_ns_max;
+	s->sweep_ns_total = a->sweep_ns_total;
+	memcpy(s->sweep_hist, a->sweep_hist, sizeof(s->sweep_hist));
+	s->n_out = a->n_out;
+	for (i = 0; i < a->n_out; i++) {
+		snprintf(s->out[i].name, sizeof(s->out[i].name), "%s", a->out[i]->name);
+		s->out[i].st = *a->out_stats[i];
+	}
+	s->n_ifc = a->n_ifc;
+	memcpy(s->ifc, a->ifc, sizeof(s->ifc[0]) * a->n_ifc);
 }

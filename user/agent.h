@@ -8,6 +8,7 @@
 #include "flowtab.h"
 #include "journal.h"
 #include "meter.h"
+#include "metrics.h"
 #include "output.h"
 
 struct agent {
@@ -38,6 +39,11 @@ struct agent {
 	uint64_t adopted_flows, adopted_packets;	/* from an earlier run's tables */
 	uint64_t lost_flows, lost_packets, lost_octets;	/* evicted in the kernel */
 	uint64_t sweep_ns_last, sweep_ns_max, sweep_ns_total;
+	uint64_t sweep_hist[METRICS_SWEEP_BUCKETS + 1];	/* sweeps by duration */
+	uint64_t last_drained_flows;	/* in the kernel table the last sweep drained */
+	/* records emitted, by interface (the kernel counts no interface) */
+	struct metrics_iface ifc[METRICS_IFACES];
+	int n_ifc;
 	int64_t offset_ns;		/* boot -> wall, this sweep */
 	uint64_t now_ms;
 	int hurry;			/* new flows come fast enough to fill half a kernel
@@ -76,5 +82,8 @@ int agent_outputs_gone(const struct agent *a);
  * still failing to write at the end (its records counted as not sent). */
 int agent_stop(struct agent *a, const volatile int *abort);
 void agent_print_counters(struct agent *a, FILE *f, const char *when);
+/* Copy what the last sweep left into @s, for metrics_publish (main thread;
+ * not after agent_stop). */
+void agent_snapshot(const struct agent *a, struct metrics_snapshot *s);
 
 #endif /* BPFIX_AGENT_H */

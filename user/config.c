@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include "config.h"
 
 /* The messages quote what was typed; a newline or escape in an argument
@@ -53,7 +56,7 @@ void config_usage(FILE *f)
 "             [--flows N] [--uniflow] [--observation-domain ID] [--pin-path DIR]\n"
 "             [--template-refresh SEC] [--ipfix-mtu BYTES] [--tcp-queue N]\n"
 "             [--export-rate N] [--udp-queue N] [--shutdown-timeout SEC]\n"
-"             [-v] [-h] [-V]\n"
+"             [--metrics ADDR:PORT] [-v] [-h] [-V]\n"
 "\n"
 "Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
 "\n"
@@ -79,6 +82,8 @@ void config_usage(FILE *f)
 "  --udp-queue N          IPFIX/UDP records waiting to be sent (default:\n"
 "                         --flows, at least %u)\n"
 "  --shutdown-timeout SEC at exit, time to deliver what is queued (default %u)\n"
+"  --metrics ADDR:PORT    serve /metrics (Prometheus), /healthz and /readyz over\n"
+"                         HTTP: 127.0.0.1:9402, [::1]:9402, :9402 (every address)\n"
 "  -v                     print counters every few seconds (-vv: libbpf too)\n"
 "  -h                     this help;  -V  version\n"
 "\n"
@@ -87,7 +92,9 @@ void config_usage(FILE *f)
 "  bpfix -i eth0 -f json --idle-timeout 5      JSON lines, quick expiry\n"
 "  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
 "                                              native XDP, IPFIX over UDP\n"
-"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n",
+"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
+"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
+"                                              and metrics for Prometheus\n",
 		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
 		DEFAULT_FLOWS, DEFAULT_OBSERVATION_DOMAIN, DEFAULT_PIN_PATH,
 		DEFAULT_TEMPLATE_REFRESH_S,
@@ -177,6 +184,81 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 	return 0;
 }
 
+int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	static const char hint[] = "use ADDR:PORT, [IPv6]:PORT or :PORT";
+	struct addrinfo hints = {
+		.ai_family = AF_INET6,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	}, *res;
+	char host[sizeof(cfg->metrics)], port_s[8];
+	const char *colon;
+	size_t hostlen;
+	uint32_t port;
+	int ret;
+
+	if (strlen(arg) >= sizeof(cfg->metrics))
+		return errf(err, errlen, "--metrics: address too long");
+	if (*arg == '[') {			/* [::1]:9402 */
+		const char *close = strchr(arg, ']');
+
+		if (!close || close[1] != ':')
+			return errf(err, errlen, "--metrics %s: expected [IPv6]:PORT", arg);
+		hostlen = close - arg - 1;
+		memcpy(host, arg + 1, hostlen);
+		colon = close + 1;
+		if (!hostlen)
+			return errf(err, errlen, "--metrics %s: empty brackets (%s)", arg, hint);
+	} else {
+		colon = strrchr(arg, ':');
+		if (!colon)
+			return errf(err, errlen, "--metrics %s: missing :PORT (%s)", arg, hint);
+		hostlen = colon - arg;
+		memcpy(host, arg, hostlen);
+		if (memchr(host, ':', hostlen))
+			return errf(err, errlen, "--metrics %s: put an IPv6 address in brackets",
+				    arg);
+	}
+	host[hostlen] = '\0';
+	if (parse_uint("--metrics port", colon + 1, 1, 65535, &port, err, errlen))
+		return errf(err, errlen, "--metrics %s: port must be 1..65535", arg);
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	memset(&cfg->metrics_sa, 0, sizeof(cfg->metrics_sa));
+	if (!hostlen) {
+		/* Every address: [::] takes IPv4 too (metrics.c clears
+		 * IPV6_V6ONLY, and falls back to 0.0.0.0 without IPv6). */
+		struct sockaddr_in6 *any = (struct sockaddr_in6 *)&cfg->metrics_sa;
+
+		any->sin6_family = AF_INET6;
+		any->sin6_addr = in6addr_any;
+		any->sin6_port = htons((uint16_t)port);
+		cfg->metrics_salen = sizeof(*any);
+	} else if (*arg != '[') {
+		/* inet_pton, not getaddrinfo: "127.1" and "0x7f000001" are
+		 * not what anyone means by an address. */
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&cfg->metrics_sa;
+
+		if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+			return errf(err, errlen, "--metrics %s: '%s' is not an IPv4 address (%s)",
+				    arg, host, hint);
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		cfg->metrics_salen = sizeof(*v4);
+	} else {
+		/* getaddrinfo for the scope of a link-local one (fe80::1%eth0) */
+		ret = getaddrinfo(host, port_s, &hints, &res);
+		if (ret)
+			return errf(err, errlen, "--metrics %s: '%s' is not an IPv6 address",
+				    arg, host);
+		memcpy(&cfg->metrics_sa, res->ai_addr, res->ai_addrlen);
+		cfg->metrics_salen = res->ai_addrlen;
+		freeaddrinfo(res);
+	}
+	snprintf(cfg->metrics, sizeof(cfg->metrics), "%s", arg);
+	return 0;
+}
+
 /* The interface of the IPv4 default route, else of the IPv6 one. */
 int config_default_iface(struct iface *out, char *err, size_t errlen)
 {
@@ -252,6 +334,7 @@ enum {
 	OPT_EXPORT_RATE,
 	OPT_UDP_QUEUE,
 	OPT_SHUTDOWN_TIMEOUT,
+	OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -272,6 +355,7 @@ static const struct option long_opts[] = {
 	{ "export-rate",        required_argument, NULL, OPT_EXPORT_RATE },
 	{ "udp-queue",          required_argument, NULL, OPT_UDP_QUEUE },
 	{ "shutdown-timeout",   required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "metrics",            required_argument, NULL, OPT_METRICS },
 	{ "verbose",            no_argument,       NULL, 'v' },
 	{ "help",               no_argument,       NULL, 'h' },
 	{ "version",            no_argument,       NULL, 'V' },
@@ -374,6 +458,9 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		case OPT_SHUTDOWN_TIMEOUT:
 			ret = parse_uint("--shutdown-timeout", optarg, 0, 3600,
 					 &cfg->shutdown_timeout_s, err, errlen);
+			break;
+		case OPT_METRICS:
+			ret = config_parse_metrics(cfg, optarg, err, errlen);
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #define BPFIX_VERSION "0.1.0"
 
@@ -83,6 +84,9 @@ struct bpfix_config {
 	uint32_t udp_queue_records;	/* IPFIX over UDP: records waiting for the pacer */
 	uint32_t export_rate;		/* IPFIX over UDP: records a second at most */
 	uint32_t shutdown_timeout_s;	/* at exit: time to deliver what is queued */
+	char metrics[80];		/* --metrics as given ("" when not), for messages */
+	struct sockaddr_storage metrics_sa;	/* ... the address to listen on */
+	socklen_t metrics_salen;
 };
 
 /* Outcome of config_parse other than 0. */
@@ -96,6 +100,9 @@ struct bpfix_config {
 int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_defaults(struct bpfix_config *cfg);
 int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen);
+/* --metrics ADDR:PORT, [IPv6]:PORT or :PORT (every address): numeric
+ * addresses only, no name is resolved. */
+int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen);
 int config_default_iface(struct iface *out, char *err, size_t errlen);
 void config_usage(FILE *f);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "metrics.h"
 #include "privs.h"
 
 #define EXIT_USAGE   2
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
 {
 	static struct bpfix_config cfg;
 	static struct agent agent;
+	static struct metrics_snapshot snap;	/* main thread's; metrics_publish copies it */
+	struct metrics *metrics;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512] = "";
 	uint64_t next, next_verbose;
@@ -91,15 +94,32 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Listening first: a port in use fails before anything is attached. */
+	metrics = metrics_open(&cfg, err, sizeof(err));
+	if (!metrics && cfg.metrics[0]) {
+		fprintf(stderr, "bpfix: %s\n", err);
+		return EXIT_RUNTIME;
+	}
 	ret = agent_start(&agent, &cfg, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "bpfix: %s\n", err);
+		metrics_close(metrics);
 		return EXIT_RUNTIME;
 	}
 	/* Loaded, attached, pinned, outputs open: what is left needs only
 	 * CAP_BPF (map operations) and CAP_NET_ADMIN (detaching). */
 	if (privs_drop(err, sizeof(err)))
 		fprintf(stderr, "bpfix: warning: cannot drop capabilities: %s\n", err);
+	if (metrics) {
+		agent_snapshot(&agent, &snap);
+		metrics_publish(metrics, &snap);
+		if (metrics_start(metrics, err, sizeof(err))) {
+			fprintf(stderr, "bpfix: %s\n", err);
+			agent_stop(&agent, &stop_now);
+			metrics_close(metrics);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (cfg.verbose) {
 		int i;
 
@@ -119,6 +139,7 @@ int main(int argc, char **argv)
 	while (!stop_signal) {
 		uint64_t wake = agent_pump(&agent);
 
+		metrics_alive(metrics);
 		if (wake > next * 1000000)
 			wake = next * 1000000;
 		sleep_until(wake);
@@ -133,13 +154,21 @@ int main(int argc, char **argv)
 		ret = agent_sweep(&agent);
 		if (ret)
 			fprintf(stderr, "bpfix: sweep: %s\n", strerror(-ret));
+		if (metrics) {
+			agent_snapshot(&agent, &snap);
+			metrics_publish(metrics, &snap);
+			metrics_ready(metrics);
+		}
 		next = agent_next_sweep_ms(&agent, next);
 		if (cfg.verbose && clock_mono_ms() >= next_verbose) {
 			agent_print_counters(&agent, stderr, "running");
 			next_verbose += VERBOSE_EVERY_MS;
 		}
 	}
+	metrics_stopping(metrics);
 	/* An output that kept failing (a full disk, /dev/full) was said on
 	 * stderr; its records are counted as not sent. */
-	return agent_stop(&agent, &stop_now) ? EXIT_RUNTIME : 0;
+	ret = agent_stop(&agent, &stop_now);
+	metrics_close(metrics);
+	return ret ? EXIT_RUNTIME : 0;
 }
