@@ -76,30 +76,41 @@ static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* Does the pinned map at @path match what we are about to create? */
-static int pin_compatible(const char *path, const struct bpf_map *map)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd, ok;
+/* How a pinned map compares with the one we are about to create. */
+enum pin_match {
+	PIN_SAME = 1,		/* reused as it is */
+	PIN_RESIZED,		/* same type and layout, another size (--flows) */
+	PIN_OTHER,		/* another type or layout */
+};
 
+/* @info is filled in for the caller's message. */
+static int pin_compare(const char *path, const struct bpf_map *map, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+	int fd, ret;
+
+	memset(info, 0, sizeof(*info));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
-	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	     info.type == bpf_map__type(map) &&
-	     info.key_size == bpf_map__key_size(map) &&
-	     info.value_size == bpf_map__value_size(map) &&
-	     info.max_entries == bpf_map__max_entries(map);
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		ret = PIN_OTHER;
+	else if (info->type != bpf_map__type(map) || info->key_size != bpf_map__key_size(map) ||
+		 info->value_size != bpf_map__value_size(map))
+		ret = PIN_OTHER;
+	else
+		ret = info->max_entries == bpf_map__max_entries(map) ? PIN_SAME : PIN_RESIZED;
 	close(fd);
-	return ok;
+	return ret;
 }
 
 /*
  * An earlier run left pins. Compatible ones are reused (the kernel never
  * stopped metering into them, so nothing is lost across a restart). If any
- * differs (another --flows, another layout), the old flow tables are kept
- * open for one last drain and every old pin is removed.
+ * differs (another --flows, a map of an older bpfix), the old flow tables
+ * are kept open for one last drain and every old pin is removed. A flow
+ * table of another layout (key or value size, map type) cannot be drained
+ * with ours, nor be one of ours: it is refused, and nothing is removed.
  */
 static int check_pins(struct meter *m, char *err, size_t errlen)
 {
@@ -108,15 +119,23 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	struct bpf_map *map;
 
 	for (i = 0; (map = skel_map(m->skel, i)); i++) {
+		struct bpf_map_info info;
 		int ok;
 
 		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
-		ok = pin_compatible(path, map);
+		ok = pin_compare(path, map, &info);
 		if (ok == -ENOENT)
 			continue;
 		found = 1;
-		if (ok <= 0)
+		if (ok != PIN_SAME)
 			compatible = 0;
+		if (ok != PIN_OTHER || strncmp(bpf_map__name(map), "flow_table_", 11))
+			continue;
+		return errf(err, errlen, -EEXIST, "%s: a pinned map of another layout (type %u, "
+			    "key %u, value %u octets; bpfix's: type %u, key %u, value %u): "
+			    "not bpfix's to drain or remove; use another --pin-path", path,
+			    info.type, info.key_size, info.value_size, bpf_map__type(map),
+			    bpf_map__key_size(map), bpf_map__value_size(map));
 	}
 	if (!found)
 		return 0;

@@ -258,6 +258,20 @@ for _p in "$BLOCK" "$BLOCK/pins"; do
 	check "  -> the map pinned at $BLOCK still there" \
 		sh -c "bpftool map show pinned '$BLOCK' >/dev/null"
 done
+# A pin directory where a flow table of another layout sits (another tool,
+# another bpfix ABI): refused, and left exactly as it was (it used to be
+# drained with bpfix's layout: heap corruption, exit 134).
+FOREIGN=$BPFFS/bpfix-$$-cli-foreign
+mkdir -p "$FOREIGN" && defer "rm -rf '$FOREIGN'"
+bpftool map create "$FOREIGN/flow_table_0" type lru_percpu_hash key 60 value 512 \
+	entries 30000 name flow_table_0 || fail "cannot pin a map at $FOREIGN/flow_table_0"
+bpfix_in "$NS_B" --pin-path "$FOREIGN" -i "$IF_B"
+check_eq "bpfix --pin-path with a flow table of another layout: exit, stdout, stderr lines" \
+	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
+	"^bpfix: $FOREIGN/flow_table_0: a pinned map of another layout \\(type 10, key 60, value 512 octets"
+check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" flow_table_0
+check_eq "  -> filters on $IF_B" "$(tc_filters "$NS_B" "$IF_B" | tr -d ' ')" "/"
 
 # Collectors that cannot be reached at start. A name that does not
 # resolve (the reserved .invalid TLD; the namespace has no route to a DNS
