@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The agent's journal: see journal.h for the layout and the protocol. */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,26 @@ static void *map_pinned(int fd, size_t *len)
 	*len = (size_t)info.max_entries * JOURNAL_PAGE;
 	mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return mem == MAP_FAILED ? NULL : mem;
+}
+
+int journal_pinned(const char *pin_dir)
+{
+	char path[PATH_MAX + 64];
+	size_t len = 0;
+	void *mem;
+	int fd, ours;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, JOURNAL_PIN);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	mem = map_pinned(fd, &len);
+	ours = mem && len >= sizeof(uint64_t) &&
+	       ((const struct journal_hdr *)mem)->magic == JOURNAL_MAGIC;
+	if (mem)
+		munmap(mem, len);
+	close(fd);
+	return ours;
 }
 
 static int create_pinned(struct journal *j, size_t len, char *err, size_t errlen)

@@ -139,6 +139,9 @@ struct journal {
 	struct journal *old;		/* an earlier journal of another geometry */
 };
 
+/* Is there a bpfix journal pinned in @pin_dir (a directory bpfix made)? */
+int journal_pinned(const char *pin_dir);
+
 /* Size of a journal for this geometry (a multiple of the page size). */
 size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus);
 

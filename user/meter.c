@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfix.skel.h"
+#include "journal.h"
 #include "meter.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
@@ -142,6 +143,20 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	if (compatible) {
 		m->adopted = 1;
 		return 0;
+	}
+	/* Ours to replace only where a bpfix journal says this directory is
+	 * bpfix's: a stats or epoch map of another layout beside no journal
+	 * is another tool's. */
+	if (!journal_pinned(m->pin_dir)) {
+		for (i = 0; (map = skel_map(m->skel, i)); i++) {
+			struct bpf_map_info info;
+
+			snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
+			if (pin_compare(path, map, &info) == PIN_OTHER)
+				return errf(err, errlen, -EEXIST, "%s: a pinned map of another "
+					    "layout and no bpfix journal beside it: another tool's? "
+					    "use another --pin-path", path);
+		}
 	}
 	for (i = 0; i < FLOW_TABLES; i++) {
 		snprintf(path, sizeof(path), "%s/flow_table_%d", m->pin_dir, i);

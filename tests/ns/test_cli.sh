@@ -272,6 +272,17 @@ check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
 	"^bpfix: $FOREIGN/flow_table_0: a pinned map of another layout \\(type 10, key 60, value 512 octets"
 check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" flow_table_0
 check_eq "  -> filters on $IF_B" "$(tc_filters "$NS_B" "$IF_B" | tr -d ' ')" "/"
+# Another tool's map named like one of bpfix's (stats), no bpfix journal
+# beside it: refused and left alone (it used to be unlinked).
+rm -f "$FOREIGN/flow_table_0"
+bpftool map create "$FOREIGN/stats" type array key 4 value 8 entries 1 name stats ||
+	fail "cannot pin a map at $FOREIGN/stats"
+bpfix_in "$NS_B" --pin-path "$FOREIGN" -i "$IF_B"
+check_eq "bpfix --pin-path beside another tool's 'stats': exit, stdout, stderr lines" \
+	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
+	"^bpfix: $FOREIGN/stats: a pinned map of another layout and no bpfix journal"
+check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" stats
 
 # Collectors that cannot be reached at start. A name that does not
 # resolve (the reserved .invalid TLD; the namespace has no route to a DNS
