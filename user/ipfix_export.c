@@ -77,6 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "ipfix_export.h"
@@ -105,6 +106,18 @@ void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 	x->out.stats->packets_sent += m->packets;
 	x->out.stats->octets_sent += m->octets;
 	x->octets_sent += len;
+}
+
+/* The interface table's names as they are now: a renamed interface
+ * shows its new name (one lookup per interface per options burst). */
+void ipx_refresh_names(struct ipfix_out *x)
+{
+	for (int i = 0; i < x->n_ifaces; i++) {
+		char name[IF_NAMESIZE];
+
+		if (if_indextoname(x->ifaces[i].ifindex, name))
+			memcpy(x->ifaces[i].name, name, IF_NAMESIZE);
+	}
 }
 
 void ipx_fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
@@ -274,6 +287,7 @@ static void ipx_options(struct ipfix_out *x)
 
 	if (!x->have_totals)
 		return;
+	ipx_refresh_names(x);
 	ipx_fill_stats(x, &s);
 	ipx_msg_done(x);
 	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);

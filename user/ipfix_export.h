@@ -113,6 +113,7 @@ void ipx_count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint6
 /* Message @m went out whole (@len octets on the transport). */
 void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len);
 void ipx_fill_stats(const struct ipfix_out *x, struct ipfix_stats *s);
+void ipx_refresh_names(struct ipfix_out *x);
 int ipx_add_templates(struct ipfix_msg *m);
 extern const uint16_t ipx_stats_tids[3];
 size_t ipx_templates_size(void);

@@ -143,6 +143,7 @@ static void tcp_build(struct ipfix_out *x)
 	if (x->pend_opts) {
 		struct ipfix_stats s;
 
+		ipx_refresh_names(x);
 		ipx_fill_stats(x, &s);
 		for (size_t i = 0; i < sizeof(ipx_stats_tids) / sizeof(ipx_stats_tids[0]); i++)
 			ipfix_msg_add_stats(m, ipx_stats_tids[i], &s);

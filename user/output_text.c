@@ -99,18 +99,88 @@ static void time_str(uint64_t ms, char *buf, size_t len, int iso)
 	snprintf(buf + n, len - n, iso ? ".%03uZ" : ".%03u", (unsigned int)(ms % 1000));
 }
 
-/* Interface names, cached: a record must not cost a syscall. */
+/* Length of the valid UTF-8 sequence at @p (of @n octets), 0 if it is
+ * not one (overlong forms, surrogates and code points past U+10FFFF are
+ * not). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* An interface name as text output shows it: Linux allows any octet but
+ * '/' and white space, so control octets (a terminal's escape sequences)
+ * and what is not UTF-8 are written as \xNN, and a backslash as \\. */
+static const char *name_printable(const char *in, char *out, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, n = strlen(in), i = 0;
+
+	while (i < n && o + 5 < len) {
+		size_t u = utf8_len(p + i, n - i);
+
+		if (u == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\') {
+			out[o++] = (char)p[i++];
+		} else if (u > 1 && o + u < len) {
+			memcpy(out + o, p + i, u);
+			o += u;
+			i += u;
+		} else if (p[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+			i++;
+		} else {
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", p[i++]);
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Interface names, cached: a record must not cost a syscall. An entry is
+ * looked up again after IFNAME_TTL_MS, so a renamed interface shows its
+ * new name. */
+#define IFNAME_TTL_MS 1000
+
 static const char *if_name(uint32_t ifindex)
 {
-	static struct { uint32_t ifindex; char name[IF_NAMESIZE]; } cache[64];
+	static struct {
+		uint32_t ifindex;
+		uint64_t at_ms;
+		char name[IF_NAMESIZE];
+	} cache[64];
 	unsigned int slot = ifindex % 64;
+	uint64_t now = clock_mono_ms();
 
 	if (!ifindex)
 		return "-";
-	if (cache[slot].ifindex != ifindex) {
+	if (cache[slot].ifindex != ifindex || now - cache[slot].at_ms > IFNAME_TTL_MS) {
 		if (!if_indextoname(ifindex, cache[slot].name))
 			snprintf(cache[slot].name, IF_NAMESIZE, "if%u", ifindex);
 		cache[slot].ifindex = ifindex;
+		cache[slot].at_ms = now;
 	}
 	return cache[slot].name;
 }
@@ -124,7 +194,8 @@ const char *flow_text_header(void)
 
 int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 {
-	char start[32], src[64], dst[64], proto[16], fl[9], rfl[9], vlan[16], ifc[32];
+	char start[32], src[64], dst[64], proto[16], fl[9], rfl[9], vlan[16], ifc[80];
+	char ifn[4 * IF_NAMESIZE + 1];
 	char rpk[24] = "-", rby[24] = "-";
 	uint64_t s = flow_record_start_ms(r), e = flow_record_end_ms(r);
 	const struct flow_key *k = &r->key;
@@ -146,7 +217,9 @@ int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 		snprintf(vlan, sizeof(vlan), "%u", k->vlan_outer);
 	else
 		snprintf(vlan, sizeof(vlan), "-");
-	snprintf(ifc, sizeof(ifc), "%s/%s", if_name(r->fwd.ifindex ? r->fwd.ifindex : r->rev.ifindex),
+	snprintf(ifc, sizeof(ifc), "%s/%s",
+		 name_printable(if_name(r->fwd.ifindex ? r->fwd.ifindex : r->rev.ifindex), ifn,
+				sizeof(ifn)),
 		 (r->fwd.packets ? r->fwd.direction : !r->rev.direction) ? "out" : "in");
 	return snprintf(buf, len,
 			"%-23s %9.3f %-5s %-26s %2s %-26s %8llu %10llu %9s %10s %-8s %-8s %-5s %-11s %s",
@@ -156,22 +229,29 @@ int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 			end_name(r->end_reason));
 }
 
-/* @in as the inside of a JSON string: Linux allows quotes and backslashes in
- * interface names. */
+/* @in as the inside of a JSON string (RFC 8259: valid UTF-8): Linux
+ * allows quotes, backslashes, control octets and any other octet in
+ * interface names. Valid UTF-8 passes; an octet that is not is written as
+ * the code point of the same number (\\u00NN), so the line stays JSON. */
 static const char *json_esc(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, n = strlen(in), i = 0;
 
-	for (; *in && o + 7 < len; in++) {
-		unsigned char c = (unsigned char)*in;
+	while (i < n && o + 7 < len) {
+		size_t u = utf8_len(p + i, n - i);
 
-		if (c == '"' || c == '\\') {
+		if (u == 1 && (p[i] == '"' || p[i] == '\\')) {
 			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+			out[o++] = (char)p[i++];
+		} else if (u == 1 && p[i] >= 0x20 && p[i] != 0x7f) {
+			out[o++] = (char)p[i++];
+		} else if (u > 1 && o + u < len) {
+			memcpy(out + o, p + i, u);
+			o += u;
+			i += u;
 		} else {
-			out[o++] = (char)c;
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", p[i++]);
 		}
 	}
 	out[o] = '\0';
