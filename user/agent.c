@@ -7,6 +7,7 @@
  * is reported as lost, never hidden.
  */
 #include <errno.h>
+#include <poll.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +434,27 @@ uint64_t agent_pump(struct agent *a)
 	return wake;
 }
 
+void agent_wait(struct agent *a, uint64_t deadline_ns)
+{
+	struct pollfd pfd[MAX_COLLECTORS + 1];
+	uint64_t now = clock_mono_ns();
+	struct timespec ts;
+	int i, n = 0;
+
+	for (i = 0; i < a->n_out; i++) {
+		int fd = a->out[i]->ops->wait_fd ? a->out[i]->ops->wait_fd(a->out[i]) : -1;
+
+		if (fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	}
+	if (deadline_ns <= now)
+		return;
+	ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000);
+	ts.tv_nsec = (long)((deadline_ns - now) % 1000000000);
+	/* EINTR is the signal we wait for too */
+	ppoll(n ? pfd : NULL, (nfds_t)n, &ts, a->wait_mask);
+}
+
 /* Shutdown: pump the outputs until nothing waits, the deadline passes or
  * a second signal says not to wait. */
 static void deliver_queued(struct agent *a, const volatile int *abort)
@@ -441,15 +463,11 @@ static void deliver_queued(struct agent *a, const volatile int *abort)
 	uint64_t wake;
 
 	while ((wake = agent_pump(a)) != UINT64_MAX && !(abort && *abort)) {
-		struct timespec ts;
-
 		if (wake > deadline)
 			wake = deadline;
 		if (clock_mono_ns() >= deadline)
 			break;
-		ts.tv_sec = (time_t)(wake / 1000000000);
-		ts.tv_nsec = (long)(wake % 1000000000);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		agent_wait(a, wake);
 	}
 }
 

@@ -4,6 +4,7 @@
 #ifndef BPFIX_AGENT_H
 #define BPFIX_AGENT_H
 
+#include <signal.h>
 #include "config.h"
 #include "flowtab.h"
 #include "journal.h"
@@ -13,6 +14,7 @@
 
 struct agent {
 	const struct bpfix_config *cfg;
+	const sigset_t *wait_mask;	/* agent_wait()'s, or NULL */
 	struct meter meter;
 	struct flowtab tab;
 	struct journal jr;		/* the table and the drain's staging live here */
@@ -74,6 +76,11 @@ uint64_t agent_next_sweep_ms(const struct agent *a, uint64_t deadline_ms);
 /* Let the outputs send what is due now (the UDP pacer). Returns when they
  * next want to run (monotonic ns), UINT64_MAX when nothing waits. */
 uint64_t agent_pump(struct agent *a);
+/* Wait until @deadline_ns (monotonic), a signal, or an output's reader
+ * takes more (output_ops.wait_fd). With a->wait_mask set, the wait runs
+ * under that signal mask: the caller blocks SIGINT and SIGTERM outside
+ * it, so a signal that comes just before the wait is not slept through. */
+void agent_wait(struct agent *a, uint64_t deadline_ns);
 /* Every output is gone (its reader went away): nothing left to meter for. */
 int agent_outputs_gone(const struct agent *a);
 /* Detach, drain everything, emit all as forced end, let the outputs

@@ -42,18 +42,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Sleep until @deadline_ns (monotonic) or a signal. */
-static void sleep_until(uint64_t deadline_ns)
-{
-	struct timespec ts = {
-		.tv_sec = deadline_ns / 1000000000,
-		.tv_nsec = deadline_ns % 1000000000,
-	};
-
-	while (!stop_signal &&
-	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
 
 int main(int argc, char **argv)
 {
@@ -62,6 +50,7 @@ int main(int argc, char **argv)
 	static struct metrics_snapshot snap;	/* main thread's; metrics_publish copies it */
 	struct metrics *metrics;
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t stop_set, wait_mask;
 	char err[512] = "";
 	uint64_t next, next_verbose;
 	int ret;
@@ -133,7 +122,16 @@ int main(int argc, char **argv)
 	}
 
 	/* The one place that waits: until the next sweep, or sooner when an
-	 * output's pacer has a message due. */
+	 * output's pacer has a message due or a reader took more. SIGINT and
+	 * SIGTERM are let in only while it waits (and are never lost: one
+	 * that came before is pending, and ends the wait at once). */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_set, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	agent.wait_mask = &wait_mask;
 	next = clock_mono_ms() + cfg.sweep_interval_ms;
 	next_verbose = clock_mono_ms() + VERBOSE_EVERY_MS;
 	while (!stop_signal) {
@@ -142,7 +140,7 @@ int main(int argc, char **argv)
 		metrics_alive(metrics);
 		if (wake > next * 1000000)
 			wake = next * 1000000;
-		sleep_until(wake);
+		agent_wait(&agent, wake);
 		if (stop_signal)
 			break;
 		if (agent_outputs_gone(&agent)) {

@@ -316,7 +316,11 @@ static int lock_iface(struct attachment *a, char *err, size_t errlen)
 
 	if (stat("/proc/self/ns/net", &ns))
 		ns.st_ino = 0;
-	mkdir(LOCK_DIR, 0700);
+	/* Its own error first: a read-only /run says EROFS here, and only
+	 * ENOENT at the open below. */
+	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
+		return errf(err, errlen, -errno, "%s: %s (where running agents keep their "
+			    "interface locks)", LOCK_DIR, strerror(errno));
 	snprintf(a->lock_path, sizeof(a->lock_path), LOCK_DIR "/%lu-%u.lock",
 		 (unsigned long)ns.st_ino, a->ifindex);
 	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

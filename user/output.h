@@ -40,6 +40,9 @@ struct output_ops {
 	 * (monotonic). Returns when to be called again, UINT64_MAX when
 	 * nothing waits. */
 	uint64_t (*pump)(struct output *o, uint64_t now_ns);
+	/* May be NULL: a descriptor whose POLLOUT should wake the loop
+	 * (lines wait for a reader that was behind), or -1. */
+	int (*wait_fd)(struct output *o);
 	/* Shutdown: send what is pending (bounded wait), release. */
 	void (*close)(struct output *o, const struct meter_totals *t);
 };

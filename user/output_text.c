@@ -339,7 +339,7 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
  */
 #define TEXT_QUEUE	(4 << 20)	/* octets of lines waiting */
 #define TEXT_RECORDS	(TEXT_QUEUE / 64)	/* a line is longer than 64 octets */
-#define TEXT_RETRY_NS	10000000	/* a blocked reader: look again in 10 ms */
+#define TEXT_RETRY_NS	100000000	/* a reader behind: look again in 100 ms at the latest */
 
 struct text_pending {
 	uint64_t end;			/* stream offset just past its line */
@@ -494,11 +494,20 @@ static int text_record(struct output *o, const struct flow_record *r)
 	return 0;
 }
 
+/* A reader that is behind wakes the loop when it has read (wait_fd); the
+ * retry is only a bound. */
 static uint64_t text_pump(struct output *o, uint64_t now_ns)
 {
 	struct output_text *t = (struct output_text *)o;
 
 	return text_write(t) == -EAGAIN ? now_ns + TEXT_RETRY_NS : UINT64_MAX;
+}
+
+static int text_wait_fd(struct output *o)
+{
+	struct output_text *t = (struct output_text *)o;
+
+	return t->head < t->len && !o->gone ? t->fd : -1;
 }
 
 static int text_tick(struct output *o, const struct meter_totals *tot)
@@ -526,6 +535,7 @@ static const struct output_ops text_ops = {
 	.record = text_record,
 	.tick = text_tick,
 	.pump = text_pump,
+	.wait_fd = text_wait_fd,
 	.close = text_close,
 };
 
