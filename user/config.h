@@ -73,7 +73,7 @@ struct bpfix_config {
 	uint32_t idle_timeout_s;
 	uint32_t active_timeout_s;
 	uint32_t sweep_interval_ms;
-	uint32_t flows;			/* agent flow table size; kernel tables too */
+	uint32_t flows;			/* agent flow table size; kernel tables too (budget.h) */
 	int flows_set;			/* --flows given (else derived from --memory) */
 	uint64_t memory;		/* --memory bytes; 0: not given (budget.h) */
 	struct memory_budget mem;	/* what budget_configure derived (zero before) */
