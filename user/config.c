@@ -53,10 +53,10 @@ void config_usage(FILE *f)
 	fprintf(f,
 "usage: bpfix [-i IFACE]... [-m tc|xdp|xdp-generic] [-c URI]... [-f text|json]\n"
 "             [--idle-timeout SEC] [--active-timeout SEC] [--sweep-interval MS]\n"
-"             [--flows N] [--uniflow] [--observation-domain ID] [--pin-path DIR]\n"
-"             [--template-refresh SEC] [--ipfix-mtu BYTES] [--tcp-queue N]\n"
-"             [--export-rate N] [--udp-queue N] [--shutdown-timeout SEC]\n"
-"             [--metrics ADDR:PORT] [-v] [-h] [-V]\n"
+"             [--memory SIZE] [--flows N] [--uniflow] [--observation-domain ID]\n"
+"             [--pin-path DIR] [--template-refresh SEC] [--ipfix-mtu BYTES]\n"
+"             [--tcp-queue N] [--export-rate N] [--udp-queue N]\n"
+"             [--shutdown-timeout SEC] [--metrics ADDR:PORT] [-v] [-h] [-V]\n"
 "\n"
 "Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
 "\n"
@@ -70,7 +70,10 @@ void config_usage(FILE *f)
 "  --idle-timeout SEC     end a flow after SEC without packets (default %u)\n"
 "  --active-timeout SEC   report a long flow every SEC (default %u)\n"
 "  --sweep-interval MS    read the kernel tables every MS (default %u)\n"
-"  --flows N              flows held at once, kernel and agent (default %u)\n"
+"  --memory SIZE          kernel tables, fragment table and journal together:\n"
+"                         256M, 1G (default %lluM, or what %u flows need)\n"
+"  --flows N              flows held at once, kernel and agent (default: as\n"
+"                         many as --memory holds on this machine's CPUs)\n"
 "  --uniflow              one record per direction instead of biflows\n"
 "  --observation-domain ID  IPFIX observation domain of the flows (default %u)\n"
 "  --pin-path DIR         where maps are pinned (default %s)\n"
@@ -96,7 +99,8 @@ void config_usage(FILE *f)
 "  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
 "                                              and metrics for Prometheus\n",
 		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
-		DEFAULT_FLOWS, DEFAULT_OBSERVATION_DOMAIN, DEFAULT_PIN_PATH,
+		BUDGET_DEFAULT_BYTES >> 20, BUDGET_MIN_FLOWS, DEFAULT_OBSERVATION_DOMAIN,
+		DEFAULT_PIN_PATH,
 		DEFAULT_TEMPLATE_REFRESH_S,
 		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS, DEFAULT_EXPORT_RATE,
 		DEFAULT_UDP_QUEUE_RECORDS, DEFAULT_SHUTDOWN_TIMEOUT_S);
@@ -120,6 +124,39 @@ static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint32_t)v;
 	return 0;
+}
+
+/* A size in bytes with an optional K, M or G (powers of 1024), nothing
+ * else: "1.5G", "64MB", "-1", "" and overflow fail. */
+static int parse_size(const char *opt, const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return errf(err, errlen, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt,
+			    s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end)
+		return errf(err, errlen, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt, s);
+	if (errno || v > (UINT64_MAX >> shift))
+		return errf(err, errlen, "%s: %s is too large", opt, s);
+	if (!v)
+		return errf(err, errlen, "%s: 0 holds no flows", opt);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+uint32_t config_udp_queue_default(uint32_t flows)
+{
+	return flows > DEFAULT_UDP_QUEUE_RECORDS ? flows : DEFAULT_UDP_QUEUE_RECORDS;
 }
 
 int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen)
@@ -335,6 +372,7 @@ enum {
 	OPT_UDP_QUEUE,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_METRICS,
+	OPT_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -356,6 +394,7 @@ static const struct option long_opts[] = {
 	{ "udp-queue",          required_argument, NULL, OPT_UDP_QUEUE },
 	{ "shutdown-timeout",   required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "metrics",            required_argument, NULL, OPT_METRICS },
+	{ "memory",             required_argument, NULL, OPT_MEMORY },
 	{ "verbose",            no_argument,       NULL, 'v' },
 	{ "help",               no_argument,       NULL, 'h' },
 	{ "version",            no_argument,       NULL, 'V' },
@@ -417,7 +456,12 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 					 &cfg->sweep_interval_ms, err, errlen);
 			break;
 		case OPT_FLOWS:
-			ret = parse_uint("--flows", optarg, 1024, 1u << 24, &cfg->flows, err, errlen);
+			ret = parse_uint("--flows", optarg, BUDGET_MIN_FLOWS, BUDGET_MAX_FLOWS,
+					 &cfg->flows, err, errlen);
+			cfg->flows_set = 1;
+			break;
+		case OPT_MEMORY:
+			ret = parse_size("--memory", optarg, &cfg->memory, err, errlen);
 			break;
 		case OPT_UNIFLOW:
 			cfg->uniflow = 1;
@@ -454,6 +498,7 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		case OPT_UDP_QUEUE:
 			ret = parse_uint("--udp-queue", optarg, 1, 1u << 26,
 					 &cfg->udp_queue_records, err, errlen);
+			cfg->udp_queue_set = 1;
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			ret = parse_uint("--shutdown-timeout", optarg, 0, 3600,
@@ -485,11 +530,10 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 	}
 	if (optind < argc)
 		return errf(err, errlen, "%s: unexpected argument (see bpfix -h)", argv[optind]);
-	/* Room for every flow the table holds: a shutdown ends them all
-	 * at once. */
-	if (!cfg->udp_queue_records)
-		cfg->udp_queue_records = cfg->flows > DEFAULT_UDP_QUEUE_RECORDS ?
-					 cfg->flows : DEFAULT_UDP_QUEUE_RECORDS;
+	/* --flows as given; budget_configure() derives it from --memory and
+	 * sets this again. */
+	if (!cfg->udp_queue_set)
+		cfg->udp_queue_records = config_udp_queue_default(cfg->flows);
 	if (cfg->active_timeout_s < cfg->idle_timeout_s)
 		return errf(err, errlen,
 			    "--active-timeout %u is shorter than --idle-timeout %u",

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include "budget.h"
 
 #define BPFIX_VERSION "0.1.0"
 
@@ -73,7 +74,10 @@ struct bpfix_config {
 	uint32_t idle_timeout_s;
 	uint32_t active_timeout_s;
 	uint32_t sweep_interval_ms;
-	uint32_t flows;			/* agent flow table size; kernel tables too */
+	uint32_t flows;			/* agent flow table size; kernel tables too (budget.h) */
+	int flows_set;			/* --flows given (else derived from --memory) */
+	uint64_t memory;		/* --memory bytes; 0: not given (budget.h) */
+	struct memory_budget mem;	/* what budget_configure derived (zero before) */
 	int uniflow;			/* 1: one record per direction */
 	uint32_t observation_domain;
 	char pin_path[PATH_MAX];
@@ -82,6 +86,7 @@ struct bpfix_config {
 	uint32_t ipfix_mtu;		/* IPFIX over UDP: path MTU (message fits in one datagram) */
 	uint32_t tcp_queue_records;	/* IPFIX over TCP: records held while disconnected */
 	uint32_t udp_queue_records;	/* IPFIX over UDP: records waiting for the pacer */
+	int udp_queue_set;		/* --udp-queue given (else it follows --flows) */
 	uint32_t export_rate;		/* IPFIX over UDP: records a second at most */
 	uint32_t shutdown_timeout_s;	/* at exit: time to deliver what is queued */
 	char metrics[80];		/* --metrics as given ("" when not), for messages */
@@ -105,5 +110,8 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen);
 int config_default_iface(struct iface *out, char *err, size_t errlen);
 void config_usage(FILE *f);
+/* --udp-queue when not given: room for every flow the table holds (a
+ * shutdown ends them all at once), at least DEFAULT_UDP_QUEUE_RECORDS. */
+uint32_t config_udp_queue_default(uint32_t flows);
 
 #endif /* BPFIX_CONFIG_H */

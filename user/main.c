@@ -75,6 +75,13 @@ int main(int argc, char **argv)
 		}
 		cfg.n_ifaces = 1;
 	}
+	/* --memory -> --flows for this machine's possible CPUs: a budget
+	 * too small is a usage error, before anything is touched. */
+	ret = budget_configure(&cfg, libbpf_num_possible_cpus(), err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "bpfix: %s\n", err);
+		return ret == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
 	verbosity = cfg.verbose;
 	libbpf_set_print(libbpf_print);
 
@@ -119,6 +126,7 @@ int main(int argc, char **argv)
 			cfg.mode == MODE_TC ? "tc" : cfg.mode == MODE_XDP ? "xdp" : "xdp-generic",
 			agent.meter.adopted ? ", adopted an earlier run's tables" : "",
 			cfg.pin_path);
+		budget_print(stderr, &cfg.mem);
 	}
 
 	/* The one place that waits: until the next sweep, or sooner when an

@@ -20,13 +20,13 @@
 #include <bpf/libbpf.h>
 #include "bpfix.skel.h"
 #include "journal.h"
+#include "budget.h"
 #include "meter.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 #define BPFIX_TC_HANDLE 0xb9f1	/* our cls_bpf filter's handle, both hooks */
 #define BPFIX_TC_PRIO   1	/* meter before other classifiers can drop */
 #define LOCK_DIR "/run/bpfix"
-#define DRAIN_BATCH_BYTES (4u << 20)	/* per-CPU values of one batch */
 #define NEEDS_CAPS "needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root"
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -237,6 +237,9 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 		if (ret)
 			return errf(err, errlen, ret, "--flows %u: %s", cfg->flows, strerror(-ret));
 	}
+	ret = bpf_map__set_max_entries(m->skel->maps.frag_table, budget_frag_entries(cfg->flows));
+	if (ret)
+		return errf(err, errlen, ret, "frag_table: %s", strerror(-ret));
 	ret = check_pins(m, err, errlen);
 	if (ret)
 		return ret;
@@ -268,7 +271,7 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	if (bpf_map_lookup_elem(m->epoch_fd, &zero, &m->epoch))
 		return errf(err, errlen, -errno, "flow_epoch: %s", strerror(errno));
 
-	ret = alloc_batch(m, DRAIN_BATCH_BYTES / (sizeof(struct flow_counters) * m->ncpus) + 64);
+	ret = alloc_batch(m, meter_drain_batch((uint32_t)m->ncpus));
 	if (ret)
 		return errf(err, errlen, ret, "out of memory");
 	return 0;

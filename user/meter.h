@@ -13,6 +13,15 @@
 
 struct bpfix;
 
+/* The drain's batch: this much of per-CPU values a batch call, and 64
+ * flows more (the journal's staging holds one batch: budget.h). */
+#define DRAIN_BATCH_BYTES (4u << 20)
+
+static inline uint32_t meter_drain_batch(uint32_t ncpus)
+{
+	return DRAIN_BATCH_BYTES / (sizeof(struct flow_counters) * ncpus) + 64;
+}
+
 struct attachment {
 	unsigned int ifindex;
 	char name[IF_NAMESIZE];

@@ -752,7 +752,7 @@ agent_stop() {
 	check_eq "bpfix exit status after SIG$_ap_sig" "$_ap_rc" 0
 	[ $# -ge 2 ] || return 0
 	check_eq "stderr lines besides -v's" \
-		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' \
+		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' -e '^bpfix exit: ' \
 			-e "^bpfix: .*an earlier agent" "$AGENT_ERR")" 0
 	nothing_left "$1" "$2" "$AGENT_PIN"
 }

@@ -18,7 +18,9 @@
 #    collectors, more than 32 interfaces, --active-timeout below
 #    --idle-timeout, a sweep longer than the idle timeout, bad -i names, a
 #    relative or too long pin path, a value given to --uniflow or glued to
-#    -v (the line names the argument as given);
+#    -v (the line names the argument as given); --memory that is not a
+#    size, 0, an overflow, too small for 1024 flows on this machine's
+#    possible CPUs, or too small for the --flows given with it;
 #  -h and --help (0, usage and examples on stdout), -V and --version (0);
 #  run-time (exit 1): pin paths not on bpffs or under a missing directory,
 #    on a read-only bpffs (new, or a directory already there), taken by a
@@ -32,6 +34,9 @@
 #    missing privileges (uid nobody), another program's XDP attachment;
 #  others' attachments: a clsact qdisc and filter installed before bpfix
 #    survive it, and its own filters go;
+#  --memory 64M -v: the derived capacities on one line, the kernel maps
+#    created with them (bpftool max_entries), their bytes_memlock
+#    together within the budget;
 #  started through `ip netns exec` (a private /sys): meters, and SIGTERM
 #    ends it with exit 0 and nothing attached.
 #
@@ -137,6 +142,18 @@ for spec in --idle-timeout:1:86400 --active-timeout:1:86400 --sweep-interval:10:
 	[ "$min" -gt 0 ] && usage "^bpfix: $flag: $((min - 1)) is out of range $min\.\.$max" \
 		-i "$IF_B" "$flag" $((min - 1))
 done
+# --memory SIZE: K, M, G or bytes; nothing else, and a budget that holds
+# at least 1024 flows on this machine's possible CPUs.
+NCPUS=$(awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-");
+	c += n == 2 ? r[2] - r[1] + 1 : 1 } } END { print c }' /sys/devices/system/cpu/possible)
+for v in x "" -1 10x 1.5G 64MB 0x10 " 5" 99999999999999999999 17179869184G; do
+	usage "^bpfix: --memory: " -i "$IF_B" --memory "$v"
+done
+usage "^bpfix: --memory: 0 holds no flows" -i "$IF_B" --memory 0
+usage "^bpfix: --memory 5000K holds [0-9]+ flows on $NCPUS CPUs, at least 1024 needed\$" \
+	-i "$IF_B" --memory 5000K
+usage "^bpfix: --flows 1000000 needs [0-9]+ MiB on $NCPUS CPUs, more than --memory 64M\$" \
+	-i "$IF_B" --memory 64M --flows 1000000
 usage "--bogus: unknown option" -i "$IF_B" --bogus
 usage "-x: unknown option" -i "$IF_B" -x
 usage "--sweep-interval: needs a value" -i "$IF_B" --sweep-interval
@@ -192,7 +209,7 @@ for h in -h --help; do
 	check_eq "bpfix $h: exit, stderr lines" "$RC $(wc -l <"$ERR")" "0 0"
 	check "bpfix $h: usage line first" grep -q '^usage: bpfix ' "$OUT"
 	check "bpfix $h: examples" grep -q '^examples:' "$OUT"
-	for o in -i -m -c -f --idle-timeout --active-timeout --sweep-interval --flows --uniflow \
+	for o in -i -m -c -f --idle-timeout --active-timeout --sweep-interval --memory --flows --uniflow \
 		--observation-domain --pin-path -v -h -V; do
 		grep -q -e "  $o" -e "\[$o" "$OUT" || check "bpfix $h: mentions $o" false
 	done
@@ -339,6 +356,44 @@ r = [json.loads(l) for l in sys.stdin if l.strip()]
 print(*[(x["packets"], x["rev_packets"]) for x in r if x["protocol"] == 1 and x.get("icmp_type") == 8])' \
 		<"$AGENT_OUT")" "(3, 3)"
 nothing_left "$NS_B" "$IF_B" "$PIN1" "first agent stopped"
+
+# --memory 64M: the capacities it derives, printed once with -v, are what
+# the kernel maps were created with, and the kernel's own count of their
+# memory (bytes_memlock) is within the budget, and most of it (the agent's
+# index, on the heap, is the rest).
+info "--memory 64M ($(($(date +%s) - T0)) s)"
+# shellcheck disable=SC2034 # read by lib.sh
+PIN_TAG=cli-memory
+agent_start agent "$NS_B" "$IF_B" -f json --memory 64M
+line=$(grep '^bpfix: memory ' "$AGENT_ERR")
+check_eq "--memory 64M -v: memory lines" "$(grep -c '^bpfix: memory ' "$AGENT_ERR")" 1
+check "  -> $line" matches "$line" \
+	"^bpfix: memory [0-9.]+ MiB of 64\.0 MiB on $NCPUS possible CPUs: kernel tables 2 x [0-9]+ flows [0-9.]+ MiB, agent table [0-9]+ flows [0-9.]+ MiB \(journal [0-9.]+, index [0-9.]+\), fragments [0-9]+ [0-9.]+ MiB, other maps [0-9.]+ MiB\$"
+kflows=$(printf '%s\n' "$line" | sed -n 's/.* kernel tables 2 x \([0-9]*\) flows.*/\1/p')
+aflows=$(printf '%s\n' "$line" | sed -n 's/.* agent table \([0-9]*\) flows.*/\1/p')
+frags=$(printf '%s\n' "$line" | sed -n 's/.* fragments \([0-9]*\) .*/\1/p')
+check "  -> at least 1024 flows: $kflows" test "${kflows:-0}" -ge 1024
+check_eq "  -> agent table as the kernel's" "$aflows" "$kflows"
+# max_entries of a pinned map; "bytes_memlock" of them all
+map_field() {
+	bpftool -j map show pinned "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+for t in flow_table_0 flow_table_1; do
+	check_eq "  -> $t max_entries" "$(map_field "$AGENT_PIN/$t" max_entries)" "$kflows"
+done
+check_eq "  -> frag_table max_entries" "$(map_field "$AGENT_PIN/frag_table" max_entries)" "$frags"
+memlock=0 nmaps=0
+for m in "$AGENT_PIN"/*; do
+	memlock=$((memlock + $(map_field "$m" bytes_memlock)))
+	nmaps=$((nmaps + 1))
+done
+check_eq "  -> maps pinned (6 and the journal)" "$nmaps" 7
+check "  -> bytes_memlock of them all, $memlock, within 64 MiB" test "$memlock" -le $((64 << 20))
+check "  -> ... and more than 56 MiB of it" test "$memlock" -gt $((56 << 20))
+agent_stop -INT "$NS_B" "$IF_B"
+check "  -> its exit line: table 0/$aflows" grep -q "^bpfix exit: .* table 0/$aflows " "$AGENT_ERR"
+# shellcheck disable=SC2034 # read by lib.sh
+PIN_TAG=cli-first
 
 # No privileges: uid nobody (bpffs is often world-writable with the sticky
 # bit, so it gets as far as loading).
