@@ -165,7 +165,7 @@ static void config(struct bpfix_config *cfg)
 	cfg->observation_domain = 77;
 	cfg->n_ifaces = 1;
 	strcpy(cfg->ifaces[0].name, "eth0");
-	cfg->ifaces[0].ifindex = 2;
+	cfg->ifaces[0].ifindex = 999999;	/* no such interface: the name stays (ipx_refresh_names) */
 }
 
 static struct output *open_uri(const char *uri, const struct bpfix_config *cfg)
