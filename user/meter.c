@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "bpfix.skel.h"
 #include "meter.h"
+#include "privs.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 #define BPFIX_TC_HANDLE 0xb9f1	/* our cls_bpf filter's handle, both hooks */
@@ -27,6 +28,8 @@
 #define LOCK_DIR "/run/bpfix"
 #define DRAIN_BATCH_BYTES (4u << 20)	/* per-CPU values of one batch */
 #define NEEDS_CAPS "needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root"
+#define SECCOMP_DENIED "bpf() denied by a seccomp filter (container runtime default " \
+	"profile?): run with --security-opt seccomp=unconfined or a profile allowing bpf"
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -215,6 +218,8 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 
 	ret = bpfix__load(m->skel);
 	if (ret) {
+		if ((ret == -EPERM || ret == -EACCES || ret == -ENOSYS) && privs_bpf_seccomp_denied())
+			return errf(err, errlen, ret, "cannot load the BPF programs: " SECCOMP_DENIED);
 		if (ret == -EPERM || ret == -EACCES)
 			return errf(err, errlen, ret,
 				    "cannot load the BPF programs: missing privileges (" NEEDS_CAPS ")");
