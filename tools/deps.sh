@@ -4,6 +4,9 @@
 #   tools/deps.sh          install what is missing (needs root)
 #   tools/deps.sh --check  exit 1 if anything is missing, install nothing
 #   tools/deps.sh --list   print the package names
+#   tools/deps.sh --deploy [--check|--list]   the same for make test-deploy
+#                          (systemd-nspawn, mmdebstrap, podman, buildah, the
+#                          arm64 cross toolchain and libraries, node and npm)
 set -eu
 
 BUILD="clang llvm make gcc libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config iproute2"
@@ -13,6 +16,18 @@ TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump 
 libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
+# make test-deploy (tests/deploy/): a few hundred MB, so only on request.
+# arm64 packages need the architecture added (done below when installing).
+DEPLOY="systemd-container mmdebstrap podman buildah runc conmon uidmap \
+containernetworking-plugins libfixbuf-tools iproute2 iputils-ping \
+qemu-user-static crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64"
+if [ "${1:-}" = --deploy ]; then
+	shift
+	PKGS="$BUILD $DEPLOY"
+	# node and npm (the DaemonSet's schema check): Debian's, unless some
+	# other node is installed already.
+	command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+fi
 
 missing() {
 	for p in $PKGS; do
@@ -34,6 +49,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing $(echo $todo)" >&2
 export DEBIAN_FRONTEND=noninteractive
+case $todo in
+*:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;;
+esac
 # tshark asks whether non-root users may capture; the default (no) is fine.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
