@@ -19,7 +19,7 @@ PKGS="$BUILD $TEST $BENCH"
 # make test-deploy (tests/deploy/): a few hundred MB, so only on request.
 # arm64 packages need the architecture added (done below when installing).
 DEPLOY="systemd-container mmdebstrap podman buildah runc conmon uidmap \
-containernetworking-plugins libfixbuf-tools iproute2 iputils-ping \
+containernetworking-plugins libfixbuf-tools nfdump iproute2 iputils-ping python3-yaml \
 qemu-user-static crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64"
 if [ "${1:-}" = --deploy ]; then
 	shift
