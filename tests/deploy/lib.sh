@@ -12,6 +12,7 @@ skip() {
 	fail "$* (deployment tests do not skip: tools/deps.sh --deploy installs what they need)"
 }
 
+# shellcheck disable=SC2034 # for the sourcing test
 DEPLOY=$(cd "$(dirname "$0")/../../tools/deploy" && pwd)
 
 # ipfix_icmp_packets FILE SRC DST: packets of the ICMP biflows SRC -> DST in

@@ -73,9 +73,10 @@ NS_N=bpfix-$$-kp-n IF_H=kp$$h IF_N=kp$$n IP4_H=10.86.1.1 IP4_N=10.86.1.2
 netns_create "$NS_N"
 ip link add "$IF_H" type veth peer name "$IF_N" netns "$NS_N" || fail "cannot create veth $IF_H"
 defer "ip link del '$IF_H'"
-ip addr add "$IP4_H/24" dev "$IF_H" && ip link set "$IF_H" up &&
-	ip -n "$NS_N" addr add "$IP4_N/24" dev "$IF_N" && ip -n "$NS_N" link set "$IF_N" up ||
+if ! { ip addr add "$IP4_H/24" dev "$IF_H" && ip link set "$IF_H" up &&
+	ip -n "$NS_N" addr add "$IP4_N/24" dev "$IF_N" && ip -n "$NS_N" link set "$IF_N" up; }; then
 	fail "cannot configure veth $IF_H/$IF_N"
+fi
 
 NF_PORT=$((30000 + $$ % 20000))
 mkdir -p "$TEST_TMP/nfcapd"
@@ -117,7 +118,7 @@ defer "CONTAINERS_CONF='$CONTAINERS_CONF' podman pod rm -f -t 0 '$POD'"
 podman kube play "$TEST_TMP/play.yaml" > "$TEST_TMP/play.out" 2>&1 ||
 	{ cat "$TEST_TMP/play.out" >&2; fail "podman kube play failed"; }
 CTR=$POD-bpfix
-for i in $(seq 150); do
+for _ in $(seq 150); do
 	podman logs "$CTR" 2>&1 | grep -q '^bpfix: metering' && break
 	sleep 0.1
 done

@@ -16,6 +16,8 @@
 #   - systemctl stop ends it with status 0, well inside TimeoutStopSec;
 #   - the protections the unit says it cannot have do break it (so the
 #     comment stays true), and a usage error is not restarted.
+# Functions called through defer and check look unreachable to shellcheck.
+# shellcheck disable=SC2317
 # shellcheck source=tests/deploy/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -88,7 +90,7 @@ nspawn_stop() {
 	kill -KILL "$1"
 }
 LEADER=
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	LEADER=$(pgrep -P "$NSPAWN_PID" | head -n 1)
 	[ -n "$LEADER" ] && break
 	kill -0 "$NSPAWN_PID" 2>/dev/null || { cat "$TEST_TMP/console" >&2; fail "systemd-nspawn exited"; }
@@ -97,7 +99,7 @@ done
 [ -n "$LEADER" ] || fail "no container init after 10 s"
 ctl() { nsenter --target="$LEADER" --all "$@"; }
 state=
-for i in $(seq 120); do
+for _ in $(seq 120); do
 	state=$(ctl systemctl is-system-running 2>/dev/null)
 	case $state in running | degraded) break ;; esac
 	sleep 0.5

@@ -53,6 +53,7 @@ fi
 echo "rootfs: mmdebstrap $suite from $url with $pkgs" >&2
 mkdir -p "$(dirname "$out")"
 rm -rf "$out" "$out.tmp" "$out.pkgs"
+# shellcheck disable=SC2016 # the hooks expand $1 (the root) themselves
 mmdebstrap --quiet --variant=minbase --include="$pkgs" \
 	--customize-hook='echo bpfix-test > "$1/etc/hostname"' \
 	--customize-hook='rm -f "$1/etc/machine-id"; touch "$1/etc/machine-id"' \
