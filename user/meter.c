@@ -30,6 +30,8 @@
 #define NEEDS_CAPS "needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root"
 #define SECCOMP_DENIED "bpf() denied by a seccomp filter (container runtime default " \
 	"profile?): run with --security-opt seccomp=unconfined or a profile allowing bpf"
+#define USERNS_DENIED "in a user namespace (rootless container, PrivateUsers=), " \
+	"capabilities do not reach bpf(): run in the host's user namespace (" NEEDS_CAPS ")"
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -220,6 +222,8 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	if (ret) {
 		if ((ret == -EPERM || ret == -EACCES || ret == -ENOSYS) && privs_bpf_seccomp_denied())
 			return errf(err, errlen, ret, "cannot load the BPF programs: " SECCOMP_DENIED);
+		if ((ret == -EPERM || ret == -EACCES) && !privs_in_init_userns())
+			return errf(err, errlen, ret, "cannot load the BPF programs: " USERNS_DENIED);
 		if (ret == -EPERM || ret == -EACCES)
 			return errf(err, errlen, ret,
 				    "cannot load the BPF programs: missing privileges (" NEEDS_CAPS ")");

@@ -16,5 +16,7 @@ uint64_t privs_effective(void);
  * (podman's and Docker's allow bpf() only with CAP_SYS_ADMIN), not missing
  * capabilities. */
 int privs_bpf_seccomp_denied(void);
+/* 1 in the initial user namespace, where capabilities reach bpf(). */
+int privs_in_init_userns(void);
 
 #endif /* BPFIX_PRIVS_H */

@@ -175,6 +175,9 @@ try_setting() {
 			nsx "$NS_C" tc filter show dev "$IF_C" ingress | grep -q bpfix && { _ts=meters; break; }
 		sleep 0.2
 	done
+	[ "$_ts" = breaks ] &&
+		info "with $1: $(ctl journalctl -u bpfix.service -n 30 -o cat --no-pager |
+			grep '^bpfix:' | tail -n 1)" >&2
 	ctl systemctl stop bpfix.service
 	rm -f "$ROOT/etc/systemd/system/bpfix.service.d/try.conf"
 	ctl systemctl daemon-reload
@@ -182,7 +185,12 @@ try_setting() {
 }
 for s in PrivateNetwork=yes PrivateUsers=yes ProtectKernelTunables=yes; do
 	check "the unit's comment says $s breaks it" grep -q "^#   $s " "$DEPLOY/bpfix.service"
-	check_eq "with $s" "$(try_setting "$s")" breaks
+	check_eq "with $s" "$(try_setting "$s" 2>"$TEST_TMP/try.err")" breaks
+	cat "$TEST_TMP/try.err"
+	case $s in
+	PrivateUsers=*) check "  ... and bpfix names the user namespace" \
+		grep -q "in a user namespace (rootless container, PrivateUsers=)" "$TEST_TMP/try.err" ;;
+	esac
 done
 
 # A usage error (exit 2) is not retried.
