@@ -161,8 +161,10 @@ check_eq "ICMP packets in the exported IPFIX (ipfixDump, both ways)" \
 	{ ctl journalctl -u bpfix --no-pager | tail -n 8; grep -c 'data record' "$ROOT/var/lib/bpfix/flows.ipfix.dump"; }
 
 # ---- what the unit cannot have ------------------------------------------------
-# try_setting SETTING: the unit with SETTING added; prints "meters" or
-# "breaks" (not active and attached within 5 s).
+# try_setting SETTING: the unit with SETTING added; sets TRIED to "meters"
+# or "breaks" (not active and attached within 5 s) and prints bpfix's last
+# line when it breaks. (Not run in $(...): a signal to the test then
+# waits for it.)
 try_setting() {
 	mkdir -p "$ROOT/etc/systemd/system/bpfix.service.d"
 	printf '[Service]\n%s\n' "$1" > "$ROOT/etc/systemd/system/bpfix.service.d/try.conf"
@@ -177,16 +179,17 @@ try_setting() {
 	done
 	[ "$_ts" = breaks ] &&
 		info "with $1: $(ctl journalctl -u bpfix.service -n 30 -o cat --no-pager |
-			grep '^bpfix:' | tail -n 1)" >&2
+			grep '^bpfix:' | tail -n 1)"
 	ctl systemctl stop bpfix.service
 	rm -f "$ROOT/etc/systemd/system/bpfix.service.d/try.conf"
 	ctl systemctl daemon-reload
-	echo "$_ts"
+	TRIED=$_ts
 }
 for s in PrivateNetwork=yes PrivateUsers=yes ProtectKernelTunables=yes; do
 	check "the unit's comment says $s breaks it" grep -q "^#   $s " "$DEPLOY/bpfix.service"
-	check_eq "with $s" "$(try_setting "$s" 2>"$TEST_TMP/try.err")" breaks
+	try_setting "$s" > "$TEST_TMP/try.err"
 	cat "$TEST_TMP/try.err"
+	check_eq "with $s" "$TRIED" breaks
 	case $s in
 	PrivateUsers=*) check "  ... and bpfix names the user namespace" \
 		grep -q "in a user namespace (rootless container, PrivateUsers=)" "$TEST_TMP/try.err" ;;
