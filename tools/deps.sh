@@ -17,8 +17,10 @@ libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
 # make test-deploy (tests/deploy/): a few hundred MB, so only on request.
+# catatonit: podman kube play builds its pause image from it (only a
+# recommends of podman, and recommends are not installed here).
 # arm64 packages need the architecture added (done below when installing).
-DEPLOY="systemd-container mmdebstrap podman buildah runc conmon uidmap \
+DEPLOY="systemd-container mmdebstrap podman buildah runc conmon uidmap catatonit fuse-overlayfs \
 containernetworking-plugins libfixbuf-tools nfdump iproute2 iputils-ping python3-yaml \
 qemu-user-static crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64"
 if [ "${1:-}" = --deploy ]; then
