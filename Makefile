@@ -5,6 +5,9 @@
 #   make test     every test suite (packet tests, unit tests, namespace tests)
 #   make bench    benchmarks; figures go to BENCHMARKS.md
 #   make soak     long reliability runs (SOAK=1); figures go to RELIABILITY.md
+#   make static   build/bpfix-static: one static binary (containers, small devices)
+#   make cross-arm64  build/arm64/bpfix-static, the same for arm64
+#   make test-deploy  systemd unit, container image, DaemonSet, arm64 (minutes)
 #   make V=1      show the commands
 #
 # run, test and bench need root: as root they run directly, otherwise they
@@ -56,6 +59,7 @@ BENCH_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRCS))
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps run test bench soak clean as-root-run as-root-test as-root-bench as-root-soak
+.PHONY: static cross-arm64 test-deploy deps-deploy as-root-test-deploy
 
 all: $(BUILD)/bpfix $(BPF_OBJS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -77,6 +81,8 @@ soak:
 
 deps:
 	$(Q)tools/deps.sh
+deps-deploy:
+	$(Q)tools/deps.sh --deploy
 
 as-root-run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -126,6 +132,40 @@ $(AGENT_LIB): $(AGENT_OBJS)
 $(BUILD)/bpfix: $(BUILD)/user/main.o $(AGENT_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- static and cross builds (tools/deploy/) ---------------------------------
+# Every library LDLIBS names, with what each needs in turn (pkg-config
+# --static: a libelf built with zstd lists libzstd there; bookworm's is
+# -lelf -lz). ld warns that a static getaddrinfo needs glibc's NSS modules
+# at run time: glibc 2.36 has "files" and "dns" built in (collector names
+# from /etc/hosts and DNS resolve in the scratch image), so the warning is
+# filtered and every other one shown.
+PKG_CONFIG    ?= pkg-config
+STATIC_LDLIBS  = $(shell $(PKG_CONFIG) --static --libs libbpf libelf zlib)
+
+static: $(BUILD)/bpfix-static
+
+$(BUILD)/bpfix-static: $(BUILD)/user/main.o $(AGENT_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@ 2>$@.log || { cat $@.log >&2; exit 1; }
+	$(Q)grep -v -e "Using 'getaddrinfo' in statically linked" -e 'in function .resolve.:' $@.log >&2 || true
+
+# arm64 with Debian's cross toolchain and multiarch libraries (tools/deps.sh
+# --deploy). The BPF objects are the same bytecode on every architecture;
+# only the agent around them is cross-compiled.
+ARM64_BUILD := $(BUILD)/arm64
+cross-arm64:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ARM64_BUILD) ARCH=arm64 \
+		CC=aarch64-linux-gnu-gcc \
+		PKG_CONFIG="env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config" \
+		$(ARM64_BUILD)/bpfix-static
+
+test-deploy:
+	$(Q)$(AS_ROOT) $(MAKE) --no-print-directory as-root-test-deploy
+
+as-root-test-deploy: deps-deploy
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bpfix static cross-arm64
+	$(Q)tests/deploy/run.sh $(BUILD)
 
 # libFuzzer targets (tests/fuzz/)
 -include tests/fuzz/fuzz.mk

@@ -4,6 +4,9 @@
 #   tools/deps.sh          install what is missing (needs root)
 #   tools/deps.sh --check  exit 1 if anything is missing, install nothing
 #   tools/deps.sh --list   print the package names
+#   tools/deps.sh --deploy [--check|--list]   the same for make test-deploy
+#                          (systemd-nspawn, mmdebstrap, podman, buildah, the
+#                          arm64 cross toolchain and libraries, node and npm)
 set -eu
 
 # libmicrohttpd-dev: the --metrics HTTP server (user/metrics.c).
@@ -18,6 +21,20 @@ libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev \
 prometheus curl"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
+# make test-deploy (tests/deploy/): a few hundred MB, so only on request.
+# catatonit: podman kube play builds its pause image from it (only a
+# recommends of podman, and recommends are not installed here).
+# arm64 packages need the architecture added (done below when installing).
+DEPLOY="systemd-container mmdebstrap podman buildah runc conmon uidmap catatonit fuse-overlayfs \
+containernetworking-plugins libfixbuf-tools nfdump iproute2 iputils-ping python3-yaml \
+qemu-user-static crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64"
+if [ "${1:-}" = --deploy ]; then
+	shift
+	PKGS="$BUILD $DEPLOY"
+	# node and npm (the DaemonSet's schema check): Debian's, unless some
+	# other node is installed already.
+	command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+fi
 
 missing() {
 	for p in $PKGS; do
@@ -39,6 +56,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing $(echo $todo)" >&2
 export DEBIAN_FRONTEND=noninteractive
+case $todo in
+*:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;;
+esac
 # tshark asks whether non-root users may capture; the default (no) is fine.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq

@@ -22,12 +22,17 @@
 #include "journal.h"
 #include "budget.h"
 #include "meter.h"
+#include "privs.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 #define BPFIX_TC_HANDLE 0xb9f1	/* our cls_bpf filter's handle, both hooks */
 #define BPFIX_TC_PRIO   1	/* meter before other classifiers can drop */
 #define LOCK_DIR "/run/bpfix"
 #define NEEDS_CAPS "needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root"
+#define SECCOMP_DENIED "bpf() denied by a seccomp filter (container runtime default " \
+	"profile?): run with --security-opt seccomp=unconfined or a profile allowing bpf"
+#define USERNS_DENIED "in a user namespace (rootless container, PrivateUsers=), " \
+	"capabilities do not reach bpf(): run in the host's user namespace (" NEEDS_CAPS ")"
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -252,6 +257,10 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 
 	ret = bpfix__load(m->skel);
 	if (ret) {
+		if ((ret == -EPERM || ret == -EACCES || ret == -ENOSYS) && privs_bpf_seccomp_denied())
+			return errf(err, errlen, ret, "cannot load the BPF programs: " SECCOMP_DENIED);
+		if ((ret == -EPERM || ret == -EACCES) && !privs_in_init_userns())
+			return errf(err, errlen, ret, "cannot load the BPF programs: " USERNS_DENIED);
 		if (ret == -EPERM || ret == -EACCES)
 			return errf(err, errlen, ret,
 				    "cannot load the BPF programs: missing privileges (" NEEDS_CAPS ")");
