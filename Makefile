@@ -46,7 +46,8 @@ BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(BPF_OBJS:.bpf.o=.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.bpf.h) $(wildcard include/*.h)
 
-AGENT_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# metrics_none.c stands in for metrics_http.c in the static build only
+AGENT_SRCS := $(filter-out user/main.c user/metrics_none.c,$(wildcard user/*.c))
 AGENT_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(AGENT_SRCS))
 AGENT_LIB  := $(BUILD)/libbpfix.a
 USER_HDRS  := $(wildcard user/*.h) $(wildcard include/*.h)
@@ -141,14 +142,18 @@ $(BUILD)/bpfix: $(BUILD)/user/main.o $(AGENT_LIB)
 # from /etc/hosts and DNS resolve in the scratch image), so the warning is
 # filtered and every other one shown.
 PKG_CONFIG    ?= pkg-config
-STATIC_LDLIBS  = $(shell $(PKG_CONFIG) --static --libs libbpf libelf zlib)
+# No --metrics there: Debian's libmicrohttpd needs gnutls' p11-kit and
+# libunistring, which have no static archives (user/metrics_none.c).
+STATIC_LDLIBS  = $(shell $(PKG_CONFIG) --static --libs libbpf libelf zlib) -pthread
+STATIC_OBJS    = $(filter-out $(BUILD)/user/metrics_http.o,$(AGENT_OBJS)) \
+		 $(BUILD)/user/metrics_none.o
 
 static: $(BUILD)/bpfix-static
 
-$(BUILD)/bpfix-static: $(BUILD)/user/main.o $(AGENT_LIB)
+$(BUILD)/bpfix-static: $(BUILD)/user/main.o $(STATIC_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@ 2>$@.log || { cat $@.log >&2; exit 1; }
-	$(Q)grep -v -e "Using 'getaddrinfo' in statically linked" -e 'in function .resolve.:' $@.log >&2 || true
+	$(Q)grep -v -e "Using 'getaddrinfo' in statically linked" -e ': in function ' $@.log >&2 || true
 
 # arm64 with Debian's cross toolchain and multiarch libraries (tools/deps.sh
 # --deploy). The BPF objects are the same bytecode on every architecture;

@@ -19,8 +19,9 @@
 #     securityContext.seccompProfile, and bpf() is refused under its
 #     default profile: bpfix then says so);
 #   - ports, probes and --metrics removed: kube play refuses port mappings
-#     with hostNetwork, and --metrics (the endpoint the probes ask) is not
-#     on this branch yet; the probes are checked by the schema step only;
+#     with hostNetwork, and the pod then needs no port of the host's; the
+#     probes are checked by the schema step, the endpoint they ask by
+#     tests/ns/test_metrics.sh;
 #   - the ConfigMap's interface and collector, the pin path and the lock
 #     directory are the test's own; -v and --idle-timeout 1 added;
 #   - limits and runtime from a containers.conf of the test's (runc,
@@ -35,7 +36,7 @@ need_cmds node npm podman runc nfcapd nfdump ping
 need_bpffs
 PYTHON3=/usr/bin/python3
 "$PYTHON3" -c 'import yaml' 2>/dev/null || fail "$PYTHON3 has no yaml module (python3-yaml)"
-need_file "$BUILD/bpfix-static" "run make static"
+need_file "$BUILD/bpfix" "run make"
 K8S=$(dirname "$0")/k8s.cjs
 MANIFEST=$DEPLOY/daemonset.yaml
 
@@ -64,8 +65,8 @@ check "  ... and bpfix's rule names privileged" grep -q 'FAIL not privileged' "$
 
 # ---- 2. podman kube play ----------------------------------------------------------
 IMAGE=localhost/bpfix-test-$$
-"$DEPLOY/image.sh" "$BUILD/bpfix-static" "$IMAGE" > /dev/null || fail "tools/deploy/image.sh failed"
-defer "podman rmi -f '$IMAGE:latest' '$IMAGE:$("$BUILD/bpfix-static" --version | awk '{ print $2 }')'"
+"$DEPLOY/image.sh" "$BUILD/bpfix" "$IMAGE" > /dev/null || fail "tools/deploy/image.sh failed"
+defer "podman rmi -f '$IMAGE:latest' '$IMAGE:$("$BUILD/bpfix" --version | awk '{ print $2 }')'"
 
 # The metered veth: one end in the host's namespace (the pod's, by
 # hostNetwork), the other in a namespace of the test's, where ping starts.
