@@ -9,7 +9,7 @@ set -eu
 BUILD="clang llvm make gcc libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config iproute2"
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes for tests/fuzz/
 # (clang only recommends it, and recommends are not installed here).
-TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump \
+TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump tmux \
 libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"

@@ -54,6 +54,7 @@ void config_usage(FILE *f)
 "             [--template-refresh SEC] [--ipfix-mtu BYTES] [--tcp-queue N]\n"
 "             [--export-rate N] [--udp-queue N] [--shutdown-timeout SEC]\n"
 "             [-v] [-h] [-V]\n"
+"       bpfix top [--pin-path DIR] [-n COUNT] [-d SEC] [-s bytes|packets|rate]\n"
 "\n"
 "Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
 "\n"

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "agent.h"
 #include "privs.h"
+#include "top.h"
 
 #define EXIT_USAGE   2
 #define EXIT_RUNTIME 1
@@ -62,6 +63,10 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	uint64_t next, next_verbose;
 	int ret;
+
+	/* Subcommands: tools beside the agent, with options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "top"))
+		return top_main(argc - 1, argv + 1);
 
 	ret = config_parse(&cfg, argc, argv, err, sizeof(err));
 	if (ret == CONFIG_HELP) {

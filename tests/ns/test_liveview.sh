@@ -30,6 +30,7 @@ ICMP_ECHO_REPLY=0
 use_python3
 need_root
 need_cmds ip nsenter bpftool python3 ping timeout awk
+command -v tmux >/dev/null || fail "tmux is missing (tools/deps.sh installs it)"
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
 
@@ -105,6 +106,107 @@ check_eq "the UDP conversation is one entry" \
 	"$(rec_get "$ENTRIES" entry protocol=17 side=0)" \
 	"$(rec_get "$ENTRIES" entry protocol=17 side=1)"
 
+# ---- bpfix top -n 1 -----------------------------------------------------
+# top_row FILE PROTO: "BYTES PACKETS RATE IFACE" of the one PROTO row
+top_row() {
+	awk -v p="$2" '$6 == p { n++; r = $1 " " $2 " " $3 " " $5 } END { print n == 1 ? r : "rows:" n + 0 }' "$1"
+}
+TOP=$TEST_TMP/top.txt
+nsx_timeout 10 "$NS_B" "$BPFIX" top --pin-path "$AGENT_PIN" -n 1 -d 0.5 >"$TOP"
+check_eq "bpfix top -n 1 -d 0.5: exit status" "$?" 0
+info "bpfix top -n 1:"
+sed 's/^/    /' "$TOP"
+check_eq "top: the header says 2 flows of $FLOWS" \
+	"$(sed -n 's/^flows \([0-9]*\) of \([0-9]*\),.*/\1 \2/p' "$TOP")" "2 $FLOWS"
+check_eq "top: the UDP conversation, both ways, no traffic in the interval" \
+	"$(top_row "$TOP" udp)" "1368 6 0 $IF_B"
+check_eq "top: the ICMP conversation" "$(top_row "$TOP" icmp)" "672 8 0 $IF_B"
+check "top: the UDP row names both ends" \
+	grep -q "udp   $IP4_A:$UDP_SPORT <-> $IP4_B:$UDP_PORT\$" "$TOP"
+check_eq "top: sorted by bytes, UDP first" "$(awk '$6 ~ /^(udp|icmp)$/ { print $6 }' "$TOP" | head -n 1)" udp
+check_eq "top -s packets: ICMP first" \
+	"$(nsx_timeout 10 "$NS_B" "$BPFIX" top --pin-path "$AGENT_PIN" -n 1 -d 0.2 -s packets |
+		awk '$6 ~ /^(udp|icmp)$/ { print $6 }' | head -n 1)" icmp
+
+# The rate is over the interval: a conversation that comes during it.
+nsx "$NS_B" "$BPFIX" top --pin-path "$AGENT_PIN" -n 1 -d 6 -s rate >"$TOP" 2>&1 &
+TOP_PID=$!
+bg_track "$TOP_PID"
+sleep 0.3
+udp_exchange "$NS_A" "$NS_B" "$IP4_B" "$UDP_PORT" $((UDP_SPORT + 1)) 1000 1000
+wait "$TOP_PID"
+check_eq "top -n 1 -d 6 -s rate exits 0" "$?" 0
+bg_untrack "$TOP_PID"
+sed 's/^/    /' "$TOP"
+_r=$(awk -v f="$IP4_A:$((UDP_SPORT + 1))" '$0 ~ f { print $1, $3 }' "$TOP")
+check "top: the new conversation's rate ($_r: BYTES RATE) is its 4112 bytes over 6 s" \
+	[ "${_r%% *}" = 4112 ] && [ "${_r#* }" -ge 600 ] && [ "${_r#* }" -le 800 ]
+check_eq "top -s rate: it comes first" \
+	"$(awk '$6 ~ /^(udp|icmp)$/ { print $7 }' "$TOP" | head -n 1)" "$IP4_A:$((UDP_SPORT + 1))"
+
+check_eq "top, no agent there: one line, exit 1" \
+	"$("$BPFIX" top --pin-path "$AGENT_PIN-none" -n 1 2>&1; echo "exit $?")" \
+	"bpfix top: $AGENT_PIN-none/flows: no flow table there (is bpfix running with --pin-path $AGENT_PIN-none?)
+exit 1"
+
+# ---- bpfix top in a terminal (tmux) ---------------------------------------
+# appears FILE: within 10 s
+appears() {
+	_fa_i=0
+	while [ "$_fa_i" -lt 100 ]; do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+		_fa_i=$((_fa_i + 1))
+	done
+	return 1
+}
+TMUX_SOCK=bpfix-$$-lv		# a server of our own
+TTY0=$TEST_TMP/stty.before TTY1=$TEST_TMP/stty.after TOPRC=$TEST_TMP/top.rc
+tmux -L "$TMUX_SOCK" new-session -d -s top -x 132 -y 20 sh ||
+	fail "cannot start a tmux session"
+defer "tmux -L '$TMUX_SOCK' kill-server"
+tmux -L "$TMUX_SOCK" send-keys -t top "stty -g >$TTY0; nsenter --net=$NETNS_DIR/$NS_B \
+$BPFIX top --pin-path $AGENT_PIN -d 0.5; echo \$? >$TOPRC; stty -g >$TTY1; clear" Enter
+# pane_has TEXT: within 10 s, the pane shows TEXT
+# shellcheck disable=SC2317 # called through check
+pane_has() {
+	_ph_i=0
+	while [ "$_ph_i" -lt 100 ]; do
+		tmux -L "$TMUX_SOCK" capture-pane -p -t top | grep -qF -- "$1" && return 0
+		sleep 0.1
+		_ph_i=$((_ph_i + 1))
+	done
+	tmux -L "$TMUX_SOCK" capture-pane -p -t top | sed 's/^/    /' >&2
+	return 1
+}
+check "tmux: top shows its header" pane_has "BYTES    PACKETS  RATE B/s DURATION  IFACE"
+check "tmux: ... and the UDP conversation on $IF_B" \
+	pane_has "$IF_B       udp   $IP4_A:$UDP_SPORT <-> $IP4_B:$UDP_PORT"
+tmux -L "$TMUX_SOCK" capture-pane -p -t top | sed -n '1,8s/^/    /p'
+PANE_TTY=$(tmux -L "$TMUX_SOCK" display -p -t top '#{pane_tty}')
+check "tmux: while top runs, its terminal takes keys unbuffered, unechoed" \
+	sh -c "stty -F '$PANE_TTY' -a | grep -q -- '-icanon.*-echo '"
+tmux -L "$TMUX_SOCK" send-keys -t top p
+check "tmux: key p sorts by packets" pane_has "sort: packets"
+tmux -L "$TMUX_SOCK" send-keys -t top q
+check "tmux: key q ends it" appears "$TOPRC"
+check_eq "tmux: top's exit status" "$(cat "$TOPRC" 2>/dev/null)" 0
+appears "$TTY1"
+check_eq "tmux: the terminal's settings restored (stty -g)" \
+	"$(cat "$TTY1" 2>/dev/null)" "$(cat "$TTY0")"
+# and on SIGTERM
+rm -f "$TOPRC" "$TTY1"
+tmux -L "$TMUX_SOCK" send-keys -t top "nsenter --net=$NETNS_DIR/$NS_B $BPFIX top \
+--pin-path $AGENT_PIN -d 0.5; echo \$? >$TOPRC; stty -g >$TTY1; clear" Enter
+check "tmux: top runs again" pane_has "sort: bytes (b p r: sort, q: quit)"
+TOP_PID=$(pgrep -P "$(tmux -L "$TMUX_SOCK" display -p -t top '#{pane_pid}')" | head -n 1)
+kill -TERM "${TOP_PID:-0}"
+check "tmux: SIGTERM ends it" appears "$TOPRC"
+check_eq "tmux: top's exit status after SIGTERM" "$(cat "$TOPRC" 2>/dev/null)" 0
+appears "$TTY1"
+check_eq "tmux: the terminal's settings restored after SIGTERM" \
+	"$(cat "$TTY1" 2>/dev/null)" "$(cat "$TTY0")"
+
 agent_stop "$NS_B" "$IF_B"
-check_eq "at exit: the two conversations exported" "$(wc -l <"$AGENT_OUT")" 2
+check_eq "at exit: the three conversations exported" "$(wc -l <"$AGENT_OUT")" 3
 test_done
