@@ -254,7 +254,7 @@ void top_format_row(const struct top_row *r, const struct flowtab_entry *e, char
 
 /* ---- the terminal ------------------------------------------------------------- */
 
-static volatile sig_atomic_t top_stop, top_resized;
+static volatile sig_atomic_t top_stop, top_resized, top_suspend;
 static struct termios saved_tty;
 static int tty_raw, tty_screen;
 
@@ -262,6 +262,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGWINCH)
 		top_resized = 1;
+	else if (sig == SIGTSTP)
+		top_suspend = 1;
 	else
 		top_stop = 1;
 }
@@ -294,7 +296,18 @@ static void tty_enter(int keys)
 		if (!tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
 			tty_raw = 1;
 	}
-	atexit(tty_restore);
+	fflush(stdout);
+}
+
+/* ^Z: the shell gets its terminal back as it was, and top its own after
+ * fg. */
+static void tty_suspend(int keys, const struct sigaction *sa)
+{
+	tty_restore();
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);		/* stopped here until SIGCONT */
+	sigaction(SIGTSTP, sa, NULL);
+	tty_enter(keys);
 }
 
 static void tty_size(unsigned int *rows, unsigned int *cols)
@@ -545,6 +558,8 @@ int top_main(int argc, char **argv)
 	t.interactive = isatty(STDOUT_FILENO) && count != 1;
 	keys = t.interactive && isatty(STDIN_FILENO);
 	if (t.interactive) {
+		sigaction(SIGTSTP, &sa, NULL);
+		atexit(tty_restore);
 		tty_enter(keys);
 		printf("bpfix top - %s - measuring for %.1f s\n", t.pin, t.delay_ms / 1000.0);
 		fflush(stdout);
@@ -566,6 +581,11 @@ int top_main(int argc, char **argv)
 				draw(&t);
 			}
 			continue;
+		}
+		if (top_suspend) {
+			top_suspend = 0;
+			tty_suspend(keys, &sa);
+			top_resized = 1;	/* redraw: the screen was the shell's */
 		}
 		if (top_resized) {
 			top_resized = 0;
