@@ -90,6 +90,15 @@ static int same_layout(const struct journal_hdr *h)
 	       h->entry_size == sizeof(struct flowtab_entry);
 }
 
+/* @mem (@len bytes) holds a journal this agent can read, of any geometry. */
+static int readable(const void *mem, size_t len)
+{
+	const struct journal_hdr *h = mem;
+
+	return len >= sizeof(*h) && same_layout(h) &&
+	       len >= layout_size(h->version, h->capacity, h->batch, h->ncpus);
+}
+
 static int same_geometry(const struct journal_hdr *h, uint32_t capacity, uint32_t batch,
 			 uint32_t ncpus)
 {
@@ -323,9 +332,7 @@ static int open_mem(struct journal *j, void *mem, size_t len, struct flowtab_ent
 {
 	struct journal_hdr *h = mem;
 
-	if (len >= sizeof(struct journal_hdr) && same_layout(h) &&
-	    same_geometry(h, capacity, batch, ncpus) &&
-	    len >= layout_size(h->version, capacity, batch, ncpus) &&
+	if (readable(mem, len) && same_geometry(h, capacity, batch, ncpus) &&
 	    (entries || entries_inside(h))) {
 		j->mem = mem;
 		j->len = len;
@@ -498,11 +505,7 @@ int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint
 	fd = bpf_obj_get(j->path);
 	if (fd >= 0)
 		old_mem = map_pinned(fd, &old_len);
-	if (old_mem && old_len >= sizeof(struct journal_hdr) && same_layout(old_mem) &&
-	    old_len >= layout_size(((struct journal_hdr *)old_mem)->version,
-				   ((struct journal_hdr *)old_mem)->capacity,
-				   ((struct journal_hdr *)old_mem)->batch,
-				   ((struct journal_hdr *)old_mem)->ncpus)) {
+	if (old_mem && readable(old_mem, old_len)) {
 		const struct journal_hdr *oh = old_mem;
 		struct journal *o = calloc(1, sizeof(*o));
 

@@ -56,12 +56,11 @@ static uint64_t row_key(const struct top_row *r, enum top_sort sort)
 	}
 }
 
-static enum top_sort sort_by;	/* qsort has no context */
-
-static int row_cmp(const void *a, const void *b)
+static int row_cmp(const void *a, const void *b, void *sortp)
 {
 	const struct top_row *x = a, *y = b;
-	uint64_t kx = row_key(x, sort_by), ky = row_key(y, sort_by);
+	enum top_sort sort = *(const enum top_sort *)sortp;
+	uint64_t kx = row_key(x, sort), ky = row_key(y, sort);
 
 	if (kx != ky)
 		return kx > ky ? -1 : 1;
@@ -72,8 +71,7 @@ static int row_cmp(const void *a, const void *b)
 
 void top_sort_rows(struct top_row *rows, uint32_t n, enum top_sort sort)
 {
-	sort_by = sort;
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	qsort_r(rows, n, sizeof(*rows), row_cmp, &sort);
 }
 
 uint32_t top_collect(const struct flowtab_entry *e, uint32_t cap, struct top_prev *prev,
@@ -256,7 +254,7 @@ void top_format_row(const struct top_row *r, const struct flowtab_entry *e, char
 
 static volatile sig_atomic_t top_stop, top_resized, top_suspend;
 static struct termios saved_tty;
-static int tty_raw, tty_screen;
+static int tty_raw, tty_screen, tty_alt;
 
 static void on_signal(int sig)
 {
@@ -276,16 +274,20 @@ static void tty_restore(void)
 		tty_raw = 0;
 	}
 	if (tty_screen) {
-		fputs("\033[?25h\033[?1049l", stdout);	/* cursor back, main screen */
+		/* cursor back; the shell's screen back, or a newline after ours */
+		fputs(tty_alt ? "\033[?25h\033[?1049l" : "\033[?25h\n", stdout);
 		fflush(stdout);
 		tty_screen = 0;
 	}
 }
 
-/* Keys without Enter, not echoed; signals (^C) still work. */
-static void tty_enter(int keys)
+/* Keys without Enter, not echoed; signals (^C) still work. On a screen of
+ * its own (@alt) unless a count of screens was asked for: then the last
+ * one stays. */
+static void tty_enter(int keys, int alt)
 {
-	fputs("\033[?1049h\033[?25l", stdout);	/* own screen, no cursor */
+	tty_alt = alt;
+	fputs(alt ? "\033[?1049h\033[?25l" : "\033[?25l", stdout);
 	tty_screen = 1;
 	if (keys && !tcgetattr(STDIN_FILENO, &saved_tty)) {
 		struct termios raw = saved_tty;
@@ -303,11 +305,13 @@ static void tty_enter(int keys)
  * fg. */
 static void tty_suspend(int keys, const struct sigaction *sa)
 {
+	int alt = tty_alt;
+
 	tty_restore();
 	signal(SIGTSTP, SIG_DFL);
 	raise(SIGTSTP);		/* stopped here until SIGCONT */
 	sigaction(SIGTSTP, sa, NULL);
-	tty_enter(keys);
+	tty_enter(keys, alt);
 }
 
 static void tty_size(unsigned int *rows, unsigned int *cols)
@@ -560,7 +564,7 @@ int top_main(int argc, char **argv)
 	if (t.interactive) {
 		sigaction(SIGTSTP, &sa, NULL);
 		atexit(tty_restore);
-		tty_enter(keys);
+		tty_enter(keys, !count);
 		printf("bpfix top - %s - measuring for %.1f s\n", t.pin, t.delay_ms / 1000.0);
 		fflush(stdout);
 	}
