@@ -60,6 +60,18 @@ struct {
 	__type(value, struct frag_ports);
 } frag_table SEC(".maps");
 
+/* The agent's flow table (include/bpfix.h, struct flowtab_entry), here for
+ * its BTF: no program touches it. The agent creates it beside its journal
+ * (user/journal.h), --flows elements, so `bpftool map dump` names every
+ * field of every live flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FLOW_TABLE_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct flowtab_entry);
+} flows SEC(".maps");
+
 /* Add @n to the counter at byte @offset of @s (a MALFORMED() value). */
 static __always_inline void stat_add(struct bpfix_stats *s, __u32 offset, __u64 n)
 {

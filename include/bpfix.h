@@ -17,7 +17,7 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 2
+#define BPFIX_ABI_VERSION 3	/* 3: struct flowtab_entry in the "flows" map */
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -149,6 +149,80 @@ struct flow_counters {
 	__u8  pad0;
 };
 _Static_assert(sizeof(struct flow_counters) == 64, "flow_counters layout changed");
+
+/*
+ * The agent's flow table (user/flowtab.h): where drained deltas accumulate
+ * until a flow's record is due. Its entries are the pinned array "flows"
+ * (BPF_F_MMAPABLE, one element per --flows, key = index), which the agent
+ * mmaps as its table and a successor adopts (user/journal.h), and which
+ * `bpftool map dump pinned PIN/flows` shows by field name: an entry with
+ * used 0 is free, whatever else it holds. The kernel programs never touch
+ * it; it is declared in bpf/bpfix.bpf.c for its BTF.
+ *
+ * An mmapable array's elements are 8-byte aligned, at a stride of the value
+ * size rounded up to 8: both structs are multiples of 8 with every pad
+ * explicit, so the map's stride is the C array's. The fields are in the
+ * order of ABI 2's agent-private struct (pads where the compiler had put
+ * them): a version 2 journal's entries read as these.
+ */
+
+/* One direction of a flow, merged over CPUs and over the sweeps since the
+ * last record (delta semantics: an active-timeout record carries what came
+ * since the previous record of the same flow). */
+struct flow_side {
+	__u64 packets;
+	__u64 octets;		/* IP total length (L2 payload for L2 flows) */
+	__u64 l2_octets;	/* frame octets */
+	__u64 first_ms;		/* wall clock, ms since 1970; 0 when packets == 0 */
+	__u64 last_ms;
+	__u64 first_ns;		/* kernel (monotonic) ns of the first packet: orders
+				 * two directions that began in the same ms */
+	__u32 ifindex;		/* interface this direction was metered on */
+	__u32 fragments;
+	__u32 flow_label;	/* IPv6 flow label of the first packet */
+	__u16 min_ip_len;
+	__u16 max_ip_len;
+	__u16 tcp_flags;	/* TCP_FLAG_* OR'ed, header bits only (RFC 7125) */
+	__u8  direction;	/* FLOW_DIR_* */
+	__u8  min_ttl;
+	__u8  max_ttl;
+	__u8  tos;		/* of the first packet */
+	__u8  tcp_syn;		/* TCP_SYN_SEEN | TCP_SYNACK_SEEN */
+	__u8  flags;		/* FLOW_F_* */
+};
+_Static_assert(sizeof(struct flow_side) == 72, "flow_side changed: bump BPFIX_ABI_VERSION");
+_Static_assert(__builtin_offsetof(struct flow_side, flags) == 71, "flow_side has a hole");
+
+struct flowtab_entry {
+	struct flow_key canon;		/* lookup key (both directions map here) */
+	struct flow_key key[2];		/* first exact key seen per direction */
+	__u32 pad0;
+	struct flow_side side[2];	/* deltas since the last record */
+	__u64 last_ms;			/* last packet of either side */
+	__u64 end_seen_ms;		/* sweep time the end (FIN both ways, RST) was seen */
+	__u64 fin_ms;			/* sweep time of the first FIN or RST, either way */
+	__u32 hnext;			/* bucket chain: index + 1, 0 ends (rebuilt on adoption) */
+	__u8  used;			/* 0: a free entry */
+	__u8  seen[2];			/* side ever had packets */
+	__u8  fin[2];			/* FIN seen from side */
+	__u8  rst;
+	__u8  end_check;		/* a FIN or RST came: decide at expiry */
+	__s8  initiator;		/* -1 until the first record */
+	__u8  rule;			/* enum initiator_rule that chose it */
+	__u8  pad1[3];
+};
+_Static_assert(sizeof(struct flowtab_entry) == 344, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
+_Static_assert(__builtin_offsetof(struct flowtab_entry, pad0) == 3 * sizeof(struct flow_key) &&
+	       __builtin_offsetof(struct flowtab_entry, side) ==
+	       __builtin_offsetof(struct flowtab_entry, pad0) + 4 &&
+	       __builtin_offsetof(struct flowtab_entry, last_ms) ==
+	       __builtin_offsetof(struct flowtab_entry, side) + 2 * sizeof(struct flow_side) &&
+	       __builtin_offsetof(struct flowtab_entry, hnext) ==
+	       __builtin_offsetof(struct flowtab_entry, last_ms) + 24 &&
+	       __builtin_offsetof(struct flowtab_entry, pad1) ==
+	       __builtin_offsetof(struct flowtab_entry, hnext) + 13,
+	       "flowtab_entry has a hole");
+_Static_assert(sizeof(struct flowtab_entry) % 8 == 0, "an mmapable array's stride");
 
 /* Fragment table: first fragment's ports, keyed like IP reassembly:
  * addresses, identification and, for IPv4 (RFC 791), protocol. IPv6

@@ -52,6 +52,22 @@ static void rig_emit(void *ctx, const struct flow_record *r)
 	g->emitted_packets += r->fwd.packets + r->rev.packets;
 }
 
+/* A rig's memory: the journal, then its flows map's entries. */
+#define RIG_LEN(cap, batch, ncpus) (journal_size(batch, ncpus) + journal_flows_size(cap))
+
+static struct flowtab_entry *rig_entries(void *mem, uint32_t batch, uint32_t ncpus)
+{
+	return (struct flowtab_entry *)((uint8_t *)mem + journal_size(batch, ncpus));
+}
+
+/* journal_open_mem() over a rig's memory */
+static int rig_journal_open(struct journal *j, void *mem, uint32_t cap, uint32_t batch,
+			    uint32_t ncpus)
+{
+	return journal_open_mem(j, mem, journal_size(batch, ncpus),
+				rig_entries(mem, batch, ncpus), cap, batch, ncpus);
+}
+
 static void *shared(size_t len)
 {
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -65,7 +81,7 @@ static void rig_open(struct rig *g, uint64_t idle_ms, uint64_t active_ms)
 {
 	memset(&g->j, 0, sizeof(g->j));
 	g->j.fd = -1;
-	assert_int_equal(journal_open_mem(&g->j, g->mem, g->len, CAP, BATCH, NCPUS), 0);
+	assert_int_equal(rig_journal_open(&g->j, g->mem, CAP, BATCH, NCPUS), 0);
 	assert_int_equal(flowtab_init(&g->t, CAP, 1, 1, idle_ms, active_ms, rig_emit, g), 0);
 	flowtab_adopt(&g->t, g->j.entries, &g->j);
 }
@@ -211,7 +227,7 @@ static uint64_t handed(const struct rig *g)
  * the change is undone and the flow folded again, once. */
 static void test_apply_undone(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct flow_side d;
 	uint32_t idx;
 
@@ -243,7 +259,7 @@ static void test_apply_undone(void **state)
 /* APPLY killed after the release: done, nothing to redo. */
 static void test_apply_completed(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 
 	(void)state;
 	rig_one_flow(&g);
@@ -260,7 +276,7 @@ static void test_apply_completed(void **state)
 /* EMIT killed after the record was handed out: the entry goes. */
 static void test_emit_completed(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct flow_record r;
 	uint32_t idx;
 
@@ -285,7 +301,7 @@ static void test_emit_completed(void **state)
  * counted: the entry stays as it was, the ledger as before. */
 static void test_emit_undone(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct journal_ledger *l;
 	uint32_t idx;
 
@@ -336,7 +352,7 @@ static void test_move_killed(void **state)
 
 	(void)state;
 	for (committed = 0; committed < 2; committed++) {
-		struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+		struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 		uint32_t flow;
 
 		rig_killed_in_move(&g, committed, &flow);
@@ -357,7 +373,7 @@ static void test_move_killed(void **state)
  * ports 0 and FLOW_F_FRAG_UNMATCHED, and only then. */
 static void test_held_unmatched(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 
 	(void)state;
 	g.mem = shared(g.len);
@@ -379,7 +395,7 @@ static void test_held_unmatched(void **state)
  * a second restart does not count it again. */
 static void test_ledger_lost(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct output_stats *s;
 	struct flow_record r;
 	int i;
@@ -439,7 +455,7 @@ static void test_ledger_lost(void **state)
 /* Another geometry is not adopted in place. */
 static void test_geometry(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct journal j2;
 
 	(void)state;
@@ -447,9 +463,56 @@ static void test_geometry(void **state)
 	rig_open(&g, 60000, 60000);
 	rig_close(&g);
 	memset(&j2, 0, sizeof(j2));
-	assert_int_equal(journal_open_mem(&j2, g.mem, g.len, CAP / 2, BATCH, NCPUS), 0);
+	assert_int_equal(rig_journal_open(&j2, g.mem, CAP / 2, BATCH, NCPUS), 0);
 	assert_int_equal(j2.rec.adopted, 0);
-	assert_int_equal(journal_open_mem(&j2, g.mem, g.len, CAP * 4, BATCH, NCPUS), -EINVAL);
+	/* staging for more flows than the memory holds */
+	assert_int_equal(journal_open_mem(&j2, g.mem, journal_size(BATCH, NCPUS),
+					  rig_entries(g.mem, BATCH, NCPUS), CAP, BATCH * 4, NCPUS),
+			 -EINVAL);
+	munmap(g.mem, g.len);
+}
+
+/* A version 2 journal held its entries between the header and the staging
+ * (the header without flows_id): read there, so that an upgraded agent can
+ * export them (journal.h), and a reopen finds what was folded. */
+static void test_version2(void **state)
+{
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) + journal_flows_size(CAP) };
+	struct journal_hdr *h;
+	uint8_t *base;
+
+	(void)state;
+	g.mem = base = shared(g.len);
+	h = g.mem;
+	h->version = 2;
+	h->entry_size = sizeof(struct flowtab_entry);
+	h->capacity = CAP;
+	h->batch = BATCH;
+	h->ncpus = NCPUS;
+	h->magic = JOURNAL_MAGIC;
+	for (int run = 0; run < 2; run++) {
+		memset(&g.j, 0, sizeof(g.j));
+		assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, NULL, CAP, BATCH, NCPUS), 0);
+		assert_int_equal(g.j.rec.adopted, 1);
+		assert_int_equal(g.j.h->version, 2);
+		assert_true((uint8_t *)g.j.entries >= base + offsetof(struct journal_hdr, flows_id));
+		assert_true((uint8_t *)(g.j.entries + CAP) <= (uint8_t *)g.j.keys);
+		assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, rig_emit, &g), 0);
+		flowtab_adopt(&g.t, g.j.entries, &g.j);
+		if (run == 0) {
+			stage(&g.j, 0, 7, 10);
+			journal_fold_staged(&g.j, fold, &g);
+		} else {
+			assert_int_equal(g.j.rec.entries, 1);
+			assert_int_equal(g.j.rec.packets, 10);
+			assert_int_equal(table_packets(&g), 10);
+		}
+		flowtab_free(&g.t);
+	}
+	/* a version 3 journal without its flows map is not opened */
+	memset(base, 0, g.len);
+	memset(&g.j, 0, sizeof(g.j));
+	assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, NULL, CAP, BATCH, NCPUS), -EINVAL);
 	munmap(g.mem, g.len);
 }
 
@@ -492,7 +555,7 @@ static void child(struct rig *g, struct ctl *c)
 
 static void test_sigkill(void **state)
 {
-	struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 	struct ctl *c = shared(4096);
 	uint64_t fed = 0, handed_total = 0;
 	uint32_t round = 0, n = 0, kills = 0, moves = 0;
@@ -609,7 +672,7 @@ static void test_corrupt_pages(void **state)
 
 	(void)state;
 	for (int round = 0; round < 200; round++) {
-		struct rig g = { .len = journal_size(CAP, BATCH, NCPUS) };
+		struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 		struct journal_limits lim = { .packets = 40 * 10 + 8 * 10, .now_ms = 1ull << 40 };
 		struct checked c = { 0 };
 		uint8_t *base;
@@ -625,9 +688,9 @@ static void test_corrupt_pages(void **state)
 			stage(&g.j, i, 100 + i, 10);
 		rig_close(&g);
 
-		/* the pages after the header's: entries and staging */
+		/* the pages after the header's: staging and entries */
 		base = g.mem;
-		first_page = ((uint8_t *)g.j.entries - base + 4095) / 4096;
+		first_page = ((uint8_t *)g.j.keys - base + 4095) / 4096;
 		pages = g.len / 4096;
 		for (int k = 0; k < 1 + round % 3; k++) {
 			size_t p = first_page + (size_t)rand_r(&seed) % (pages - first_page);
@@ -638,7 +701,7 @@ static void test_corrupt_pages(void **state)
 
 		memset(&g.j, 0, sizeof(g.j));
 		g.j.fd = -1;
-		assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, CAP, BATCH, NCPUS), 0);
+		assert_int_equal(rig_journal_open(&g.j, g.mem, CAP, BATCH, NCPUS), 0);
 		dropped += journal_drop_implausible(&g.j, &lim);
 		rounds_dropping += g.j.rec.dropped > 0;
 		assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, check_emit, &c), 0);
@@ -690,11 +753,11 @@ static void test_drain_big_bucket(void **state)
 		v[0].min_ip_len = v[0].max_ip_len = 100;
 		assert_int_equal(bpf_map_update_elem(fd, &k, v, BPF_NOEXIST), 0);
 	}
-	g.len = journal_size(CAP, 1, (uint32_t)ncpus);
+	g.len = RIG_LEN(CAP, 1, (uint32_t)ncpus);
 	g.mem = shared(g.len);
 	memset(&g.j, 0, sizeof(g.j));
 	g.j.fd = -1;
-	assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, CAP, 1, (uint32_t)ncpus), 0);
+	assert_int_equal(rig_journal_open(&g.j, g.mem, CAP, 1, (uint32_t)ncpus), 0);
 	assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, rig_emit, &g), 0);
 	flowtab_adopt(&g.t, g.j.entries, &g.j);
 	memset(&m, 0, sizeof(m));
@@ -724,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_held_unmatched),
 		cmocka_unit_test(test_ledger_lost),
 		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_version2),
 		cmocka_unit_test(test_sigkill),
 		cmocka_unit_test(test_drain_big_bucket),
 		cmocka_unit_test(test_corrupt_pages),

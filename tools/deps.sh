@@ -15,8 +15,8 @@ libmicrohttpd-dev"
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes for tests/fuzz/
 # (clang only recommends it, and recommends are not installed here).
 # prometheus: promtool and a real server scraping --metrics (test_metrics);
-# curl fetches the endpoints.
-TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump \
+# curl fetches the endpoints; tmux runs bpfix top in a terminal (test_liveview).
+TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump tmux \
 libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev \
 prometheus curl"
 BENCH="valgrind netsniff-ng"

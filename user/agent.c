@@ -282,15 +282,20 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	const struct journal_recovery *r = &j->rec;
 	struct journal_limits lim = { .packets = UINT64_MAX, .now_ms = clock_wall_ms() };
+	struct journal_flows_type type = { .btf_fd = -1 };
 	struct bpfix_stats ks;
 	int ret, i;
 
+	if (meter_flows_type(&a->meter, &type.btf_fd, &type.key_type_id, &type.value_type_id))
+		type.btf_fd = -1;	/* untyped: bpftool shows hex */
 	ret = journal_open(j, a->meter.pin_dir, a->cfg->flows, a->meter.batch,
-			   (uint32_t)a->meter.ncpus, err, errlen);
+			   (uint32_t)a->meter.ncpus, &type, err, errlen);
 	if (ret)
 		return ret;
-	/* What it holds came from these tables: never more than they counted. */
-	if (!meter_read_stats(&a->meter, &ks))
+	/* What it holds came from these tables: never more than they counted;
+	 * tables made anew (another --flows, another layout) counted nothing
+	 * of it, and bound nothing. */
+	if (a->meter.adopted && !meter_read_stats(&a->meter, &ks))
 		lim.packets = ks.packets;
 	journal_drop_implausible(j, &lim);
 	if (j->old)

@@ -101,9 +101,11 @@ uint64_t budget_cost(uint32_t flows, uint32_t ncpus, struct memory_budget *b)
 	b->maps_bytes = array_bytes(1, sizeof(struct bpfix_stats), 1, ncpus) +	/* stats */
 			array_bytes(1, sizeof(__u32), 0, ncpus) +		/* flow_epoch */
 			array_bytes(FLOW_TABLES, sizeof(void *), 0, ncpus);	/* flow_tables */
-	/* One page for struct bpf_array (mmapable arrays start page-aligned),
-	 * then the journal itself (journal.c, JOURNAL_PAGE values). */
-	b->journal_bytes = PAGE_BYTES + journal_size(flows, b->batch, ncpus);
+	/* Two mmapable arrays (journal.c): the journal (header, ledger,
+	 * staging) and the flows map of the table's entries; each costs one
+	 * page for struct bpf_array (their data starts page-aligned). */
+	b->journal_bytes = PAGE_BYTES + journal_size(b->batch, ncpus) +
+			   PAGE_BYTES + journal_flows_size(flows);
 	b->index_bytes = index_bytes(flows);
 	b->total_bytes = b->kernel_bytes + b->frag_bytes + b->maps_bytes + b->journal_bytes +
 			 b->index_bytes;

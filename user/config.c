@@ -57,6 +57,7 @@ void config_usage(FILE *f)
 "             [--pin-path DIR] [--template-refresh SEC] [--ipfix-mtu BYTES]\n"
 "             [--tcp-queue N] [--export-rate N] [--udp-queue N]\n"
 "             [--shutdown-timeout SEC] [--metrics ADDR:PORT] [-v] [-h] [-V]\n"
+"       bpfix top [--pin-path DIR] [-n COUNT] [-d SEC] [-s bytes|packets|rate]\n"
 "\n"
 "Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
 "\n"

@@ -26,32 +26,7 @@
 #define BIFLOW_REVERSE_INITIATOR 2
 #define BIFLOW_PERIMETER        3
 
-/*
- * One direction of a flow, merged over CPUs and over the sweeps since the
- * last record (delta semantics: an active-timeout record carries what came
- * since the previous record of the same flow).
- */
-struct flow_side {
-	uint64_t packets;
-	uint64_t octets;	/* IP total length (L2 payload for L2 flows) */
-	uint64_t l2_octets;	/* frame octets */
-	uint64_t first_ms;	/* wall clock, ms since 1970; 0 when packets == 0 */
-	uint64_t last_ms;
-	uint64_t first_ns;	/* kernel (monotonic) ns of the first packet: orders
-				 * two directions that began in the same ms */
-	uint32_t ifindex;	/* interface this direction was metered on */
-	uint32_t fragments;
-	uint32_t flow_label;	/* IPv6 flow label of the first packet */
-	uint16_t min_ip_len;
-	uint16_t max_ip_len;
-	uint16_t tcp_flags;	/* TCP_FLAG_* OR'ed, header bits only (RFC 7125) */
-	uint8_t  direction;	/* FLOW_DIR_* */
-	uint8_t  min_ttl;
-	uint8_t  max_ttl;
-	uint8_t  tos;		/* of the first packet */
-	uint8_t  tcp_syn;	/* TCP_SYN_SEEN | TCP_SYNACK_SEEN */
-	uint8_t  flags;		/* FLOW_F_* */
-};
+/* struct flow_side: include/bpfix.h (a flow table entry holds two). */
 
 /*
  * A flow record as exported. key is the forward direction's key: for a

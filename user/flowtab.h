@@ -28,22 +28,8 @@ void flow_key_reverse(const struct flow_key *k, struct flow_key *out);
 
 /* ---- the table ---------------------------------------------------------- */
 
-struct flowtab_entry {
-	struct flow_key canon;		/* lookup key (both directions map here) */
-	struct flow_key key[2];		/* first exact key seen per direction */
-	struct flow_side side[2];	/* deltas since the last record */
-	uint64_t last_ms;		/* last packet of either side */
-	uint64_t end_seen_ms;		/* sweep time the end (FIN both ways, RST) was seen */
-	uint64_t fin_ms;		/* sweep time of the first FIN or RST, either way */
-	uint32_t hnext;			/* bucket chain: index + 1, 0 ends */
-	uint8_t  used;
-	uint8_t  seen[2];		/* side ever had packets */
-	uint8_t  fin[2];		/* FIN seen from side */
-	uint8_t  rst;
-	uint8_t  end_check;		/* a FIN or RST came: decide at expiry */
-	int8_t   initiator;		/* -1 until the first record */
-	uint8_t  rule;			/* enum initiator_rule that chose it */
-};
+/* struct flowtab_entry: include/bpfix.h (the entries are the pinned map
+ * "flows"). */
 
 typedef void (*flow_emit_fn)(void *ctx, const struct flow_record *r);
 

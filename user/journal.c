@@ -22,43 +22,82 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
-/* Offsets of the parts after the header. */
-static size_t off_entries(void)
+/* The header as a version @v journal has it: the fields after runs came
+ * with version 3. */
+static size_t hdr_size(uint32_t v)
 {
-	return round_up(sizeof(struct journal_hdr), 64);
+	return v > JOURNAL_ENTRIES_INSIDE ? sizeof(struct journal_hdr)
+					  : offsetof(struct journal_hdr, flows_id);
 }
 
-static size_t off_keys(uint32_t capacity)
+static int entries_inside(const struct journal_hdr *h)
 {
-	return round_up(off_entries() + (size_t)capacity * sizeof(struct flowtab_entry), 64);
+	return h->version <= JOURNAL_ENTRIES_INSIDE;
 }
 
-static size_t off_values(uint32_t capacity, uint32_t batch)
+/* Offsets of the parts after the header. Up to version 2 the entries came
+ * first. */
+static size_t off_entries(uint32_t v)
 {
-	return round_up(off_keys(capacity) + (size_t)batch * sizeof(struct flow_key), 64);
+	return round_up(hdr_size(v), 64);
 }
 
-size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus)
+static size_t off_keys(uint32_t v, uint32_t capacity)
 {
-	return round_up(off_values(capacity, batch) +
+	size_t entries = v > JOURNAL_ENTRIES_INSIDE ? 0
+			 : (size_t)capacity * sizeof(struct flowtab_entry);
+
+	return round_up(off_entries(v) + entries, 64);
+}
+
+static size_t off_values(uint32_t v, uint32_t capacity, uint32_t batch)
+{
+	return round_up(off_keys(v, capacity) + (size_t)batch * sizeof(struct flow_key), 64);
+}
+
+static size_t layout_size(uint32_t v, uint32_t capacity, uint32_t batch, uint32_t ncpus)
+{
+	return round_up(off_values(v, capacity, batch) +
 			(size_t)batch * ncpus * sizeof(struct flow_counters), JOURNAL_PAGE);
 }
 
-static void set_parts(struct journal *j)
+size_t journal_size(uint32_t batch, uint32_t ncpus)
 {
-	uint8_t *p = j->mem;
-
-	j->h = j->mem;
-	j->entries = (struct flowtab_entry *)(p + off_entries());
-	j->keys = (struct flow_key *)(p + off_keys(j->h->capacity));
-	j->values = (struct flow_counters *)(p + off_values(j->h->capacity, j->h->batch));
+	return layout_size(JOURNAL_VERSION, 0, batch, ncpus);
 }
 
+size_t journal_flows_size(uint32_t capacity)
+{
+	return round_up((size_t)capacity * sizeof(struct flowtab_entry), JOURNAL_PAGE);
+}
+
+static void set_parts(struct journal *j, struct flowtab_entry *entries)
+{
+	uint8_t *p = j->mem;
+	const struct journal_hdr *h = j->mem;
+
+	j->h = j->mem;
+	j->entries = entries_inside(h) ? (struct flowtab_entry *)(p + off_entries(h->version))
+				       : entries;
+	j->keys = (struct flow_key *)(p + off_keys(h->version, h->capacity));
+	j->values = (struct flow_counters *)(p + off_values(h->version, h->capacity, h->batch));
+}
+
+/* Version 1 is version 2 without MOVE; both held the entries themselves,
+ * in this layout: they are read (to be exported), never adopted in place. */
 static int same_layout(const struct journal_hdr *h)
 {
-	/* Version 1 is version 2 without MOVE: an upgrade keeps its flows. */
-	return h->magic == JOURNAL_MAGIC && (h->version == 1 || h->version == JOURNAL_VERSION) &&
+	return h->magic == JOURNAL_MAGIC && h->version >= 1 && h->version <= JOURNAL_VERSION &&
 	       h->entry_size == sizeof(struct flowtab_entry);
+}
+
+/* @mem (@len bytes) holds a journal this agent can read, of any geometry. */
+static int readable(const void *mem, size_t len)
+{
+	const struct journal_hdr *h = mem;
+
+	return len >= sizeof(*h) && same_layout(h) &&
+	       len >= layout_size(h->version, h->capacity, h->batch, h->ncpus);
 }
 
 static int same_geometry(const struct journal_hdr *h, uint32_t capacity, uint32_t batch,
@@ -289,33 +328,37 @@ static void init_hdr(struct journal *j, uint32_t capacity, uint32_t batch, uint3
 
 /* @zeroed: @mem is known to be all zero (an array map starts zeroed: for a
  * large table, writing it again would cost start-up a pass over it). */
-static int open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
-		    uint32_t batch, uint32_t ncpus, int zeroed)
+static int open_mem(struct journal *j, void *mem, size_t len, struct flowtab_entry *entries,
+		    uint32_t capacity, uint32_t batch, uint32_t ncpus, int zeroed)
 {
 	struct journal_hdr *h = mem;
 
-	if (len < journal_size(capacity, batch, ncpus))
-		return -EINVAL;
-	j->mem = mem;
-	j->len = len;
-	if (same_layout(h) && same_geometry(h, capacity, batch, ncpus)) {
+	if (readable(mem, len) && same_geometry(h, capacity, batch, ncpus) &&
+	    (entries || entries_inside(h))) {
+		j->mem = mem;
+		j->len = len;
 		j->rec.adopted = 1;
-		set_parts(j);
+		set_parts(j, entries);
 		settle_op(j);
 		survey(j);
-		h->version = JOURNAL_VERSION;	/* from here on it may hold a MOVE */
 	} else {
+		if (len < journal_size(batch, ncpus) || !entries)
+			return -EINVAL;
+		j->mem = mem;
+		j->len = len;
 		init_hdr(j, capacity, batch, ncpus, zeroed);
-		set_parts(j);
+		if (!zeroed)
+			memset(entries, 0, (size_t)capacity * sizeof(*entries));
+		set_parts(j, entries);
 	}
 	j->h->runs++;
 	return 0;
 }
 
-int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
-		     uint32_t batch, uint32_t ncpus)
+int journal_open_mem(struct journal *j, void *mem, size_t len, struct flowtab_entry *entries,
+		     uint32_t capacity, uint32_t batch, uint32_t ncpus)
 {
-	return open_mem(j, mem, len, capacity, batch, ncpus, 0);
+	return open_mem(j, mem, len, entries, capacity, batch, ncpus, 0);
 }
 
 static void *map_pinned(int fd, size_t *len)
@@ -354,73 +397,173 @@ int journal_pinned(const char *pin_dir)
 	return ours;
 }
 
-static int create_pinned(struct journal *j, size_t len, char *err, size_t errlen)
+/* The flows map pinned at @path, if it is the one journal @h was written
+ * with: mapped into f->flows_*. */
+static int map_flows(struct journal *f, const char *path, const struct journal_hdr *h)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	int fd;
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	int fd = bpf_obj_get(path);
+	void *mem;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, JOURNAL_PIN, 4, JOURNAL_PAGE,
-			    (__u32)(len / JOURNAL_PAGE), &opts);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create the agent journal (%zu MiB): %s",
-			 len >> 20, strerror(errno));
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || info.id != h->flows_id ||
+	    info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE) ||
+	    info.value_size != sizeof(struct flowtab_entry) || info.max_entries != h->capacity) {
+		close(fd);
+		return -ESTALE;
+	}
+	mem = mmap(NULL, journal_flows_size(h->capacity), PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	if (mem == MAP_FAILED) {
+		close(fd);
 		return -errno;
 	}
-	if (bpf_obj_pin(fd, j->path)) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s: cannot pin: %s", j->path, strerror(errno));
-		close(fd);
-		return ret;
-	}
-	chmod(j->path, 0600);
-	j->fd = fd;
-	j->pinned = 1;
-	j->len = len;
-	j->mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (j->mem == MAP_FAILED) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s: cannot map: %s", j->path, strerror(errno));
-		j->mem = NULL;
-		return ret;
-	}
+	f->flows_fd = fd;
+	f->flows_mem = mem;
+	f->flows_len = journal_flows_size(h->capacity);
+	snprintf(f->flows_path, sizeof(f->flows_path), "%s", path);
 	return 0;
 }
 
-int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
-		 uint32_t ncpus, char *err, size_t errlen)
+/* Create an mmapable array map, pin it at @path (mode 0600) and map it. */
+static int create_pinned_map(const char *path, const char *name, __u32 value_size, __u32 n,
+			     const struct journal_flows_type *type, void **memp, int *fdp,
+			     char *err, size_t errlen)
 {
-	size_t len = journal_size(capacity, batch, ncpus), old_len = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	size_t len = (size_t)value_size * n;
+	void *mem;
+	int fd, ret;
+
+	if (type && type->btf_fd >= 0) {
+		opts.btf_fd = type->btf_fd;
+		opts.btf_key_type_id = type->key_type_id;
+		opts.btf_value_type_id = type->value_type_id;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, value_size, n, &opts);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create the map %s (%zu MiB): %s", name, len >> 20,
+			 strerror(-ret));
+		return ret;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot pin: %s", path, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	chmod(path, 0600);
+	mem = mmap(NULL, round_up(len, JOURNAL_PAGE), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot map: %s", path, strerror(-ret));
+		unlink(path);
+		close(fd);
+		return ret;
+	}
+	*memp = mem;
+	*fdp = fd;
+	return 0;
+}
+
+/* A new journal and its flows map, pinned. */
+static int create_pinned(struct journal *j, size_t len, uint32_t capacity,
+			 const struct journal_flows_type *type, char *err, size_t errlen)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	void *mem;
+	int ret;
+
+	ret = create_pinned_map(j->flows_path, FLOWS_PIN, sizeof(struct flowtab_entry), capacity,
+				type, &mem, &j->flows_fd, err, errlen);
+	if (ret)
+		return ret;
+	j->flows_mem = mem;
+	j->flows_len = journal_flows_size(capacity);
+	j->pinned = 1;
+	ret = create_pinned_map(j->path, JOURNAL_PIN, JOURNAL_PAGE, (__u32)(len / JOURNAL_PAGE),
+				NULL, &j->mem, &j->fd, err, errlen);
+	if (ret)
+		return ret;
+	j->len = len;
+	if (bpf_obj_get_info_by_fd(j->flows_fd, &info, &info_len)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", j->flows_path, strerror(-ret));
+		return ret;
+	}
+	j->h = j->mem;
+	j->h->flows_id = info.id;	/* before the magic: init_hdr writes it last */
+	return 0;
+}
+
+static void unmap_flows(struct journal *j)
+{
+	if (j->flows_mem) {
+		munmap(j->flows_mem, j->flows_len);
+		close(j->flows_fd);
+	}
+	j->flows_mem = NULL;
+	j->flows_fd = -1;
+}
+
+int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
+		 uint32_t ncpus, const struct journal_flows_type *type, char *err,
+		 size_t errlen)
+{
+	size_t len = journal_size(batch, ncpus), old_len = 0;
 	void *old_mem = NULL;
 	int fd, ret;
 
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
+	j->flows_fd = -1;
 	snprintf(j->path, sizeof(j->path), "%s/%s", pin_dir, JOURNAL_PIN);
+	snprintf(j->flows_path, sizeof(j->flows_path), "%s/%s", pin_dir, FLOWS_PIN);
 	fd = bpf_obj_get(j->path);
 	if (fd >= 0)
 		old_mem = map_pinned(fd, &old_len);
-	if (old_mem && old_len >= sizeof(struct journal_hdr) && same_layout(old_mem)) {
+	if (old_mem && readable(old_mem, old_len)) {
 		const struct journal_hdr *oh = old_mem;
+		struct journal *o = calloc(1, sizeof(*o));
 
-		if (same_geometry(oh, capacity, batch, ncpus) && old_len == len) {
+		if (!o) {
+			snprintf(err, errlen, "out of memory");
+			munmap(old_mem, old_len);
+			close(fd);
+			return -ENOMEM;
+		}
+		o->flows_fd = -1;
+		ret = entries_inside(oh) ? 0 : map_flows(o, j->flows_path, oh);
+		if (ret) {
+			fprintf(stderr, "bpfix: %s: an earlier agent's journal whose flow table "
+				"(%s) is %s: replaced, the flows it held are not reported\n",
+				j->path, j->flows_path, ret == -ENOENT ? "gone" : "not its own");
+			free(o);
+		} else if (!entries_inside(oh) && same_geometry(oh, capacity, batch, ncpus) &&
+			   old_len == len) {
+			/* Ours to go on with, in place. */
 			j->fd = fd;
 			j->pinned = 1;
-			return journal_open_mem(j, old_mem, old_len, capacity, batch, ncpus);
-		}
-		/* Another geometry: kept open for the agent to export. */
-		j->old = calloc(1, sizeof(*j->old));
-		if (j->old && old_len >= journal_size(oh->capacity, oh->batch, oh->ncpus)) {
-			j->old->fd = fd;
-			snprintf(j->old->path, sizeof(j->old->path), "%s", j->path);
-			journal_open_mem(j->old, old_mem, old_len, oh->capacity, oh->batch,
-					 oh->ncpus);
+			j->flows_fd = o->flows_fd;
+			j->flows_mem = o->flows_mem;
+			j->flows_len = o->flows_len;
+			free(o);
+			return journal_open_mem(j, old_mem, old_len, j->flows_mem, capacity,
+						batch, ncpus);
+		} else {
+			/* Another geometry or an earlier version: kept open for
+			 * the agent to export. */
+			o->fd = fd;
+			snprintf(o->path, sizeof(o->path), "%s", j->path);
+			journal_open_mem(o, old_mem, old_len, o->flows_mem, oh->capacity,
+					 oh->batch, oh->ncpus);
+			j->old = o;
 			fd = -1;
 			old_mem = NULL;
-		} else {
-			free(j->old);
-			j->old = NULL;
 		}
 	} else if (fd >= 0) {
 		fprintf(stderr, "bpfix: %s: a journal bpfix cannot read (another version): "
@@ -430,13 +573,15 @@ int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint
 		munmap(old_mem, old_len);
 	if (fd >= 0)
 		close(fd);
-	unlink(j->path);	/* the old one stays open in j->old until exported */
-	ret = create_pinned(j, len, err, errlen);
+	/* the old ones stay open in j->old until exported */
+	unlink(j->path);
+	unlink(j->flows_path);
+	ret = create_pinned(j, len, capacity, type, err, errlen);
 	if (ret) {
 		journal_close(j, 1);
 		return ret;
 	}
-	return open_mem(j, j->mem, len, capacity, batch, ncpus, 1);
+	return open_mem(j, j->mem, len, j->flows_mem, capacity, batch, ncpus, 1);
 }
 
 void journal_close(struct journal *j, int unpin)
@@ -449,10 +594,14 @@ void journal_close(struct journal *j, int unpin)
 		munmap(j->mem, j->len);
 	if (j->fd >= 0)
 		close(j->fd);
-	if (unpin && j->pinned)
+	unmap_flows(j);
+	if (unpin && j->pinned) {
 		unlink(j->path);
+		unlink(j->flows_path);
+	}
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
+	j->flows_fd = -1;
 }
 
 /* ---- the log ------------------------------------------------------------- */

@@ -7,17 +7,25 @@
  * agent killed with SIGKILL would take them with it. So the memory that
  * holds them is not the agent's own: it is a BPF array map
  * (BPF_F_MMAPABLE), pinned beside the flow tables as "agent_journal" and
- * mmap()ed. It holds
+ mmap()ed, and so is a second one, "flows", the agent's flow table
+ * entries (include/bpfix.h, struct flowtab_entry; the hash chains and the
+ * free list are rebuilt from them), typed by the object's BTF so that
+ * `bpftool map dump` shows every live flow by field name. The journal
+ * holds
  *
  *   - the drain's staging buffers: the kernel writes each batch of drained
  *     flows straight into them; a staged flow whose key is not zero has not
  *     been folded into the table yet;
- *   - the agent's flow table entries (flowtab.h; the hash chains and the
- *     free list are rebuilt from them);
  *   - a ledger: records handed to the outputs, and per output what it
  *     settled (written to its transport, or counted as not sent);
  *   - the operation in progress, with an undo copy of the one entry it
- *     changes.
+ *     changes;
+ *   - the id of its "flows" map: the two are one journal, adopted or
+ *     replaced together (a journal whose flows map is gone or another is
+ *     replaced, with a warning).
+ *
+ * Both maps are MAP_SHARED memory of the one process: the ordering below
+ * holds across them as within one.
  *
  * Every change that moves counts is one logged operation:
  *
@@ -52,21 +60,26 @@
  *
  * A journal of another geometry (another --flows, another number of
  * CPUs) cannot be adopted in place: the agent exports its flows at once as
- * forced-end records (not crash-safe for that moment) and replaces it. One
- * of another version or entry layout cannot be read: it is replaced, with
- * a warning.
+ * forced-end records (not crash-safe for that moment) and replaces it. So
+ * is a journal of version 1 or 2, which held the entries itself (the same
+ * entry layout, between the header and the staging): an upgrade cuts the
+ * flows of that moment short, it loses none. One of another entry layout
+ * cannot be read: it is replaced, with a warning.
  */
 #ifndef BPFIX_JOURNAL_H
 #define BPFIX_JOURNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "flowtab.h"
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 2	/* 2: JOP_MOVE; a version 1 journal is adopted */
+#define JOURNAL_VERSION 3	/* 3: entries in FLOWS_PIN; 2: JOP_MOVE */
+#define JOURNAL_ENTRIES_INSIDE 2	/* up to this version the entries were here */
 #define JOURNAL_OUTPUTS (MAX_COLLECTORS + 1)
 #define JOURNAL_PIN     "agent_journal"
+#define FLOWS_PIN       "flows"
 
 enum journal_op {
 	JOP_NONE = 0,
@@ -105,6 +118,9 @@ struct journal_hdr {
 	struct flowtab_entry undo;
 	struct journal_ledger ledger[2];
 	uint64_t runs;			/* agents that used this journal */
+	/* version 3 */
+	uint32_t flows_id;		/* kernel id of its FLOWS_PIN map */
+	uint32_t pad1;
 };
 
 /* What a restart found, for the log line and the tests. */
@@ -127,7 +143,7 @@ struct journal_limits {
 
 struct journal {
 	struct journal_hdr *h;
-	struct flowtab_entry *entries;
+	struct flowtab_entry *entries;	/* the flows map (a version 1, 2: in mem) */
 	struct flow_key *keys;		/* staging */
 	struct flow_counters *values;	/* staging: batch * ncpus */
 	void *mem;
@@ -135,6 +151,10 @@ struct journal {
 	int fd;
 	int pinned;
 	char path[4096];
+	struct flowtab_entry *flows_mem;	/* the flows map, mapped */
+	size_t flows_len;
+	int flows_fd;
+	char flows_path[4096];
 	struct journal_recovery rec;
 	struct journal *old;		/* an earlier journal of another geometry */
 };
@@ -142,23 +162,38 @@ struct journal {
 /* Is there a bpfix journal pinned in @pin_dir (a directory bpfix made)? */
 int journal_pinned(const char *pin_dir);
 
-/* Size of a journal for this geometry (a multiple of the page size). */
-size_t journal_size(uint32_t capacity, uint32_t batch, uint32_t ncpus);
+/* Size of a journal for this geometry (a multiple of the page size), and
+ * of its flows map of @capacity entries (mapped size, whole pages): the
+ * memory the agent's table and journal take. */
+size_t journal_size(uint32_t batch, uint32_t ncpus);
+size_t journal_flows_size(uint32_t capacity);
+
+/* The flows map's type: the BPF object's BTF (bpf/bpfix.bpf.c, "flows"),
+ * so bpftool can name its fields; btf_fd -1 creates it untyped. */
+struct journal_flows_type {
+	int btf_fd;
+	uint32_t key_type_id;
+	uint32_t value_type_id;
+};
 
 /*
- * Open the journal pinned at @pin_dir/agent_journal, or create and pin it
- * (mode 0600). An earlier agent's journal of the same geometry is adopted in
- * place: its operation is finished or undone (j->rec says what was found);
- * flowtab_adopt(), journal_new_ledger() and journal_fold_staged() then take
- * it over. One of another geometry is mapped as j->old, for the agent to
- * export. Returns 0 or a negative errno with one line in @err.
+ * Open the journal pinned at @pin_dir/agent_journal and its entries at
+ * @pin_dir/flows, or create and pin both (mode 0600). An earlier agent's
+ * journal of the same geometry is adopted in place: its operation is
+ * finished or undone (j->rec says what was found); flowtab_adopt(),
+ * journal_new_ledger() and journal_fold_staged() then take it over. One of
+ * another geometry or an earlier version is mapped as j->old, for the agent
+ * to export. Returns 0 or a negative errno with one line in @err.
  */
 int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint32_t batch,
-		 uint32_t ncpus, char *err, size_t errlen);
-/* The same over memory the caller provides (tests: a MAP_SHARED region);
- * @mem holds journal_size() bytes, zero or an earlier journal. */
-int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity,
-		     uint32_t batch, uint32_t ncpus);
+		 uint32_t ncpus, const struct journal_flows_type *type, char *err,
+		 size_t errlen);
+/* The same over memory the caller provides (tests: MAP_SHARED regions);
+ * @mem holds journal_size() bytes, zero or an earlier journal, @entries
+ * @capacity entries (ignored for a version 1 or 2 journal, which holds its
+ * own). */
+int journal_open_mem(struct journal *j, void *mem, size_t len, struct flowtab_entry *entries,
+		     uint32_t capacity, uint32_t batch, uint32_t ncpus);
 /*
  * An adopted journal is memory anyone with the pin could have written: drop
  * each table entry and staged flow no meter could have made (fields out of
@@ -169,7 +204,7 @@ int journal_open_mem(struct journal *j, void *mem, size_t len, uint32_t capacity
  * before flowtab_adopt(). Returns how many were dropped.
  */
 uint64_t journal_drop_implausible(struct journal *j, const struct journal_limits *lim);
-/* Unmap; @unpin removes the pin (a clean shutdown exported everything). */
+/* Unmap; @unpin removes both pins (a clean shutdown exported everything). */
 void journal_close(struct journal *j, int unpin);
 
 /* The table's side of the log (called by flowtab.c; @j may be NULL). */

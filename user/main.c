@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "metrics.h"
 #include "privs.h"
+#include "top.h"
 
 #define EXIT_USAGE   2
 #define EXIT_RUNTIME 1
@@ -54,6 +55,10 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	uint64_t next, next_verbose;
 	int ret;
+
+	/* Subcommands: tools beside the agent, with options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "top"))
+		return top_main(argc - 1, argv + 1);
 
 	ret = config_parse(&cfg, argc, argv, err, sizeof(err));
 	if (ret == CONFIG_HELP) {

@@ -236,6 +236,8 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->skel = bpfix__open();
 	if (!m->skel)
 		return errf(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
+	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {
 		map = skel_map(m->skel, i);
 		ret = bpf_map__set_max_entries(map, cfg->flows);
@@ -745,6 +747,15 @@ void frag_snapshot_free(struct frag_snapshot *fs)
 	free(fs->keys);
 	free(fs->ports);
 	memset(fs, 0, sizeof(*fs));
+}
+
+int meter_flows_type(const struct meter *m, int *btf_fd, __u32 *key_type_id,
+		     __u32 *value_type_id)
+{
+	*btf_fd = bpf_object__btf_fd(m->skel->obj);
+	*key_type_id = bpf_map__btf_key_type_id(m->skel->maps.flows);
+	*value_type_id = bpf_map__btf_value_type_id(m->skel->maps.flows);
+	return *btf_fd >= 0 && *value_type_id ? 0 : -ENOENT;
 }
 
 void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *sum)

@@ -119,6 +119,11 @@ long meter_read_frags(struct meter *m, struct frag_snapshot *fs);
 int frag_snapshot_find(void *fs, const struct frag_key *fk, struct frag_ports *out);
 void frag_snapshot_free(struct frag_snapshot *fs);
 
+/* The BTF of the "flows" map the object declares (bpf/bpfix.bpf.c), for
+ * the journal to create it with (journal.h). -ENOENT: the object has none. */
+int meter_flows_type(const struct meter *m, int *btf_fd, __u32 *key_type_id,
+		     __u32 *value_type_id);
+
 /* Sum the per-CPU stats. */
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum);
 

@@ -453,6 +453,38 @@ def records(pin, label):
         r.extend((n, v) for n, v in value.items() if not n.startswith("pad"))
         print(" ".join("%s=%s" % (n, v) for n, v in r))
 
+def entries(pin):
+    """The agent flow table (the pinned "flows" map): one line per side
+    of each entry in use, its key and counters by their BTF names; then
+    one "unused=N total=N" line."""
+    dump = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", pin],
+                          stdout=subprocess.PIPE, universal_newlines=True)
+    if dump.returncode:
+        sys.exit("bpftool map dump pinned %s failed" % pin)
+    unused = total = 0
+    for e in json.loads(dump.stdout):
+        f = e.get("formatted")
+        if f is None:
+            sys.exit("%s has no BTF: bpftool cannot name its fields" % pin)
+        v = f["value"]
+        total += 1
+        if not v["used"]:
+            unused += 1
+            continue
+        for s in (0, 1):
+            if not v["seen"][s]:
+                continue
+            k = v["key"][s]
+            r = [("entry", f["key"]), ("side", s), ("initiator", v["initiator"]),
+                 ("entry_last_ms", v["last_ms"])]
+            for name, x in k.items():
+                if not name.startswith("pad"):
+                    r.append((name, text_addr(x, k["ip_version"]) if isinstance(x, dict) else x))
+            r.extend(("side_" + n, x) for n, x in v["side"][s].items()
+                     if not n.startswith("pad"))
+            print(" ".join("%s=%s" % (n, x) for n, x in r))
+    print("unused=%d total=%d" % (unused, total))
+
 def pattern(size):
     return bytes((i * 7 + size) & 0xff for i in range(size))
 
@@ -499,6 +531,8 @@ if mode == "records":
         records(args[0], None)
     for i in range(0, len(args) - 1, 2):
         records(args[i], args[i + 1])
+elif mode == "entries":
+    entries(args[0])
 elif mode == "udp-echo":
     udp_echo(*args)
 elif mode == "udp-send":
@@ -579,6 +613,14 @@ map_json() {
 
 map_records() {
 	_py records "$@" || fail "cannot read pinned map(s) $*"
+}
+
+# flow_entries PINNED_FLOWS: the agent's live flow table as map_records
+# prints a map, one line per direction (side) of each entry in use: entry
+# (index), side, the side's key (key[side], addresses as text), side_*
+# (side[side]'s counters), entry_last_ms; then "unused=N total=N".
+flow_entries() {
+	_py entries "$1" || fail "cannot read the agent's flow table $1"
 }
 
 rec_get() { _rg_file=$1 _rg_field=$2; shift 2; _rec get "$_rg_file" "$_rg_field" "$@"; }

@@ -465,7 +465,7 @@ run_restart() {
 	wait "$AGENT_PID" 2>/dev/null
 	bg_untrack "$AGENT_PID"
 	check_eq "after SIGKILL: bpfix filters on $IF_B, pinned maps" \
-		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | wc -l)" "2, 7"
+		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | wc -l)" "2, 8"
 	check_eq "after SIGKILL: records printed" "$(wc -l <"$AGENT_OUT")" 0
 	ping_ok "$NS_A" 4 -s "$PING_SIZE" "$IP4_B"
 	agent_start crash2 "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60 \

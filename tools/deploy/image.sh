@@ -27,15 +27,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-install -D -m 0755 "$bin" "$stage/usr/bin/bpfix"
+install -D -s -m 0755 "$bin" "$stage/usr/bin/bpfix"	# no debug info in the image
 # The libraries and the loader at the paths the binary asks for them
 # (ldd prints "name => path (addr)" and "/lib64/ld-linux... (addr)").
 ldd "$bin" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
 while read -r lib; do
-	install -D -m 0644 "$lib" "$stage$lib"
+	install -D -m 0755 "$lib" "$stage$lib"
 	# a library found through a symlink keeps the name it was asked by
 	real=$(readlink -f "$lib")
-	[ "$real" = "$lib" ] || install -D -m 0644 "$real" "$stage$real"
+	[ "$real" = "$lib" ] || install -D -m 0755 "$real" "$stage$real"
 done
 # Mount points (bpffs, the lock files' hostPath) and /tmp for nothing in
 # particular but convention.
