@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-#   make          build the BPF objects, their skeletons and build/bpfix
+#   make          build/bpfix, the BPF objects and skeletons, and the test,
+#                 benchmark and fuzz binaries (so it needs libcmocka-dev:
+#                 tools/deps.sh installs everything)
 #   make run      build and run bpfix on IFACE (default: the default route's)
 #   make test     every test suite (packet tests, unit tests, namespace tests)
 #   make bench    benchmarks; figures go to BENCHMARKS.md
@@ -33,12 +35,14 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/pp
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Wall -Werror -I$(BUILD) -Iinclude -Ibpf
+# CFLAGS is the user's (make CFLAGS=-O0); what the build needs is added
+# with override, so a CFLAGS on the command line does not drop it.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser \
+override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser \
 	-D_GNU_SOURCE $(shell pkg-config --cflags libbpf 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 # --metrics: libmicrohttpd (README, "Metrics and health"), in a thread of its own
-CFLAGS   += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+override CFLAGS += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd) -pthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
