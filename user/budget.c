@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include "errline.h"
 #include "bpfix.h"
 #include "budget.h"
 #include "config.h"
@@ -112,16 +113,6 @@ uint64_t budget_cost(uint32_t flows, uint32_t ncpus, struct memory_budget *b)
 	return b->total_bytes;
 }
 
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* @bytes as --memory takes it: 64M, 1G, 1536K, 1000. */
 static const char *size_str(uint64_t bytes, char *buf, size_t len)
 {
@@ -164,7 +155,7 @@ int budget_derive(uint64_t memory, uint32_t flows, uint32_t ncpus, struct memory
 
 	memset(b, 0, sizeof(*b));
 	if (!ncpus)
-		return errf(err, errlen, "no possible CPUs");
+		return err_line(err, errlen, -EINVAL, "no possible CPUs");
 	b->given = memory != 0;
 	if (!memory) {
 		/* The default never holds fewer than the minimum: on a machine
@@ -184,7 +175,7 @@ int budget_derive(uint64_t memory, uint32_t flows, uint32_t ncpus, struct memory
 			return 0;
 		}
 		if (b->total_bytes > memory)
-			return errf(err, errlen,
+			return err_line(err, errlen, -EINVAL,
 				    "--flows %u needs %llu MiB on %u CPUs, more than --memory %s",
 				    flows, (unsigned long long)((b->total_bytes + (1 << 20) - 1) >> 20),
 				    ncpus, size_str(memory, s, sizeof(s)));
@@ -192,7 +183,7 @@ int budget_derive(uint64_t memory, uint32_t flows, uint32_t ncpus, struct memory
 	}
 	n = flows_within(memory, ncpus);
 	if (n < BUDGET_MIN_FLOWS)
-		return errf(err, errlen, "--memory %s holds %u flows on %u CPUs, at least %u needed",
+		return err_line(err, errlen, -EINVAL, "--memory %s holds %u flows on %u CPUs, at least %u needed",
 			    size_str(memory, s, sizeof(s)), n, ncpus, BUDGET_MIN_FLOWS);
 	budget_cost(n, ncpus, b);
 	return 0;

@@ -10,24 +10,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include "errline.h"
 #include "config.h"
-
-/* The messages quote what was typed; a newline or escape in an argument
- * must not turn the one error line into several, or into terminal control
- * (tests/fuzz/regress/fuzz_uri, fuzz_config). */
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	char *c;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (c = err; errlen && *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return -EINVAL;
-}
 
 void config_defaults(struct bpfix_config *cfg)
 {
@@ -115,13 +99,13 @@ static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max
 	char *end;
 
 	if (!s || !*s || *s < '0' || *s > '9')
-		return errf(err, errlen, "%s: '%s' is not a number", opt, s ? s : "");
+		return err_line(err, errlen, -EINVAL, "%s: '%s' is not a number", opt, s ? s : "");
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || *end)
-		return errf(err, errlen, "%s: '%s' is not a number", opt, s);
+		return err_line(err, errlen, -EINVAL, "%s: '%s' is not a number", opt, s);
 	if (v < min || v > max)
-		return errf(err, errlen, "%s: %s is out of range %llu..%llu", opt, s,
+		return err_line(err, errlen, -EINVAL, "%s: %s is out of range %llu..%llu", opt, s,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint32_t)v;
 	return 0;
@@ -136,7 +120,7 @@ static int parse_size(const char *opt, const char *s, uint64_t *out, char *err, 
 	char *end;
 
 	if (!s || *s < '0' || *s > '9')
-		return errf(err, errlen, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt,
+		return err_line(err, errlen, -EINVAL, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt,
 			    s ? s : "");
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -146,11 +130,11 @@ static int parse_size(const char *opt, const char *s, uint64_t *out, char *err, 
 	case 'g': case 'G': shift = 30; end++; break;
 	}
 	if (*end)
-		return errf(err, errlen, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt, s);
+		return err_line(err, errlen, -EINVAL, "%s: '%s' is not a size (use e.g. 256M, 1G)", opt, s);
 	if (errno || v > (UINT64_MAX >> shift))
-		return errf(err, errlen, "%s: %s is too large", opt, s);
+		return err_line(err, errlen, -EINVAL, "%s: %s is too large", opt, s);
 	if (!v)
-		return errf(err, errlen, "%s: 0 holds no flows", opt);
+		return err_line(err, errlen, -EINVAL, "%s: 0 holds no flows", opt);
 	*out = (uint64_t)v << shift;
 	return 0;
 }
@@ -168,19 +152,19 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 
 	memset(c, 0, sizeof(*c));
 	if (strlen(uri) >= sizeof(c->uri))
-		return errf(err, errlen, "-c: collector URI too long");
+		return err_line(err, errlen, -EINVAL, "-c: collector URI too long");
 	snprintf(c->uri, sizeof(c->uri), "%s", uri);
 	/* No host or path holds one, and every later error line quotes it. */
 	for (const char *p = uri; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return errf(err, errlen, "-c %s: a control character in the URI", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: a control character in the URI", uri);
 
 	if (!strncmp(uri, "file:", 5)) {
 		c->kind = COLLECTOR_FILE;
 		if (!uri[5])
-			return errf(err, errlen, "-c %s: file: needs a path", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: file: needs a path", uri);
 		if (strlen(uri + 5) >= sizeof(c->path))
-			return errf(err, errlen, "-c %s: path too long", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: path too long", uri);
 		snprintf(c->path, sizeof(c->path), "%s", uri + 5);
 		return 0;
 	}
@@ -189,7 +173,7 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 	else if (!strncmp(uri, "tcp://", 6))
 		c->kind = COLLECTOR_TCP;
 	else
-		return errf(err, errlen,
+		return err_line(err, errlen, -EINVAL,
 			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT or file:PATH)",
 			    uri);
 
@@ -198,26 +182,26 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 		const char *close = strchr(hostport, ']');
 
 		if (!close || close[1] != ':')
-			return errf(err, errlen, "-c %s: expected [IPv6]:PORT", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: expected [IPv6]:PORT", uri);
 		hostport++;
 		hostlen = close - hostport;
 		colon = close + 1;
 	} else {
 		colon = strrchr(hostport, ':');
 		if (!colon)
-			return errf(err, errlen, "-c %s: missing :PORT", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: missing :PORT", uri);
 		hostlen = colon - hostport;
 		if (memchr(hostport, ':', hostlen))
-			return errf(err, errlen, "-c %s: put an IPv6 address in brackets", uri);
+			return err_line(err, errlen, -EINVAL, "-c %s: put an IPv6 address in brackets", uri);
 	}
 	if (!hostlen)
-		return errf(err, errlen, "-c %s: missing host", uri);
+		return err_line(err, errlen, -EINVAL, "-c %s: missing host", uri);
 	if (hostlen >= sizeof(c->host))
-		return errf(err, errlen, "-c %s: host name too long", uri);
+		return err_line(err, errlen, -EINVAL, "-c %s: host name too long", uri);
 	memcpy(c->host, hostport, hostlen);
 	c->host[hostlen] = '\0';
 	if (parse_uint("-c port", colon + 1, 1, 65535, &port, err, errlen))
-		return errf(err, errlen, "-c %s: port must be 1..65535", uri);
+		return err_line(err, errlen, -EINVAL, "-c %s: port must be 1..65535", uri);
 	snprintf(c->port, sizeof(c->port), "%u", port);
 	return 0;
 }
@@ -237,30 +221,30 @@ int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, s
 	int ret;
 
 	if (strlen(arg) >= sizeof(cfg->metrics))
-		return errf(err, errlen, "--metrics: address too long");
+		return err_line(err, errlen, -EINVAL, "--metrics: address too long");
 	if (*arg == '[') {			/* [::1]:9402 */
 		const char *close = strchr(arg, ']');
 
 		if (!close || close[1] != ':')
-			return errf(err, errlen, "--metrics %s: expected [IPv6]:PORT", arg);
+			return err_line(err, errlen, -EINVAL, "--metrics %s: expected [IPv6]:PORT", arg);
 		hostlen = close - arg - 1;
 		memcpy(host, arg + 1, hostlen);
 		colon = close + 1;
 		if (!hostlen)
-			return errf(err, errlen, "--metrics %s: empty brackets (%s)", arg, hint);
+			return err_line(err, errlen, -EINVAL, "--metrics %s: empty brackets (%s)", arg, hint);
 	} else {
 		colon = strrchr(arg, ':');
 		if (!colon)
-			return errf(err, errlen, "--metrics %s: missing :PORT (%s)", arg, hint);
+			return err_line(err, errlen, -EINVAL, "--metrics %s: missing :PORT (%s)", arg, hint);
 		hostlen = colon - arg;
 		memcpy(host, arg, hostlen);
 		if (memchr(host, ':', hostlen))
-			return errf(err, errlen, "--metrics %s: put an IPv6 address in brackets",
+			return err_line(err, errlen, -EINVAL, "--metrics %s: put an IPv6 address in brackets",
 				    arg);
 	}
 	host[hostlen] = '\0';
 	if (parse_uint("--metrics port", colon + 1, 1, 65535, &port, err, errlen))
-		return errf(err, errlen, "--metrics %s: port must be 1..65535", arg);
+		return err_line(err, errlen, -EINVAL, "--metrics %s: port must be 1..65535", arg);
 	snprintf(port_s, sizeof(port_s), "%u", port);
 	memset(&cfg->metrics_sa, 0, sizeof(cfg->metrics_sa));
 	if (!hostlen) {
@@ -278,7 +262,7 @@ int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, s
 		struct sockaddr_in *v4 = (struct sockaddr_in *)&cfg->metrics_sa;
 
 		if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
-			return errf(err, errlen, "--metrics %s: '%s' is not an IPv4 address (%s)",
+			return err_line(err, errlen, -EINVAL, "--metrics %s: '%s' is not an IPv4 address (%s)",
 				    arg, host, hint);
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)port);
@@ -287,7 +271,7 @@ int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, s
 		/* getaddrinfo for the scope of a link-local one (fe80::1%eth0) */
 		ret = getaddrinfo(host, port_s, &hints, &res);
 		if (ret)
-			return errf(err, errlen, "--metrics %s: '%s' is not an IPv6 address",
+			return err_line(err, errlen, -EINVAL, "--metrics %s: '%s' is not an IPv6 address",
 				    arg, host);
 		memcpy(&cfg->metrics_sa, res->ai_addr, res->ai_addrlen);
 		cfg->metrics_salen = res->ai_addrlen;
@@ -329,11 +313,11 @@ int config_default_iface(struct iface *out, char *err, size_t errlen)
 		fclose(f);
 	}
 	if (!found)
-		return errf(err, errlen, "no default route: name an interface with -i");
+		return err_line(err, errlen, -EINVAL, "no default route: name an interface with -i");
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	out->ifindex = if_nametoindex(name);
 	if (!out->ifindex)
-		return errf(err, errlen, "%s: no such interface", name);
+		return err_line(err, errlen, -EINVAL, "%s: no such interface", name);
 	return 0;
 }
 
@@ -343,16 +327,16 @@ static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size
 	int i;
 
 	if (!*name || strlen(name) >= IF_NAMESIZE)
-		return errf(err, errlen, "-i '%s': not an interface name", name);
+		return err_line(err, errlen, -EINVAL, "-i '%s': not an interface name", name);
 	if (cfg->n_ifaces == MAX_IFACES)
-		return errf(err, errlen, "-i: at most %d interfaces", MAX_IFACES);
+		return err_line(err, errlen, -EINVAL, "-i: at most %d interfaces", MAX_IFACES);
 	for (i = 0; i < cfg->n_ifaces; i++)
 		if (!strcmp(cfg->ifaces[i].name, name))
-			return errf(err, errlen, "-i %s: given twice", name);
+			return err_line(err, errlen, -EINVAL, "-i %s: given twice", name);
 	ifc = &cfg->ifaces[cfg->n_ifaces];
 	ifc->ifindex = if_nametoindex(name);
 	if (!ifc->ifindex)
-		return errf(err, errlen, "%s: no such interface", name);
+		return err_line(err, errlen, -EINVAL, "%s: no such interface", name);
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
 	cfg->n_ifaces++;
 	return 0;
@@ -426,11 +410,11 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 			else if (!strcmp(optarg, "xdp-generic"))
 				cfg->mode = MODE_XDP_GENERIC;
 			else
-				ret = errf(err, errlen, "-m %s: use tc, xdp or xdp-generic", optarg);
+				ret = err_line(err, errlen, -EINVAL, "-m %s: use tc, xdp or xdp-generic", optarg);
 			break;
 		case 'c':
 			if (cfg->n_collectors == MAX_COLLECTORS)
-				ret = errf(err, errlen, "-c: at most %d collectors", MAX_COLLECTORS);
+				ret = err_line(err, errlen, -EINVAL, "-c: at most %d collectors", MAX_COLLECTORS);
 			else
 				ret = config_parse_collector(optarg,
 							     &cfg->collectors[cfg->n_collectors++],
@@ -442,7 +426,7 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 			else if (!strcmp(optarg, "json"))
 				cfg->format = FORMAT_JSON;
 			else
-				ret = errf(err, errlen, "-f %s: use text or json", optarg);
+				ret = err_line(err, errlen, -EINVAL, "-f %s: use text or json", optarg);
 			break;
 		case OPT_IDLE:
 			ret = parse_uint("--idle-timeout", optarg, 1, 86400, &cfg->idle_timeout_s,
@@ -473,9 +457,9 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 			break;
 		case OPT_PIN:
 			if (!*optarg || strlen(optarg) >= sizeof(cfg->pin_path) - 64)
-				ret = errf(err, errlen, "--pin-path: bad directory '%s'", optarg);
+				ret = err_line(err, errlen, -EINVAL, "--pin-path: bad directory '%s'", optarg);
 			else if (optarg[0] != '/')
-				ret = errf(err, errlen, "--pin-path %s: must be an absolute path",
+				ret = err_line(err, errlen, -EINVAL, "--pin-path %s: must be an absolute path",
 					   optarg);
 			else
 				snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", optarg);
@@ -516,31 +500,31 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		case 'V':
 			return CONFIG_VERSION;
 		case ':':
-			return errf(err, errlen, "%s: needs a value", argv[optind - 1]);
+			return err_line(err, errlen, -EINVAL, "%s: needs a value", argv[optind - 1]);
 		default:
 			/* A bad long option is the argument optind just passed;
 			 * a bad letter inside "-xv" leaves optind where it was,
 			 * so argv[optind - 1] would name the argument before. */
 			if (optind > at && !strncmp(argv[optind - 1], "--", 2))
-				return errf(err, errlen, "%s: unknown option (see bpfix -h)",
+				return err_line(err, errlen, -EINVAL, "%s: unknown option (see bpfix -h)",
 					    argv[optind - 1]);
-			return errf(err, errlen, "-%c: unknown option (see bpfix -h)", optopt);
+			return err_line(err, errlen, -EINVAL, "-%c: unknown option (see bpfix -h)", optopt);
 		}
 		if (ret)
 			return ret;
 	}
 	if (optind < argc)
-		return errf(err, errlen, "%s: unexpected argument (see bpfix -h)", argv[optind]);
+		return err_line(err, errlen, -EINVAL, "%s: unexpected argument (see bpfix -h)", argv[optind]);
 	/* --flows as given; budget_configure() derives it from --memory and
 	 * sets this again. */
 	if (!cfg->udp_queue_set)
 		cfg->udp_queue_records = config_udp_queue_default(cfg->flows);
 	if (cfg->active_timeout_s < cfg->idle_timeout_s)
-		return errf(err, errlen,
+		return err_line(err, errlen, -EINVAL,
 			    "--active-timeout %u is shorter than --idle-timeout %u",
 			    cfg->active_timeout_s, cfg->idle_timeout_s);
 	if (cfg->sweep_interval_ms > cfg->idle_timeout_s * 1000u)
-		return errf(err, errlen,
+		return err_line(err, errlen, -EINVAL,
 			    "--sweep-interval %u ms is longer than --idle-timeout %u s",
 			    cfg->sweep_interval_ms, cfg->idle_timeout_s);
 	return 0;

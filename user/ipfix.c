@@ -7,6 +7,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include "errline.h"
 #include "ipfix.h"
 
 /* Information element ids (IANA "IPFIX Information Elements" registry). */
@@ -252,7 +253,6 @@ static const struct ipfix_field f_interfaces[] = {
 	F(interfaceDescription, IPFIX_IFNAME_LEN, S_IFNAME),
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TPL(tid, scope, f) [(tid) - IPFIX_TID_FIRST] = { tid, scope, ARRAY_SIZE(f), 0, f }
 
 /* rec_len is filled in on first use. */

@@ -80,6 +80,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "errline.h"
 #include "ipfix_export.h"
 
 static unsigned int exporter_ids;
@@ -186,7 +187,7 @@ size_t ipx_options_size(const struct ipfix_out *x)
 {
 	size_t len = IPFIX_MSG_HDR_LEN;
 
-	for (size_t i = 0; i < sizeof(ipx_stats_tids) / sizeof(ipx_stats_tids[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(ipx_stats_tids); i++)
 		len += ipfix_template(ipx_stats_tids[i])->rec_len + IPFIX_SET_HDR_LEN;
 	len += IPFIX_SET_HDR_LEN + x->n_ifaces * ipfix_template(IPFIX_TID_INTERFACES)->rec_len;
 	return len;
@@ -297,7 +298,7 @@ static void ipx_options(struct ipfix_out *x)
 			ipfix_msg_add_template(&x->msg, tid);
 		}
 	}
-	for (size_t i = 0; i < sizeof(ipx_stats_tids) / sizeof(ipx_stats_tids[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ipx_stats_tids); i++) {
 		if (ipfix_msg_add_stats(&x->msg, ipx_stats_tids[i], &s) == -ENOSPC) {
 			ipx_msg_done(x);
 			ipfix_msg_add_stats(&x->msg, ipx_stats_tids[i], &s);

@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include "errline.h"
 #include "ipfix_export.h"
 
 static struct flow_record *q_at(struct ipfix_out *x, uint32_t i)
@@ -145,7 +146,7 @@ static void tcp_build(struct ipfix_out *x)
 
 		ipx_refresh_names(x);
 		ipx_fill_stats(x, &s);
-		for (size_t i = 0; i < sizeof(ipx_stats_tids) / sizeof(ipx_stats_tids[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(ipx_stats_tids); i++)
 			ipfix_msg_add_stats(m, ipx_stats_tids[i], &s);
 		for (int i = 0; i < x->n_ifaces; i++)
 			ipfix_msg_add_interface(m, x->odid, x->ifaces[i].ifindex,

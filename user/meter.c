@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfix.skel.h"
+#include "errline.h"
 #include "journal.h"
 #include "budget.h"
 #include "meter.h"
@@ -34,16 +35,6 @@
 #define USERNS_DENIED "in a user namespace (rootless container, PrivateUsers=), " \
 	"capabilities do not reach bpf(): run in the host's user namespace (" NEEDS_CAPS ")"
 
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* The maps pinned under pin_dir, by their names in the object. */
 static struct bpf_map *skel_map(struct bpfix *skel, int i)
 {
@@ -51,7 +42,7 @@ static struct bpf_map *skel_map(struct bpfix *skel, int i)
 		skel->maps.flow_table_0, skel->maps.flow_table_1, skel->maps.flow_tables,
 		skel->maps.flow_epoch, skel->maps.stats, skel->maps.frag_table,
 	};
-	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+	return i < (int)ARRAY_SIZE(maps) ? maps[i] : NULL;
 }
 
 /* bpffs at /sys/fs/bpf, mounted if missing (`ip netns exec` gives a fresh
@@ -70,12 +61,12 @@ static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
 	if (!statfs(parent, &st) && st.f_type == BPF_FS_MAGIC_)
 		return 0;
 	if (strncmp(pin_dir, "/sys/fs/bpf/", 12))
-		return errf(err, errlen, -ENOTDIR, "--pin-path %s: %s is not on a bpf filesystem",
+		return err_line(err, errlen, -ENOTDIR, "--pin-path %s: %s is not on a bpf filesystem",
 			    pin_dir, parent);
 	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_)
 		return 0;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
-		return errf(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s%s",
+		return err_line(err, errlen, -errno, "cannot mount bpffs at /sys/fs/bpf: %s%s",
 			    strerror(errno),
 			    errno == EPERM ? " (needs CAP_SYS_ADMIN; or mount it first: "
 					     "mount -t bpf bpf /sys/fs/bpf)" : "");
@@ -137,7 +128,7 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 			compatible = 0;
 		if (ok != PIN_OTHER || strncmp(bpf_map__name(map), "flow_table_", 11))
 			continue;
-		return errf(err, errlen, -EEXIST, "%s: a pinned map of another layout (type %u, "
+		return err_line(err, errlen, -EEXIST, "%s: a pinned map of another layout (type %u, "
 			    "key %u, value %u octets; bpfix's: type %u, key %u, value %u): "
 			    "not bpfix's to drain or remove; use another --pin-path", path,
 			    info.type, info.key_size, info.value_size, bpf_map__type(map),
@@ -158,7 +149,7 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 
 			snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
 			if (pin_compare(path, map, &info) == PIN_OTHER)
-				return errf(err, errlen, -EEXIST, "%s: a pinned map of another "
+				return err_line(err, errlen, -EEXIST, "%s: a pinned map of another "
 					    "layout and no bpfix journal beside it: another tool's? "
 					    "use another --pin-path", path);
 		}
@@ -170,7 +161,7 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	for (i = 0; (map = skel_map(m->skel, i)); i++) {
 		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
 		if (unlink(path) && errno != ENOENT)
-			return errf(err, errlen, -errno, "%s: cannot remove stale pin: %s",
+			return err_line(err, errlen, -errno, "%s: cannot remove stale pin: %s",
 				    path, strerror(errno));
 	}
 	return 0;
@@ -213,7 +204,7 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus <= 0)
-		return errf(err, errlen, -EINVAL, "cannot count possible CPUs");
+		return err_line(err, errlen, -EINVAL, "cannot count possible CPUs");
 
 	ret = ensure_bpffs(m->pin_dir, err, errlen);
 	if (ret)
@@ -221,32 +212,32 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	if (!mkdir(m->pin_dir, 0700))
 		m->created_dir = 1;
 	else if (errno != EEXIST)
-		return errf(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir, strerror(errno),
+		return err_line(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir, strerror(errno),
 			    errno == EACCES || errno == EPERM ? " (" NEEDS_CAPS ")" : "");
 	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->pin_dir_fd < 0)
-		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+		return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
 	/* A read-only bpffs would only show when pinning, as a load error. */
 	if (faccessat(m->pin_dir_fd, ".", W_OK, AT_EACCESS))
-		return errf(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
+		return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
 	if (flock(m->pin_dir_fd, LOCK_EX | LOCK_NB))
-		return errf(err, errlen, -EBUSY,
+		return err_line(err, errlen, -EBUSY,
 			    "--pin-path %s: another bpfix is running with it", m->pin_dir);
 
 	m->skel = bpfix__open();
 	if (!m->skel)
-		return errf(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+		return err_line(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
 	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
 	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {
 		map = skel_map(m->skel, i);
 		ret = bpf_map__set_max_entries(map, cfg->flows);
 		if (ret)
-			return errf(err, errlen, ret, "--flows %u: %s", cfg->flows, strerror(-ret));
+			return err_line(err, errlen, ret, "--flows %u: %s", cfg->flows, strerror(-ret));
 	}
 	ret = bpf_map__set_max_entries(m->skel->maps.frag_table, budget_frag_entries(cfg->flows));
 	if (ret)
-		return errf(err, errlen, ret, "frag_table: %s", strerror(-ret));
+		return err_line(err, errlen, ret, "frag_table: %s", strerror(-ret));
 	ret = check_pins(m, err, errlen);
 	if (ret)
 		return ret;
@@ -254,19 +245,19 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
 		ret = bpf_map__set_pin_path(map, path);
 		if (ret)
-			return errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
+			return err_line(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	}
 
 	ret = bpfix__load(m->skel);
 	if (ret) {
 		if ((ret == -EPERM || ret == -EACCES || ret == -ENOSYS) && privs_bpf_seccomp_denied())
-			return errf(err, errlen, ret, "cannot load the BPF programs: " SECCOMP_DENIED);
+			return err_line(err, errlen, ret, "cannot load the BPF programs: " SECCOMP_DENIED);
 		if ((ret == -EPERM || ret == -EACCES) && !privs_in_init_userns())
-			return errf(err, errlen, ret, "cannot load the BPF programs: " USERNS_DENIED);
+			return err_line(err, errlen, ret, "cannot load the BPF programs: " USERNS_DENIED);
 		if (ret == -EPERM || ret == -EACCES)
-			return errf(err, errlen, ret,
+			return err_line(err, errlen, ret,
 				    "cannot load the BPF programs: missing privileges (" NEEDS_CAPS ")");
-		return errf(err, errlen, ret, "cannot load the BPF programs: %s%s", strerror(-ret),
+		return err_line(err, errlen, ret, "cannot load the BPF programs: %s%s", strerror(-ret),
 			    getenv("BPFIX_VERBOSE") ? "" : " (run with -vv for libbpf's log)");
 	}
 	m->pinned = 1;
@@ -280,11 +271,11 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->stats_fd = bpf_map__fd(m->skel->maps.stats);
 	m->frag_fd = bpf_map__fd(m->skel->maps.frag_table);
 	if (bpf_map_lookup_elem(m->epoch_fd, &zero, &m->epoch))
-		return errf(err, errlen, -errno, "flow_epoch: %s", strerror(errno));
+		return err_line(err, errlen, -errno, "flow_epoch: %s", strerror(errno));
 
 	ret = alloc_batch(m, meter_drain_batch((uint32_t)m->ncpus));
 	if (ret)
-		return errf(err, errlen, ret, "out of memory");
+		return err_line(err, errlen, ret, "out of memory");
 	return 0;
 }
 
@@ -333,20 +324,20 @@ static int lock_iface(struct attachment *a, char *err, size_t errlen)
 	/* Its own error first: a read-only /run says EROFS here, and only
 	 * ENOENT at the open below. */
 	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
-		return errf(err, errlen, -errno, "%s: %s (where running agents keep their "
+		return err_line(err, errlen, -errno, "%s: %s (where running agents keep their "
 			    "interface locks)", LOCK_DIR, strerror(errno));
 	snprintf(a->lock_path, sizeof(a->lock_path), LOCK_DIR "/%lu-%u.lock",
 		 (unsigned long)ns.st_ino, a->ifindex);
 	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (a->lock_fd < 0)
-		return errf(err, errlen, -errno, "%s: %s", a->lock_path, strerror(errno));
+		return err_line(err, errlen, -errno, "%s: %s", a->lock_path, strerror(errno));
 	if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
 		n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		close(a->lock_fd);
 		a->lock_fd = -1;
-		return errf(err, errlen, -EBUSY, "%s: already metered by another bpfix (pid %s)",
+		return err_line(err, errlen, -EBUSY, "%s: already metered by another bpfix (pid %s)",
 			    a->name, *pid ? pid : "?");
 	}
 	/* A crashed bpfix's word that it created the qdisc carries over. */
@@ -374,14 +365,14 @@ static int attach_tc_hook(struct attachment *a, enum bpf_tc_attach_point point,
 	if (!bpf_tc_query(&hook, &query)) {
 		if (prog_name_of_id(query.prog_id, name, sizeof(name)) ||
 		    strncmp(name, bpf_program__name(prog), BPF_OBJ_NAME_LEN - 1))
-			return errf(err, errlen, -EBUSY,
+			return err_line(err, errlen, -EBUSY,
 				    "%s: tc %s filter handle 0x%x prio %u belongs to program '%s'",
 				    a->name, where, BPFIX_TC_HANDLE, BPFIX_TC_PRIO, name);
 		opts.flags = BPF_TC_F_REPLACE;
 	}
 	ret = bpf_tc_attach(&hook, &opts);
 	if (ret)
-		return errf(err, errlen, ret, "%s: cannot attach tc %s: %s", a->name, where,
+		return err_line(err, errlen, ret, "%s: cannot attach tc %s: %s", a->name, where,
 			    strerror(-ret));
 	return 0;
 }
@@ -394,7 +385,7 @@ static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t er
 
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
-		return errf(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
+		return err_line(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
 			    strerror(-ret));
 	a->created_qdisc = !ret || a->inherit_qdisc;
 	lock_write(a);
@@ -426,7 +417,7 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 	if (!bpf_xdp_query_id(a->ifindex, 0, &id) && id) {
 		prog_name_of_id(id, name, sizeof(name));
 		if (strcmp(name, "bpfix_xdp"))
-			return errf(err, errlen, -EBUSY,
+			return err_line(err, errlen, -EBUSY,
 				    "%s: XDP program '%s' (id %u) is attached; bpfix leaves it alone",
 				    a->name, name, id);
 		/* A crashed bpfix's program: replace it in place. */
@@ -440,13 +431,13 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 	if (old_fd >= 0)
 		close(old_fd);
 	if (ret == -EOPNOTSUPP && m->mode == MODE_XDP)
-		return errf(err, errlen, ret,
+		return err_line(err, errlen, ret,
 			    "%s: the driver cannot run native XDP; try -m xdp-generic", a->name);
 	if (ret == -EEXIST || ret == -EBUSY)
-		return errf(err, errlen, ret,
+		return err_line(err, errlen, ret,
 			    "%s: another XDP program is attached in another mode", a->name);
 	if (ret)
-		return errf(err, errlen, ret, "%s: cannot attach XDP (%s): %s", a->name,
+		return err_line(err, errlen, ret, "%s: cannot attach XDP (%s): %s", a->name,
 			    m->mode == MODE_XDP ? "native" : "generic", strerror(-ret));
 	a->attached_in = 1;
 	return 0;

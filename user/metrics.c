@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "errline.h"
 #include "metrics.h"
 
 /* ---- the exposition --------------------------------------------------------- */
@@ -116,7 +117,7 @@ static int kernel_stat_shown_apart(const char *name)
 
 	if (!strncmp(name, "malformed_", 10) || !strncmp(name, "table_", 6))
 		return 1;
-	for (i = 0; i < sizeof(apart) / sizeof(apart[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(apart); i++)
 		if (!strcmp(name, apart[i]))
 			return 1;
 	return 0;
@@ -183,7 +184,7 @@ void metrics_format(FILE *f, const struct metrics_snapshot *s)
 	counter(f, "bpfix_records_total", "Flow records handed to the outputs.",
 		t->records_emitted);
 
-	for (j = 0; j < sizeof(out_fields) / sizeof(out_fields[0]); j++) {
+	for (j = 0; j < ARRAY_SIZE(out_fields); j++) {
 		family(f, out_fields[j].name, "counter", out_fields[j].help);
 		for (i = 0; i < s->n_out; i++)
 			put_labelled(f, out_fields[j].name, "collector", s->out[i].name,

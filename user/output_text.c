@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include "errline.h"
 #include "output.h"
 
 static const char *const end_names[] = {
@@ -19,7 +20,7 @@ static const char *const end_names[] = {
 
 static const char *end_name(uint8_t reason)
 {
-	return reason < sizeof(end_names) / sizeof(end_names[0]) ? end_names[reason] : "?";
+	return reason < ARRAY_SIZE(end_names) ? end_names[reason] : "?";
 }
 
 static const char *proto_name(const struct flow_key *k, char *buf, size_t len)

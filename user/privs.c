@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
+#include "errline.h"
 #include "privs.h"
 
 #ifndef CAP_BPF
@@ -28,7 +29,7 @@ static int is_kept(int cap)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
 		if (kept[i] == cap)
 			return 1;
 	return 0;
