@@ -794,9 +794,17 @@ agent_stop() {
 	check_eq "bpfix exit status after SIG$_ap_sig" "$_ap_rc" 0
 	[ $# -ge 2 ] || return 0
 	check_eq "stderr lines besides -v's" \
-		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' -e '^bpfix exit: ' \
-			-e "^bpfix: .*an earlier agent" "$AGENT_ERR")" 0
+		"$(stderr_other "$AGENT_ERR" -e "^bpfix: .*an earlier agent")" 0
 	nothing_left "$1" "$2" "$AGENT_PIN"
+}
+
+# stderr_other FILE [GREP-ARGS...]: the lines of an agent's stderr that are
+# none of -v's (metering, memory, running, exit), nor match GREP-ARGS.
+stderr_other() {
+	_so_file=$1
+	shift
+	grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' \
+		-e '^bpfix exit: ' "$@" "$_so_file"
 }
 
 # agent_records NAME: the agent's JSON lines (AGENT_OUT) as lib.sh records

@@ -188,7 +188,7 @@ check "  (the backlog not held, $_backlog KiB, exceeds that bound: the check can
 stop "$AGENT_PID" TERM 15
 check_eq "bpfix exit status" "$?" 0
 check_eq "bpfix: stderr lines besides -v's" \
-	"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
+	"$(stderr_other "$AGENT_ERR")" 0
 EXIT_LINE=$(grep '^bpfix exit: ' "$AGENT_ERR")
 printf '  %s\n' "$EXIT_LINE"
 stop "$A_PID" - 5

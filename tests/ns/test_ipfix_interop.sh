@@ -334,8 +334,7 @@ for _a in "A $A_AGENT" "B $B_AGENT"; do
 	stop "$2" - 10
 	check_eq "bpfix $_a: exit status" "$?" 0
 	check_eq "bpfix $_a: stderr lines besides -v's" \
-		"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' -e '^bpfix exit: ' \
-			"$TMP/$_a-bpfix.err")" 0
+		"$(stderr_other "$TMP/$_a-bpfix.err")" 0
 	tail -n 1 "$TMP/$_a-bpfix.err" | sed 's/^/  /'
 done
 sleep 1.5			# nfacctd's print plugin writes every second

@@ -154,7 +154,7 @@ sleep 1.5
 stop "$BPFIX_PID" TERM 10
 check_eq "bpfix exit status" "$?" 0
 check_eq "bpfix: stderr lines besides -v's" \
-	"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix: memory ' -e '^bpfix running: ' -e '^bpfix exit: ' "$TMP/bpfix.err")" 0
+	"$(stderr_other "$TMP/bpfix.err")" 0
 EXIT_LINE=$(grep '^bpfix exit: ' "$TMP/bpfix.err")
 printf '  %s\n' "$EXIT_LINE"
 stop "$S2_PID" - 5		# the end of the connection ends it

@@ -320,7 +320,7 @@ wait "$AGENT_PID"
 check_eq "bpfix exit status after SIGTERM" "$?" 0
 bg_untrack "$AGENT_PID"
 check_eq "stderr lines besides -v's" \
-	"$(grep -c -v -e '^bpfix: metering ' -e '^bpfix running: ' -e '^bpfix exit: ' "$AGENT_ERR")" 0
+	"$(stderr_other "$AGENT_ERR")" 0
 nothing_left "$NS_B" "$IF_B" "$AGENT_PIN"
 wait "$HOLD8_PID"
 bg_untrack "$HOLD8_PID"
