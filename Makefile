@@ -33,7 +33,7 @@ endif
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -DBPF_NO_PRESERVE_ACCESS_INDEX \
 	-Wall -Werror -I$(BUILD) -Iinclude -Ibpf
 # CFLAGS is the user's (make CFLAGS=-O0); what the build needs is added
 # with override, so a CFLAGS on the command line does not drop it.
@@ -117,7 +117,7 @@ $(BUILD)/vmlinux.h: vmlinux-gen/gen.sh | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)vmlinux-gen/gen.sh $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h Makefile | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
