@@ -79,6 +79,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include "errline.h"
 #include "ipfix_export.h"
@@ -446,7 +447,20 @@ int ipx_resolve(const struct collector *c, int socktype, struct addrinfo **res,
 			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -ENOENT;
 	}
-	return 0;
+	/* connect() would only say EINVAL: a link-local address is on
+	 * every interface, and the URI must say which (RFC 6874). */
+	for (struct addrinfo *ai = *res; ai; ai = ai->ai_next) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ai->ai_addr;
+
+		if (ai->ai_family != AF_INET6 || !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
+		    s6->sin6_scope_id)
+			return 0;
+	}
+	snprintf(err, errlen, "%s: %s is link-local: name its interface, [%s%%IFACE]:%s",
+		 c->uri, c->host, c->host, c->port);
+	freeaddrinfo(*res);
+	*res = NULL;
+	return -EINVAL;
 }
 
 /* A file is written as messages are made. A FIFO is opened without

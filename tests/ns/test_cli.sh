@@ -309,6 +309,11 @@ check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" stats
 # has no route is retried instead: test_collector_faults.sh.)
 fails 1 "tcp://collector.invalid:4739: cannot resolve collector\.invalid" \
 	-i "$IF_B" -c tcp://collector.invalid:4739
+# A link-local collector without its interface: connect() says only EINVAL.
+for _k in udp tcp; do
+	fails 1 "$_k://\[fe80::1\]:4739: fe80::1 is link-local: name its interface" \
+		-i "$IF_B" -c "$_k://[fe80::1]:4739"
+done
 fails 1 "udp://collector.invalid:4739: cannot resolve collector\.invalid" \
 	-i "$IF_B" -c udp://collector.invalid:4739
 fails 1 "udp://192.0.2.1:4739: cannot connect: Network is unreachable" \
