@@ -338,8 +338,11 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
  * until a write works again; the records are counted as not sent and an
  * output still failing at exit makes the exit status 1 (output.failing).
  */
-#define TEXT_QUEUE	(4 << 20)	/* octets of lines waiting */
-#define TEXT_RECORDS	(TEXT_QUEUE / 64)	/* a line is longer than 64 octets */
+/* A sweep's burst of lines for a reader that is behind for a moment (a
+ * JSON line is 600-900 octets: some 80,000 of them). Address space: the
+ * pages are touched only as deep as the queue gets. */
+#define TEXT_QUEUE	(64 << 20)	/* octets of lines waiting */
+#define TEXT_RECORDS	(TEXT_QUEUE / 128)	/* lines are longer: text ~170, JSON 600+ */
 #define TEXT_RETRY_NS	100000000	/* a reader behind: look again in 100 ms at the latest */
 
 struct text_pending {
@@ -546,8 +549,8 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
 	struct stat st;
 
 	if (t) {
-		t->q = malloc(TEXT_QUEUE);
-		t->rec = malloc(sizeof(*t->rec) * TEXT_RECORDS);
+		t->q = malloc(TEXT_QUEUE);	/* large: mmap, untouched until used */
+		t->rec = calloc(TEXT_RECORDS, sizeof(*t->rec));
 	}
 	if (!t || !t->q || !t->rec) {
 		if (t) {
