@@ -7,7 +7,7 @@
 #   make test     every test suite (packet tests, unit tests, namespace tests)
 #   make bench    benchmarks; figures go to BENCHMARKS.md
 #   make soak     long reliability runs (SOAK=1); figures go to RELIABILITY.md
-#   make static   build/bpfix-static: one static binary (containers, small devices)
+#   make static   build/bpfix-static: one static binary, no --metrics (small devices)
 #   make cross-arm64  build/arm64/bpfix-static, the same for arm64
 #   make test-deploy  systemd unit, container image, DaemonSet, arm64 (minutes)
 #   make V=1      show the commands

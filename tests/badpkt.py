@@ -308,7 +308,7 @@ def l4(c):
             c.add("ip%d-tcp-doff-%d" % (ver, doff), [M("tcp_doff"), label],
                   mk(6) / TCP(dataofs=doff, flags="A") / Raw(pay(8)))
         # A data offset beyond the datagram is not counted: the meter reads
-        # the fixed header only (README, "what counts as malformed").
+        # the fixed header only (docs/reference.md, "what counts as malformed").
         c.add("ip%d-tcp-doff-15-no-options" % ver, [label], mk(6) / TCP(dataofs=15, flags="S"))
         c.add("ip%d-tcp-all-flags" % ver, [label], mk(6) / TCP(flags=0x1FF))
         c.add("ip%d-tcp-no-flags-port-0" % ver, [label], mk(6) / TCP(sport=0, dport=0, flags=0))

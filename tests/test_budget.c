@@ -34,7 +34,7 @@ static void assert_parts(const struct memory_budget *b)
 }
 
 /* The default budget (64 MiB) on 2, 64 and 256 possible CPUs: the flows,
- * to the entry. README "Memory" has this table. */
+ * to the entry. docs/reference.md "Memory" has this table. */
 static void test_default(void **state)
 {
 	static const struct {

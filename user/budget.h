@@ -11,7 +11,7 @@
  * charges each map (its map_mem_usage: bpftool's bytes_memlock). Not in
  * it: the export queues (--udp-queue, --tcp-queue, stdout's), address
  * space touched only as deep as a backlog gets, sized by their own options
- * (README, "Memory").
+ * (docs/reference.md, "Memory").
  *
  * The kernel tables and the agent's table are both --flows entries: a
  * kernel table holds every flow that had a packet in one sweep interval,
@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define BUDGET_DEFAULT_BYTES (64ull << 20)	/* README "Memory": why 64 MiB */
+#define BUDGET_DEFAULT_BYTES (64ull << 20)	/* docs/reference.md "Memory": why 64 MiB */
 #define BUDGET_MIN_FLOWS     1024u		/* --flows' minimum */
 #define BUDGET_MAX_FLOWS     (1u << 24)		/* --flows' maximum */
 #define FRAG_PER_FLOWS       8			/* fragment entries: --flows / 8 ... */

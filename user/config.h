@@ -16,7 +16,7 @@
 #define MAX_IFACES     32
 #define MAX_COLLECTORS 8
 
-/* Defaults (README "Timeouts" explains them against nProbe, ipfixprobe and
+/* Defaults (docs/reference.md "Timeouts" explains them against nProbe, ipfixprobe and
  * softflowd). */
 #define DEFAULT_IDLE_TIMEOUT_S     15
 #define DEFAULT_ACTIVE_TIMEOUT_S   60
@@ -31,7 +31,7 @@
 #define DEFAULT_IPFIX_MTU          1500
 #define DEFAULT_TCP_QUEUE_RECORDS  65536
 #define DEFAULT_UDP_QUEUE_RECORDS  262144	/* at least; --flows if more */
-#define DEFAULT_EXPORT_RATE        50000	/* records/s per UDP collector (README) */
+#define DEFAULT_EXPORT_RATE        50000	/* records/s per UDP collector (docs/reference.md) */
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 25	/* Kubernetes' grace period is 30 s */
 
 enum attach_mode {
