@@ -49,6 +49,11 @@ static void fill(struct metrics_snapshot *s)
 	s->table_capacity = 65536;
 	s->kernel_table_entries = 32768;
 	s->kernel_table_drained = 12;
+	s->mem.budget = 64ull << 20;
+	s->mem.ncpus = 2;
+	s->mem.kernel_bytes = 36008960;
+	s->mem.journal_bytes = 28725248;
+	s->mem.frag_entries = 8284;
 	s->sweeps = 6;
 	s->sweep_ns_total = 1500000000;		/* 1.5 s */
 	s->sweep_ns_last = 2000000;		/* 2 ms */
@@ -143,6 +148,11 @@ static void test_exact_lines(void **state)
 	assert_line("bpfix_malformed_packets_total{reason=\"eth\"} 1");
 	assert_line("bpfix_malformed_packets_total{reason=\"tcp_doff\"} 0");
 	assert_line("bpfix_kernel_frag_held_total 9");
+	assert_line("bpfix_memory_budget_bytes 67108864");
+	assert_line("bpfix_memory_bytes{part=\"kernel_tables\"} 36008960");
+	assert_line("bpfix_memory_bytes{part=\"journal\"} 28725248");
+	assert_line("bpfix_possible_cpus 2");
+	assert_line("bpfix_fragment_table_capacity_entries 8284");
 	assert_line("# TYPE bpfix_agent_table_flows gauge");
 	assert_line("bpfix_agent_table_flows 17");
 	assert_line("bpfix_agent_table_capacity_flows 65536");

@@ -579,4 +579,5 @@ void agent_snapshot(const struct agent *a, struct metrics_snapshot *s)
 	}
 	s->n_ifc = a->n_ifc;
 	memcpy(s->ifc, a->ifc, sizeof(s->ifc[0]) * a->n_ifc);
+	s->mem = a->cfg->mem;
 }

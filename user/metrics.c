@@ -254,6 +254,21 @@ void metrics_format(FILE *f, const struct metrics_snapshot *s)
 	gauge(f, "bpfix_kernel_table_capacity_flows",
 	      "Flows each of the kernel's two flow tables can hold; a fuller one evicts (LRU).",
 	      s->kernel_table_entries);
+	gauge(f, "bpfix_memory_budget_bytes",
+	      "What the kernel tables, fragment table and journal may take (--memory).",
+	      s->mem.budget);
+	family(f, "bpfix_memory_bytes", "gauge",
+	       "What each part takes of the budget, for this machine's possible CPUs.");
+	put_labelled(f, "bpfix_memory_bytes", "part", "kernel_tables", s->mem.kernel_bytes);
+	put_labelled(f, "bpfix_memory_bytes", "part", "fragment_table", s->mem.frag_bytes);
+	put_labelled(f, "bpfix_memory_bytes", "part", "other_maps", s->mem.maps_bytes);
+	put_labelled(f, "bpfix_memory_bytes", "part", "journal", s->mem.journal_bytes);
+	put_labelled(f, "bpfix_memory_bytes", "part", "agent_index", s->mem.index_bytes);
+	gauge(f, "bpfix_possible_cpus", "Possible CPUs: a per-CPU value is paid this many times.",
+	      s->mem.ncpus);
+	gauge(f, "bpfix_fragment_table_capacity_entries",
+	      "Datagrams whose first fragment's ports the kernel can remember.",
+	      s->mem.frag_entries);
 	gauge(f, "bpfix_kernel_table_drained_flows",
 	      "Flows in the kernel table the last sweep drained: its occupancy at the flip.",
 	      s->kernel_table_drained);

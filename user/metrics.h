@@ -84,6 +84,7 @@ struct metrics_snapshot {
 	int n_out;
 	struct metrics_iface ifc[METRICS_IFACES];
 	int n_ifc;
+	struct memory_budget mem;		/* what --memory bought (budget.h) */
 };
 
 struct metrics;
