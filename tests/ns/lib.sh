@@ -745,6 +745,9 @@ agent_start() {
 	AGENT_OUT=$TEST_TMP/$_as_tag.out
 	AGENT_ERR=$TEST_TMP/$_as_tag.err
 	defer "rm -rf '$AGENT_PIN'"
+	# emptied here, not by the redirection in the background job, which
+	# may come after agent_wait_metering read an earlier agent's lines
+	: >"$AGENT_ERR"
 	nsenter --net="$NETNS_DIR/$_as_ns" "$BPFIX" -i "$_as_if" --pin-path "$AGENT_PIN" -v "$@" \
 		>"$AGENT_OUT" 2>"$AGENT_ERR" &
 	AGENT_PID=$!

@@ -266,6 +266,20 @@ check_eq "  -> then $RO/pins" "$RO_AFTER" absent
 ro_case "mount -t bpf bpf '$RO'; mkdir '$RO/pins'; mount -o remount,ro '$RO'" "$RO/pins" \
 	"--pin-path $RO/pins: .*Read-only file system"
 check_eq "  -> then $RO/pins (there before)" "$RO_AFTER" "dir 0"
+# A read-only /run: the lock directory cannot be made. The error names the
+# cause (EROFS), not the ENOENT of the lock file's open that follows it.
+# shellcheck disable=SC2016 # for the inner sh
+# (the network namespace first: its handle lives under /run)
+nsenter --net="$NETNS_DIR/$NS_B" unshare -m --propagation private sh -c '
+	mount -t tmpfs -o ro none /run || exit 99
+	timeout 30 "$1" -i "$2" --pin-path "$3" >"$4" 2>"$5" </dev/null
+' sh "$BPFIX" "$IF_B" "$BPFFS/bpfix-$$-cli-rorun" "$OUT" "$ERR"
+RC=$?
+check_eq "bpfix with /run read-only: exit, stdout lines, stderr lines" \
+	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
+	"^bpfix: /run/bpfix: Read-only file system"
+nothing_left "$NS_B" "$IF_B" "$BPFFS/bpfix-$$-cli-rorun" "  -> with /run read-only"
 BLOCK=$BPFFS/bpfix-$$-cli-block
 bpftool map create "$BLOCK" type array key 4 value 4 entries 1 name cli_block ||
 	fail "cannot pin a map at $BLOCK"
