@@ -55,6 +55,19 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.n_collectors, 0);
 	assert_int_equal(cfg.uniflow, 0);
 	assert_string_equal(cfg.pin_path, DEFAULT_PIN_PATH);
+	/* the option table's defaults (config_defaults) */
+	assert_int_equal(cfg.observation_domain, DEFAULT_OBSERVATION_DOMAIN);
+	assert_int_equal(cfg.template_refresh_s, DEFAULT_TEMPLATE_REFRESH_S);
+	assert_int_equal(cfg.ipfix_mtu, DEFAULT_IPFIX_MTU);
+	assert_int_equal(cfg.tcp_queue_records, DEFAULT_TCP_QUEUE_RECORDS);
+	assert_int_equal(cfg.export_rate, DEFAULT_EXPORT_RATE);
+	assert_int_equal(cfg.shutdown_timeout_s, DEFAULT_SHUTDOWN_TIMEOUT_S);
+	assert_int_equal(cfg.udp_queue_records, DEFAULT_UDP_QUEUE_RECORDS);
+	assert_int_equal(cfg.memory, 0);
+	assert_int_equal(cfg.flows_set, 0);
+	assert_int_equal(cfg.udp_queue_set, 0);
+	assert_int_equal(cfg.verbose, 0);
+	assert_string_equal(cfg.metrics, "");
 }
 
 static void test_config_values(void **state)
@@ -102,8 +115,9 @@ static void test_config_errors(void **state)
 	} rows[] = {
 		{ { "-i", "nosuchif0" }, "nosuchif0: no such interface" },
 		{ { "-i", "lo", "-i", "lo" }, "given twice" },
-		{ { "-m", "ebpf" }, "-m ebpf" },
-		{ { "-f", "xml" }, "-f xml" },
+		{ { "-m", "ebpf" }, "-m ebpf: use tc, xdp or xdp-generic" },
+		{ { "-f", "xml" }, "-f xml: use text or json" },
+		{ { "--mode", "" }, "-m : use tc" },
 		{ { "--idle-timeout", "0" }, "out of range" },
 		{ { "--idle-timeout", "10x" }, "not a number" },
 		{ { "--idle-timeout", "-1" }, "not a number" },
@@ -121,6 +135,13 @@ static void test_config_errors(void **state)
 		{ { "-c", "file:" }, "needs a path" },
 		{ { "-c", "udp://:4739" }, "missing host" },
 		{ { "--idle-timeout", "30", "--active-timeout", "10" }, "shorter than" },
+		{ { "--memory", "1.5G" }, "--memory: '1.5G' is not a size" },
+		{ { "--memory", "0" }, "--memory: 0 holds no flows" },
+		{ { "--udp-queue", "0" }, "--udp-queue: 0 is out of range 1..67108864" },
+		{ { "--metrics", "9402" }, "--metrics 9402: missing :PORT" },
+		{ { "--uniflow=1" }, "--uniflow=1: unknown option" },
+		{ { "--u", "1" }, "--u: unknown option" },	/* --udp-queue or --uniflow */
+		{ { "-m" }, "-m: needs a value" },
 		{ { "--bogus" }, "unknown option" },
 		{ { "-x" }, "unknown option" },
 		{ { "--flows" }, "needs a value" },
@@ -140,6 +161,77 @@ static void test_config_errors(void **state)
 				 rows[i].args[0], rows[i].args[1] ? rows[i].args[1] : "", ret, err,
 				 rows[i].msg);
 	}
+}
+
+/* Every option in the usage, with the default config.h gives it. */
+static void test_config_usage(void **state)
+{
+	static const struct {
+		const char *opt;	/* as the usage's option list starts it */
+		const char *dflt;	/* "" for none */
+		unsigned long long num;	/* ... else with this number */
+	} rows[] = {
+		{ "-i, --interface IFACE", "(default: the interface of the default route)", 0 },
+		{ "-m, --mode MODE", "(default tc)", 0 },
+		{ "-c, --collector URI", "(default: print to stdout)", 0 },
+		{ "-f, --format FORMAT", "(default text)", 0 },
+		{ "--idle-timeout SEC", "(default %llu)", DEFAULT_IDLE_TIMEOUT_S },
+		{ "--active-timeout SEC", "(default %llu)", DEFAULT_ACTIVE_TIMEOUT_S },
+		{ "--sweep-interval MS", "(default %llu)", DEFAULT_SWEEP_INTERVAL_MS },
+		{ "--memory SIZE", "(default: %lluM,", BUDGET_DEFAULT_BYTES >> 20 },
+		{ "--flows N", "(default: as many as --memory holds", 0 },
+		{ "--uniflow", "", 0 },
+		{ "--observation-domain ID", "(default %llu)", DEFAULT_OBSERVATION_DOMAIN },
+		{ "--pin-path DIR", "(default: " DEFAULT_PIN_PATH ")", 0 },
+		{ "--template-refresh SEC", "(default %llu)", DEFAULT_TEMPLATE_REFRESH_S },
+		{ "--ipfix-mtu BYTES", "(default %llu)", DEFAULT_IPFIX_MTU },
+		{ "--tcp-queue N", "(default %llu)", DEFAULT_TCP_QUEUE_RECORDS },
+		{ "--export-rate N", "(default %llu)", DEFAULT_EXPORT_RATE },
+		{ "--udp-queue N", "at least %llu)", DEFAULT_UDP_QUEUE_RECORDS },
+		{ "--shutdown-timeout SEC", "(default %llu)", DEFAULT_SHUTDOWN_TIMEOUT_S },
+		{ "--metrics ADDR:PORT", "", 0 },
+		{ "-v, --verbose", "", 0 },
+		{ "-h, --help", "", 0 },
+		{ "-V, --version", "", 0 },
+	};
+	char *text = NULL, line[96], want[128];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	config_usage(f);
+	fclose(f);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *at, *end;
+
+		snprintf(line, sizeof(line), "\n  %s ", rows[i].opt);
+		at = strstr(text, line);
+		if (!at)
+			fail_msg("no '%s' in the usage", rows[i].opt);
+		/* its help: up to the next option or the blank line */
+		at += strlen(line);
+		for (end = at; *end && strncmp(end, "\n  -", 4) && strncmp(end, "\n\n", 2); end++)
+			;
+		if (!*rows[i].dflt)
+			continue;
+		snprintf(want, sizeof(want), rows[i].dflt, rows[i].num);
+		/* the help wraps: compare with its white space as single spaces */
+		{
+			char flat[512];
+			size_t n = 0;
+
+			for (const char *p = at; p < end && n + 1 < sizeof(flat); p++)
+				if (*p != ' ' && *p != '\n')
+					flat[n++] = *p;
+				else if (n && flat[n - 1] != ' ')
+					flat[n++] = ' ';
+			flat[n] = '\0';
+			if (!strstr(flat, want))
+				fail_msg("'%s': no '%s' in '%s'", rows[i].opt, want, flat);
+		}
+	}
+	free(text);
 }
 
 static void test_config_help_version(void **state)
@@ -819,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_usage),
 		cmocka_unit_test(test_config_help_version),
 		cmocka_unit_test(test_clock_conversion),
 		cmocka_unit_test(test_merge_percpu),

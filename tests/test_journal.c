@@ -76,6 +76,38 @@ static void *shared(size_t len)
 	return m;
 }
 
+/* The fixture: a rig of @len bytes of shared memory, zeros as a new pinned
+ * map is, in *state; the test opens it. */
+static int rig_map(void **state, size_t len)
+{
+	struct rig *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -1;
+	g->len = len;
+	g->mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (g->mem == MAP_FAILED) {
+		free(g);
+		return -1;
+	}
+	*state = g;
+	return 0;
+}
+
+static int rig_setup(void **state)
+{
+	return rig_map(state, RIG_LEN(CAP, BATCH, NCPUS));
+}
+
+static int rig_teardown(void **state)
+{
+	struct rig *g = *state;
+
+	munmap(g->mem, g->len);
+	free(g);
+	return 0;
+}
+
 /* Open (or reopen after a "kill") the journal in g->mem and its table. */
 static void rig_open(struct rig *g, uint64_t idle_ms, uint64_t active_ms)
 {
@@ -181,7 +213,6 @@ static void rig_flow_and_held(struct rig *g, uint32_t *flow, uint32_t *held)
 	uint32_t i;
 
 	*flow = *held = CAP;
-	g->mem = shared(g->len);
 	rig_open(g, 60000, 60000);
 	stage(&g->j, 0, 2, 5);
 	stage(&g->j, 1, 2, 3);
@@ -205,7 +236,6 @@ static uint32_t rig_one_flow(struct rig *g)
 {
 	uint32_t idx;
 
-	g->mem = shared(g->len);
 	rig_open(g, 60000, 60000);
 	stage(&g->j, 0, 1, 5);
 	journal_fold_staged(&g->j, fold, g);
@@ -227,98 +257,90 @@ static uint64_t handed(const struct rig *g)
  * the change is undone and the flow folded again, once. */
 static void test_apply_undone(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct flow_side d;
 	uint32_t idx;
 
-	(void)state;
-	rig_one_flow(&g);
-	stage(&g.j, 3, 1, 7);
-	flow_merge_percpu(&g.j.values[3 * NCPUS], NCPUS, 0, &d);
-	flowtab_add(&g.t, &g.j.keys[3], &d);	/* ... and the kill: no release */
-	idx = g.j.h->op_entry;
-	assert_int_equal(g.j.h->op, JOP_APPLY);
-	assert_int_equal(g.j.entries[idx].side[0].packets + g.j.entries[idx].side[1].packets, 12);
-	rig_close(&g);
+	rig_one_flow(g);
+	stage(&g->j, 3, 1, 7);
+	flow_merge_percpu(&g->j.values[3 * NCPUS], NCPUS, 0, &d);
+	flowtab_add(&g->t, &g->j.keys[3], &d);	/* ... and the kill: no release */
+	idx = g->j.h->op_entry;
+	assert_int_equal(g->j.h->op, JOP_APPLY);
+	assert_int_equal(g->j.entries[idx].side[0].packets + g->j.entries[idx].side[1].packets, 12);
+	rig_close(g);
 
-	rig_open(&g, 60000, 60000);
-	assert_int_equal(g.j.rec.adopted, 1);
-	assert_int_equal(g.j.rec.op, JOP_APPLY);
-	assert_int_equal(g.j.rec.op_undone, 1);
-	assert_int_equal(g.j.rec.staged, 1);
-	assert_int_equal(g.j.rec.staged_packets, 7);
-	assert_int_equal(table_packets(&g), 5);
-	journal_fold_staged(&g.j, fold, &g);
-	assert_int_equal(table_packets(&g), 12);
-	assert_int_equal(g.t.used, 1);
-	assert_int_equal(g.j.keys[3].ifindex, 0);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.adopted, 1);
+	assert_int_equal(g->j.rec.op, JOP_APPLY);
+	assert_int_equal(g->j.rec.op_undone, 1);
+	assert_int_equal(g->j.rec.staged, 1);
+	assert_int_equal(g->j.rec.staged_packets, 7);
+	assert_int_equal(table_packets(g), 5);
+	journal_fold_staged(&g->j, fold, g);
+	assert_int_equal(table_packets(g), 12);
+	assert_int_equal(g->t.used, 1);
+	assert_int_equal(g->j.keys[3].ifindex, 0);
+	rig_close(g);
 }
 
 /* APPLY killed after the release: done, nothing to redo. */
 static void test_apply_completed(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 
-	(void)state;
-	rig_one_flow(&g);
-	g.j.h->op = JOP_APPLY;	/* as if killed between the release and op := NONE */
-	rig_close(&g);
-	rig_open(&g, 60000, 60000);
-	assert_int_equal(g.j.rec.op_undone, 0);
-	assert_int_equal(table_packets(&g), 5);
-	assert_int_equal(g.j.h->op, JOP_NONE);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	rig_one_flow(g);
+	g->j.h->op = JOP_APPLY;	/* as if killed between the release and op := NONE */
+	rig_close(g);
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.op_undone, 0);
+	assert_int_equal(table_packets(g), 5);
+	assert_int_equal(g->j.h->op, JOP_NONE);
+	rig_close(g);
 }
 
 /* EMIT killed after the record was handed out: the entry goes. */
 static void test_emit_completed(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct flow_record r;
 	uint32_t idx;
 
-	(void)state;
-	idx = rig_one_flow(&g);
-	journal_emit_begin(&g.j, &g.t, idx);
+	idx = rig_one_flow(g);
+	journal_emit_begin(&g->j, &g->t, idx);
 	memset(&r, 0, sizeof(r));
 	r.fwd.packets = 5;
-	journal_handed(&g.j, &r);	/* ... killed before the entry's reset */
-	rig_close(&g);
-	rig_open(&g, 60000, 60000);
-	assert_int_equal(g.j.rec.op, JOP_EMIT);
-	assert_int_equal(g.j.rec.op_undone, 0);
-	assert_int_equal(table_packets(&g), 0);
-	assert_int_equal(g.t.used, 0);
-	assert_int_equal(handed(&g), 5);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	journal_handed(&g->j, &r);	/* ... killed before the entry's reset */
+	rig_close(g);
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.op, JOP_EMIT);
+	assert_int_equal(g->j.rec.op_undone, 0);
+	assert_int_equal(table_packets(g), 0);
+	assert_int_equal(g->t.used, 0);
+	assert_int_equal(handed(g), 5);
+	rig_close(g);
 }
 
 /* EMIT killed half way through the ledger's update, before the record
  * counted: the entry stays as it was, the ledger as before. */
 static void test_emit_undone(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct journal_ledger *l;
 	uint32_t idx;
 
-	(void)state;
-	idx = rig_one_flow(&g);
-	journal_emit_begin(&g.j, &g.t, idx);
-	l = &g.j.h->ledger[g.j.h->bank];
+	idx = rig_one_flow(g);
+	journal_emit_begin(&g->j, &g->t, idx);
+	l = &g->j.h->ledger[g->j.h->bank];
 	l->handed_packets += 5;			/* torn: packets, not yet the record */
-	memset(&g.j.entries[idx].side, 0, sizeof(g.j.entries[idx].side));
-	rig_close(&g);
-	rig_open(&g, 60000, 60000);
-	assert_int_equal(g.j.rec.op_undone, 1);
-	assert_int_equal(table_packets(&g), 5);
-	assert_int_equal(handed(&g), 0);
-	assert_int_equal(g.t.used, 1);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	memset(&g->j.entries[idx].side, 0, sizeof(g->j.entries[idx].side));
+	rig_close(g);
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.op_undone, 1);
+	assert_int_equal(table_packets(g), 5);
+	assert_int_equal(handed(g), 0);
+	assert_int_equal(g->t.used, 1);
+	rig_close(g);
 }
 
 /* Flow 2 and its held fragments (rig_flow_and_held), then a MOVE of the
@@ -343,73 +365,71 @@ static void rig_killed_in_move(struct rig *g, int committed, uint32_t *flow)
 	assert_int_equal(table_packets(g), 8);
 }
 
-/* Killed before the commit: the flow as it was, the held entry still
- * there, resolved again, once. Killed after: the held entry goes, its
- * counts are in the flow. */
-static void test_move_killed(void **state)
+/* Then: killed before the commit, the flow as it was, the held entry
+ * still there, resolved again, once; killed after, the held entry gone,
+ * its counts in the flow. */
+static void move_killed(struct rig *g, int committed)
 {
-	int committed;
+	uint32_t flow;
 
-	(void)state;
-	for (committed = 0; committed < 2; committed++) {
-		struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
-		uint32_t flow;
+	rig_killed_in_move(g, committed, &flow);
+	assert_int_equal(g->j.entries[flow].side[0].packets, committed ? 8 : 5);
+	assert_int_equal(g->t.held, !committed);
+	assert_int_equal(flowtab_resolve_held(&g->t, find_even, NULL), !committed);
+	assert_int_equal(table_packets(g), 8);
+	assert_int_equal(g->j.entries[flow].side[0].packets, 8);
+	assert_int_equal(g->t.used, 1);
+	assert_int_equal(g->t.held, 0);
+	assert_int_equal(g->j.h->op, JOP_NONE);
+	rig_close(g);
+}
 
-		rig_killed_in_move(&g, committed, &flow);
-		assert_int_equal(g.j.entries[flow].side[0].packets, committed ? 8 : 5);
-		assert_int_equal(g.t.held, !committed);
-		assert_int_equal(flowtab_resolve_held(&g.t, find_even, NULL), !committed);
-		assert_int_equal(table_packets(&g), 8);
-		assert_int_equal(g.j.entries[flow].side[0].packets, 8);
-		assert_int_equal(g.t.used, 1);
-		assert_int_equal(g.t.held, 0);
-		assert_int_equal(g.j.h->op, JOP_NONE);
-		rig_close(&g);
-		munmap(g.mem, g.len);
-	}
+static void test_move_killed_before_commit(void **state)
+{
+	move_killed(*state, 0);
+}
+
+static void test_move_killed_after_commit(void **state)
+{
+	move_killed(*state, 1);
 }
 
 /* A held entry that is never resolved goes out at its idle timeout with
  * ports 0 and FLOW_F_FRAG_UNMATCHED, and only then. */
 static void test_held_unmatched(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 
-	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 3000, 3000);
-	stage_at(&g.j, 0, 0, 4, 1000);
-	g.j.keys[0] = held_key(7);
-	journal_fold_staged(&g.j, fold, &g);
-	assert_int_equal(flowtab_resolve_held(&g.t, find_even, NULL), 0);
-	assert_int_equal(flowtab_expire(&g.t, 3999), 0);
-	assert_int_equal(flowtab_expire(&g.t, 4000), 1);
-	assert_int_equal(handed(&g), 4);
-	assert_int_equal(g.t.stats.held_unmatched, 4);
-	assert_int_equal(g.t.held, 0);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	rig_open(g, 3000, 3000);
+	stage_at(&g->j, 0, 0, 4, 1000);
+	g->j.keys[0] = held_key(7);
+	journal_fold_staged(&g->j, fold, g);
+	assert_int_equal(flowtab_resolve_held(&g->t, find_even, NULL), 0);
+	assert_int_equal(flowtab_expire(&g->t, 3999), 0);
+	assert_int_equal(flowtab_expire(&g->t, 4000), 1);
+	assert_int_equal(handed(g), 4);
+	assert_int_equal(g->t.stats.held_unmatched, 4);
+	assert_int_equal(g->t.held, 0);
+	rig_close(g);
 }
 
 /* What outputs were handed and never settled is counted as not sent, once:
  * a second restart does not count it again. */
 static void test_ledger_lost(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct output_stats *s;
 	struct flow_record r;
 	int i;
 
-	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	journal_new_ledger(&g.j);
-	s = journal_out_stats(&g.j, 0, 2);
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j);
+	s = journal_out_stats(&g->j, 0, 2);
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < 10; i++) {
 		r.fwd.packets = 3;
 		r.fwd.octets = 300;
-		journal_handed(&g.j, &r);
+		journal_handed(&g->j, &r);
 		s->records++;
 	}
 	s->records_sent = 6;	/* output 0: 6 sent, 1 dropped, 3 in flight */
@@ -418,58 +438,61 @@ static void test_ledger_lost(void **state)
 	s->records_not_sent = 1;
 	s->packets_not_sent = 3;
 	s->octets_not_sent = 300;
-	s = journal_out_stats(&g.j, 1, 2);	/* output 1: all 10 sent */
+	s = journal_out_stats(&g->j, 1, 2);	/* output 1: all 10 sent */
 	s->records_sent = 10;
 	s->packets_sent = 30;
 	s->octets_sent = 3000;
-	rig_close(&g);
+	rig_close(g);
 
-	rig_open(&g, 60000, 60000);
-	journal_new_ledger(&g.j);
-	assert_int_equal(g.j.rec.lost[0].records_not_sent, 3);
-	assert_int_equal(g.j.rec.lost[0].packets_not_sent, 9);
-	assert_int_equal(g.j.rec.lost[0].octets_not_sent, 900);
-	assert_int_equal(g.j.rec.lost[1].records_not_sent, 0);
-	s = journal_out_stats(&g.j, 0, 2);
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j);
+	assert_int_equal(g->j.rec.lost[0].records_not_sent, 3);
+	assert_int_equal(g->j.rec.lost[0].packets_not_sent, 9);
+	assert_int_equal(g->j.rec.lost[0].octets_not_sent, 900);
+	assert_int_equal(g->j.rec.lost[1].records_not_sent, 0);
+	s = journal_out_stats(&g->j, 0, 2);
 	assert_int_equal(s->records_not_sent, 3);	/* reported by the new output */
 	assert_int_equal(s->packets_not_sent, 9);
 	/* the new agent sends all it hands, then is killed too */
 	r.fwd.packets = 2;
 	r.fwd.octets = 200;
-	journal_handed(&g.j, &r);
+	journal_handed(&g->j, &r);
 	s->records++;
 	s->records_sent++;
 	s->packets_sent += 2;
 	s->octets_sent += 200;
-	journal_out_stats(&g.j, 1, 2)->records_sent++;
-	rig_close(&g);
+	journal_out_stats(&g->j, 1, 2)->records_sent++;
+	rig_close(g);
 
-	rig_open(&g, 60000, 60000);
-	journal_new_ledger(&g.j);
-	assert_int_equal(g.j.rec.lost[0].records_not_sent, 0);
-	assert_int_equal(g.j.rec.lost[1].records_not_sent, 0);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j);
+	assert_int_equal(g->j.rec.lost[0].records_not_sent, 0);
+	assert_int_equal(g->j.rec.lost[1].records_not_sent, 0);
+	rig_close(g);
 }
 
 /* Another geometry is not adopted in place. */
 static void test_geometry(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct journal j2;
 
-	(void)state;
-	g.mem = shared(g.len);
-	rig_open(&g, 60000, 60000);
-	rig_close(&g);
+	rig_open(g, 60000, 60000);
+	rig_close(g);
 	memset(&j2, 0, sizeof(j2));
-	assert_int_equal(rig_journal_open(&j2, g.mem, CAP / 2, BATCH, NCPUS), 0);
+	assert_int_equal(rig_journal_open(&j2, g->mem, CAP / 2, BATCH, NCPUS), 0);
 	assert_int_equal(j2.rec.adopted, 0);
 	/* staging for more flows than the memory holds */
-	assert_int_equal(journal_open_mem(&j2, g.mem, journal_size(BATCH, NCPUS),
-					  rig_entries(g.mem, BATCH, NCPUS), CAP, BATCH * 4, NCPUS),
+	assert_int_equal(journal_open_mem(&j2, g->mem, journal_size(BATCH, NCPUS),
+					  rig_entries(g->mem, BATCH, NCPUS), CAP, BATCH * 4, NCPUS),
 			 -EINVAL);
-	munmap(g.mem, g.len);
+}
+
+/* A version 2 journal's memory: its entries, then room as large again
+ * (a version 3 journal's flows map). */
+static int rig_setup_v2(void **state)
+{
+	return rig_map(state, RIG_LEN(CAP, BATCH, NCPUS) + journal_flows_size(CAP));
 }
 
 /* A version 2 journal held its entries between the header and the staging
@@ -477,13 +500,12 @@ static void test_geometry(void **state)
  * export them (journal.h), and a reopen finds what was folded. */
 static void test_version2(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) + journal_flows_size(CAP) };
+	struct rig *g = *state;
 	struct journal_hdr *h;
 	uint8_t *base;
 
-	(void)state;
-	g.mem = base = shared(g.len);
-	h = g.mem;
+	base = g->mem;
+	h = g->mem;
 	h->version = 2;
 	h->entry_size = sizeof(struct flowtab_entry);
 	h->capacity = CAP;
@@ -491,29 +513,28 @@ static void test_version2(void **state)
 	h->ncpus = NCPUS;
 	h->magic = JOURNAL_MAGIC;
 	for (int run = 0; run < 2; run++) {
-		memset(&g.j, 0, sizeof(g.j));
-		assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, NULL, CAP, BATCH, NCPUS), 0);
-		assert_int_equal(g.j.rec.adopted, 1);
-		assert_int_equal(g.j.h->version, 2);
-		assert_true((uint8_t *)g.j.entries >= base + offsetof(struct journal_hdr, flows_id));
-		assert_true((uint8_t *)(g.j.entries + CAP) <= (uint8_t *)g.j.keys);
-		assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, rig_emit, &g), 0);
-		flowtab_adopt(&g.t, g.j.entries, &g.j);
+		memset(&g->j, 0, sizeof(g->j));
+		assert_int_equal(journal_open_mem(&g->j, g->mem, g->len, NULL, CAP, BATCH, NCPUS), 0);
+		assert_int_equal(g->j.rec.adopted, 1);
+		assert_int_equal(g->j.h->version, 2);
+		assert_true((uint8_t *)g->j.entries >= base + offsetof(struct journal_hdr, flows_id));
+		assert_true((uint8_t *)(g->j.entries + CAP) <= (uint8_t *)g->j.keys);
+		assert_int_equal(flowtab_init(&g->t, CAP, 1, 1, 60000, 60000, rig_emit, g), 0);
+		flowtab_adopt(&g->t, g->j.entries, &g->j);
 		if (run == 0) {
-			stage(&g.j, 0, 7, 10);
-			journal_fold_staged(&g.j, fold, &g);
+			stage(&g->j, 0, 7, 10);
+			journal_fold_staged(&g->j, fold, g);
 		} else {
-			assert_int_equal(g.j.rec.entries, 1);
-			assert_int_equal(g.j.rec.packets, 10);
-			assert_int_equal(table_packets(&g), 10);
+			assert_int_equal(g->j.rec.entries, 1);
+			assert_int_equal(g->j.rec.packets, 10);
+			assert_int_equal(table_packets(g), 10);
 		}
-		flowtab_free(&g.t);
+		flowtab_free(&g->t);
 	}
 	/* a version 3 journal without its flows map is not opened */
-	memset(base, 0, g.len);
-	memset(&g.j, 0, sizeof(g.j));
-	assert_int_equal(journal_open_mem(&g.j, g.mem, g.len, NULL, CAP, BATCH, NCPUS), -EINVAL);
-	munmap(g.mem, g.len);
+	memset(base, 0, g->len);
+	memset(&g->j, 0, sizeof(g->j));
+	assert_int_equal(journal_open_mem(&g->j, g->mem, g->len, NULL, CAP, BATCH, NCPUS), -EINVAL);
 }
 
 /* ---- SIGKILL at random moments ------------------------------------------------ */
@@ -555,18 +576,16 @@ static void child(struct rig *g, struct ctl *c)
 
 static void test_sigkill(void **state)
 {
-	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct rig *g = *state;
 	struct ctl *c = shared(4096);
 	uint64_t fed = 0, handed_total = 0;
 	uint32_t round = 0, n = 0, kills = 0, moves = 0;
 	unsigned int seed = 12345;
 	int k;
 
-	(void)state;
-	g.mem = shared(g.len);
 	memset(c, 0, sizeof(*c));
-	rig_open(&g, 3, 5);	/* the parent stages through g.j's pointers */
-	rig_close(&g);
+	rig_open(g, 3, 5);	/* the parent stages through g->j's pointers */
+	rig_close(g);
 	for (k = 0; k < KILLS; k++) {
 		pid_t pid;
 		struct timespec ts, t0;
@@ -578,7 +597,7 @@ static void test_sigkill(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			child(&g, c);
+			child(g, c);
 			_exit(0);
 		}
 		while (!c->ready)
@@ -595,11 +614,11 @@ static void test_sigkill(void **state)
 
 				uint32_t flow = n + rand_r(&seed) % 300;
 
-				stage_at(&g.j, s, flow, p, ROUND_MS(round + 1));
+				stage_at(&g->j, s, flow, p, ROUND_MS(round + 1));
 				/* a quarter are held fragments: half of them
 				 * resolve (find_even), half go out unmatched */
 				if (rand_r(&seed) % 4 == 0)
-					g.j.keys[s] = held_key(flow);
+					g->j.keys[s] = held_key(flow);
 				fed += p;
 			}
 			n += 7;
@@ -618,23 +637,22 @@ static void test_sigkill(void **state)
 		/* What the dead agent's ledger handed, once its last operation
 		 * is settled (as the next agent's open would), then zeroed: the
 		 * next agent's ledger starts from nothing either way. */
-		rig_open(&g, 3, 5);
-		moves += g.j.rec.op == JOP_MOVE;
-		handed_total += handed(&g);
-		g.j.h->ledger[g.j.h->bank].handed_packets = 0;
-		g.j.h->ledger[g.j.h->bank].handed_records = 0;
-		rig_close(&g);
+		rig_open(g, 3, 5);
+		moves += g->j.rec.op == JOP_MOVE;
+		handed_total += handed(g);
+		g->j.h->ledger[g->j.h->bank].handed_packets = 0;
+		g->j.h->ledger[g->j.h->bank].handed_records = 0;
+		rig_close(g);
 	}
 	/* The last recovery: fold what is staged, count the table. */
-	rig_open(&g, 3, 5);
-	journal_fold_staged(&g.j, fold, &g);
-	handed_total += handed(&g);
+	rig_open(g, 3, 5);
+	journal_fold_staged(&g->j, fold, g);
+	handed_total += handed(g);
 	printf("# %u kills (%u in a MOVE), %llu packets fed, %llu handed out, %llu in the table\n",
 	       kills, moves, (unsigned long long)fed, (unsigned long long)handed_total,
-	       (unsigned long long)table_packets(&g));
-	assert_int_equal(handed_total + table_packets(&g), fed);
-	rig_close(&g);
-	munmap(g.mem, g.len);
+	       (unsigned long long)table_packets(g));
+	assert_int_equal(handed_total + table_packets(g), fed);
+	rig_close(g);
 	munmap(c, 4096);
 }
 
@@ -667,31 +685,30 @@ static void check_emit(void *ctx, const struct flow_record *r)
  * of 10 packets folded and 8 staged each. */
 static void test_corrupt_pages(void **state)
 {
+	struct rig *g = *state;
 	uint64_t dropped = 0, rounds_dropping = 0;
 	unsigned int seed = 42;
 
-	(void)state;
 	for (int round = 0; round < 200; round++) {
-		struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
 		struct journal_limits lim = { .packets = 40 * 10 + 8 * 10, .now_ms = 1ull << 40 };
 		struct checked c = { 0 };
 		uint8_t *base;
 		size_t pages, first_page;
 
-		g.mem = shared(g.len);
-		rig_open(&g, 60000, 60000);
+		memset(g->mem, 0, g->len);	/* a new journal each round */
+		rig_open(g, 60000, 60000);
 		for (uint32_t i = 0; i < 40; i++) {
-			stage(&g.j, i, i, 10);
-			journal_fold_staged(&g.j, fold, &g);
+			stage(&g->j, i, i, 10);
+			journal_fold_staged(&g->j, fold, g);
 		}
 		for (uint32_t i = 0; i < 8; i++)
-			stage(&g.j, i, 100 + i, 10);
-		rig_close(&g);
+			stage(&g->j, i, 100 + i, 10);
+		rig_close(g);
 
 		/* the pages after the header's: staging and entries */
-		base = g.mem;
-		first_page = ((uint8_t *)g.j.keys - base + 4095) / 4096;
-		pages = g.len / 4096;
+		base = g->mem;
+		first_page = ((uint8_t *)g->j.keys - base + 4095) / 4096;
+		pages = g->len / 4096;
 		for (int k = 0; k < 1 + round % 3; k++) {
 			size_t p = first_page + (size_t)rand_r(&seed) % (pages - first_page);
 
@@ -699,25 +716,32 @@ static void test_corrupt_pages(void **state)
 				base[p * 4096 + b] = (uint8_t)rand_r(&seed);
 		}
 
-		memset(&g.j, 0, sizeof(g.j));
-		g.j.fd = -1;
-		assert_int_equal(rig_journal_open(&g.j, g.mem, CAP, BATCH, NCPUS), 0);
-		dropped += journal_drop_implausible(&g.j, &lim);
-		rounds_dropping += g.j.rec.dropped > 0;
-		assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, check_emit, &c), 0);
-		flowtab_adopt(&g.t, g.j.entries, &g.j);
-		journal_fold_staged(&g.j, fold, &g);
-		flowtab_flush(&g.t, FLOW_END_FORCED);
+		memset(&g->j, 0, sizeof(g->j));
+		g->j.fd = -1;
+		assert_int_equal(rig_journal_open(&g->j, g->mem, CAP, BATCH, NCPUS), 0);
+		dropped += journal_drop_implausible(&g->j, &lim);
+		rounds_dropping += g->j.rec.dropped > 0;
+		assert_int_equal(flowtab_init(&g->t, CAP, 1, 1, 60000, 60000, check_emit, &c), 0);
+		flowtab_adopt(&g->t, g->j.entries, &g->j);
+		journal_fold_staged(&g->j, fold, g);
+		flowtab_flush(&g->t, FLOW_END_FORCED);
 		assert_true(c.packets <= lim.packets);
 		assert_int_equal(c.insane, 0);
-		flowtab_free(&g.t);
-		munmap(g.mem, g.len);
+		flowtab_free(&g->t);
 	}
 	print_message("200 rounds of random pages: %llu entries and staged flows dropped, "
 		      "in %llu rounds\n", (unsigned long long)dropped,
 		      (unsigned long long)rounds_dropping);
 	/* a random page that hits entries or staging is found out */
 	assert_true(rounds_dropping >= 150);
+}
+
+/* A staging of one flow for every possible CPU. */
+static int rig_setup_one_flow_batch(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	return ncpus > 0 ? rig_map(state, RIG_LEN(CAP, 1, (uint32_t)ncpus)) : -1;
 }
 
 /* A kernel table bucket larger than a drain batch (-ENOSPC from the batch
@@ -730,10 +754,9 @@ static void test_drain_big_bucket(void **state)
 {
 	int ncpus = libbpf_num_possible_cpus(), fd;
 	struct meter m;
-	struct rig g;
+	struct rig *g = *state;
 	uint32_t i;
 
-	(void)state;
 	if (geteuid() != 0) {
 		print_message("needs root (a BPF map)\n");
 		skip();
@@ -753,44 +776,43 @@ static void test_drain_big_bucket(void **state)
 		v[0].min_ip_len = v[0].max_ip_len = 100;
 		assert_int_equal(bpf_map_update_elem(fd, &k, v, BPF_NOEXIST), 0);
 	}
-	g.len = RIG_LEN(CAP, 1, (uint32_t)ncpus);
-	g.mem = shared(g.len);
-	memset(&g.j, 0, sizeof(g.j));
-	g.j.fd = -1;
-	assert_int_equal(rig_journal_open(&g.j, g.mem, CAP, 1, (uint32_t)ncpus), 0);
-	assert_int_equal(flowtab_init(&g.t, CAP, 1, 1, 60000, 60000, rig_emit, &g), 0);
-	flowtab_adopt(&g.t, g.j.entries, &g.j);
+	memset(&g->j, 0, sizeof(g->j));
+	g->j.fd = -1;
+	assert_int_equal(rig_journal_open(&g->j, g->mem, CAP, 1, (uint32_t)ncpus), 0);
+	assert_int_equal(flowtab_init(&g->t, CAP, 1, 1, 60000, 60000, rig_emit, g), 0);
+	flowtab_adopt(&g->t, g->j.entries, &g->j);
 	memset(&m, 0, sizeof(m));
 	m.ncpus = ncpus;
-	meter_use_buffers(&m, g.j.keys, g.j.values, 1);
+	meter_use_buffers(&m, g->j.keys, g->j.values, 1);
 
-	assert_int_equal(meter_drain_fd(&m, fd, fold, &g), 60);
+	assert_int_equal(meter_drain_fd(&m, fd, fold, g), 60);
 	assert_true(m.big_buckets > 0);
-	assert_ptr_equal(m.keys, g.j.keys);	/* still the journal's staging */
+	assert_ptr_equal(m.keys, g->j.keys);	/* still the journal's staging */
 	assert_int_equal(m.buffers_external, 1);
-	assert_int_equal(g.t.used, 60);
-	assert_int_equal(table_packets(&g), 60);
-	assert_int_equal(g.j.keys[0].ifindex, 0);	/* folded: nothing left staged */
+	assert_int_equal(g->t.used, 60);
+	assert_int_equal(table_packets(g), 60);
+	assert_int_equal(g->j.keys[0].ifindex, 0);	/* folded: nothing left staged */
 	close(fd);
-	flowtab_free(&g.t);
-	munmap(g.mem, g.len);
+	flowtab_free(&g->t);
 }
 
 int main(void)
 {
+#define RIG_TEST(t, setup) cmocka_unit_test_setup_teardown(t, setup, rig_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_apply_undone),
-		cmocka_unit_test(test_apply_completed),
-		cmocka_unit_test(test_emit_completed),
-		cmocka_unit_test(test_emit_undone),
-		cmocka_unit_test(test_move_killed),
-		cmocka_unit_test(test_held_unmatched),
-		cmocka_unit_test(test_ledger_lost),
-		cmocka_unit_test(test_geometry),
-		cmocka_unit_test(test_version2),
-		cmocka_unit_test(test_sigkill),
-		cmocka_unit_test(test_drain_big_bucket),
-		cmocka_unit_test(test_corrupt_pages),
+		RIG_TEST(test_apply_undone, rig_setup),
+		RIG_TEST(test_apply_completed, rig_setup),
+		RIG_TEST(test_emit_completed, rig_setup),
+		RIG_TEST(test_emit_undone, rig_setup),
+		RIG_TEST(test_move_killed_before_commit, rig_setup),
+		RIG_TEST(test_move_killed_after_commit, rig_setup),
+		RIG_TEST(test_held_unmatched, rig_setup),
+		RIG_TEST(test_ledger_lost, rig_setup),
+		RIG_TEST(test_geometry, rig_setup),
+		RIG_TEST(test_version2, rig_setup_v2),
+		RIG_TEST(test_sigkill, rig_setup),
+		RIG_TEST(test_drain_big_bucket, rig_setup_one_flow_batch),
+		RIG_TEST(test_corrupt_pages, rig_setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,84 +13,6 @@
 #include "errline.h"
 #include "config.h"
 
-void config_defaults(struct bpfix_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->mode = MODE_TC;
-	cfg->format = FORMAT_TEXT;
-	cfg->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
-	cfg->active_timeout_s = DEFAULT_ACTIVE_TIMEOUT_S;
-	cfg->sweep_interval_ms = DEFAULT_SWEEP_INTERVAL_MS;
-	cfg->flows = DEFAULT_FLOWS;
-	cfg->observation_domain = DEFAULT_OBSERVATION_DOMAIN;
-	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
-	cfg->template_refresh_s = DEFAULT_TEMPLATE_REFRESH_S;
-	cfg->ipfix_mtu = DEFAULT_IPFIX_MTU;
-	cfg->tcp_queue_records = DEFAULT_TCP_QUEUE_RECORDS;
-	cfg->udp_queue_records = 0;	/* config_parse: from --flows */
-	cfg->export_rate = DEFAULT_EXPORT_RATE;
-	cfg->shutdown_timeout_s = DEFAULT_SHUTDOWN_TIMEOUT_S;
-}
-
-void config_usage(FILE *f)
-{
-	fprintf(f,
-"usage: bpfix [-i IFACE]... [-m tc|xdp|xdp-generic] [-c URI]... [-f text|json]\n"
-"             [--idle-timeout SEC] [--active-timeout SEC] [--sweep-interval MS]\n"
-"             [--memory SIZE] [--flows N] [--uniflow] [--observation-domain ID]\n"
-"             [--pin-path DIR] [--template-refresh SEC] [--ipfix-mtu BYTES]\n"
-"             [--tcp-queue N] [--export-rate N] [--udp-queue N]\n"
-"             [--shutdown-timeout SEC] [--metrics ADDR:PORT] [-v] [-h] [-V]\n"
-"       bpfix top [--pin-path DIR] [-n COUNT] [-d SEC] [-s bytes|packets|rate]\n"
-"\n"
-"Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
-"\n"
-"  -i IFACE               interface to meter; repeat for more (default: the\n"
-"                         interface of the default route)\n"
-"  -m MODE                tc: clsact ingress and egress (default);\n"
-"                         xdp: native XDP, ingress only; xdp-generic: skb XDP\n"
-"  -c URI                 IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT,\n"
-"                         file:PATH; repeat for more (default: print to stdout)\n"
-"  -f text|json           stdout format without -c (default text)\n"
-"  --idle-timeout SEC     end a flow after SEC without packets (default %u)\n"
-"  --active-timeout SEC   report a long flow every SEC (default %u)\n"
-"  --sweep-interval MS    read the kernel tables every MS (default %u)\n"
-"  --memory SIZE          kernel tables, fragment table and journal together:\n"
-"                         256M, 1G (default %lluM, or what %u flows need)\n"
-"  --flows N              flows held at once, kernel and agent (default: as\n"
-"                         many as --memory holds on this machine's CPUs)\n"
-"  --uniflow              one record per direction instead of biflows\n"
-"  --observation-domain ID  IPFIX observation domain of the flows (default %u)\n"
-"  --pin-path DIR         where maps are pinned (default %s)\n"
-"  --template-refresh SEC IPFIX/UDP template and options resend (default %u)\n"
-"  --ipfix-mtu BYTES      IPFIX/UDP path MTU (default %u)\n"
-"  --tcp-queue N          IPFIX/TCP records held while disconnected (default %u)\n"
-"  --export-rate N        IPFIX/UDP records a second at most, per collector\n"
-"                         (default %u: what a stock collector takes)\n"
-"  --udp-queue N          IPFIX/UDP records waiting to be sent (default:\n"
-"                         --flows, at least %u)\n"
-"  --shutdown-timeout SEC at exit, time to deliver what is queued (default %u)\n"
-"  --metrics ADDR:PORT    serve /metrics (Prometheus), /healthz and /readyz over\n"
-"                         HTTP: 127.0.0.1:9402, [::1]:9402, :9402 (every address)\n"
-"  -v                     print counters every few seconds (-vv: libbpf too)\n"
-"  -h                     this help;  -V  version\n"
-"\n"
-"examples:\n"
-"  bpfix -i eth0                               flows of eth0 as text lines\n"
-"  bpfix -i eth0 -f json --idle-timeout 5      JSON lines, quick expiry\n"
-"  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
-"                                              native XDP, IPFIX over UDP\n"
-"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
-"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
-"                                              and metrics for Prometheus\n",
-		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_ACTIVE_TIMEOUT_S, DEFAULT_SWEEP_INTERVAL_MS,
-		BUDGET_DEFAULT_BYTES >> 20, BUDGET_MIN_FLOWS, DEFAULT_OBSERVATION_DOMAIN,
-		DEFAULT_PIN_PATH,
-		DEFAULT_TEMPLATE_REFRESH_S,
-		DEFAULT_IPFIX_MTU, DEFAULT_TCP_QUEUE_RECORDS, DEFAULT_EXPORT_RATE,
-		DEFAULT_UDP_QUEUE_RECORDS, DEFAULT_SHUTDOWN_TIMEOUT_S);
-}
-
 /* A decimal in [min, max], nothing else: "10x", "-1", "" and overflow fail. */
 static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max,
 		      uint32_t *out, char *err, size_t errlen)
@@ -342,53 +264,359 @@ static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size
 	return 0;
 }
 
-enum {
-	OPT_IDLE = 256,
-	OPT_ACTIVE,
-	OPT_SWEEP,
-	OPT_FLOWS,
-	OPT_UNIFLOW,
-	OPT_DOMAIN,
-	OPT_PIN,
-	OPT_TEMPLATE_REFRESH,
-	OPT_IPFIX_MTU,
-	OPT_TCP_QUEUE,
-	OPT_EXPORT_RATE,
-	OPT_UDP_QUEUE,
-	OPT_SHUTDOWN_TIMEOUT,
-	OPT_METRICS,
-	OPT_MEMORY,
+static int add_collector(struct bpfix_config *cfg, const char *uri, char *err, size_t errlen)
+{
+	if (cfg->n_collectors == MAX_COLLECTORS)
+		return err_line(err, errlen, -EINVAL, "-c: at most %d collectors", MAX_COLLECTORS);
+	return config_parse_collector(uri, &cfg->collectors[cfg->n_collectors++], err, errlen);
+}
+
+/* Room is left for the names of the pins under it. */
+static int parse_pin_path(struct bpfix_config *cfg, const char *dir, char *err, size_t errlen)
+{
+	if (!*dir || strlen(dir) >= sizeof(cfg->pin_path) - 64)
+		return err_line(err, errlen, -EINVAL, "--pin-path: bad directory '%s'", dir);
+	if (dir[0] != '/')
+		return err_line(err, errlen, -EINVAL, "--pin-path %s: must be an absolute path", dir);
+	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", dir);
+	return 0;
+}
+
+/* ---- the options: one table for getopt, the usage and the defaults ---------- */
+
+enum opt_kind {
+	OPT_UINT,	/* a uint32_t field, min..max */
+	OPT_SIZE,	/* a uint64_t field, bytes: 256M, 1G (parse_size) */
+	OPT_ENUM,	/* an enum field, one of .choices */
+	OPT_FLAG,	/* no value: the int field is 1 */
+	OPT_COUNT,	/* no value: the int field counts them (-vv) */
+	OPT_FUNC,	/* .parse does it */
+	OPT_RETURN,	/* no value: config_parse returns .ret (-h, -V) */
 };
 
-static const struct option long_opts[] = {
-	{ "interface",          required_argument, NULL, 'i' },
-	{ "mode",               required_argument, NULL, 'm' },
-	{ "collector",          required_argument, NULL, 'c' },
-	{ "format",             required_argument, NULL, 'f' },
-	{ "idle-timeout",       required_argument, NULL, OPT_IDLE },
-	{ "active-timeout",     required_argument, NULL, OPT_ACTIVE },
-	{ "sweep-interval",     required_argument, NULL, OPT_SWEEP },
-	{ "flows",              required_argument, NULL, OPT_FLOWS },
-	{ "uniflow",            no_argument,       NULL, OPT_UNIFLOW },
-	{ "observation-domain", required_argument, NULL, OPT_DOMAIN },
-	{ "pin-path",           required_argument, NULL, OPT_PIN },
-	{ "template-refresh",   required_argument, NULL, OPT_TEMPLATE_REFRESH },
-	{ "ipfix-mtu",          required_argument, NULL, OPT_IPFIX_MTU },
-	{ "tcp-queue",          required_argument, NULL, OPT_TCP_QUEUE },
-	{ "export-rate",        required_argument, NULL, OPT_EXPORT_RATE },
-	{ "udp-queue",          required_argument, NULL, OPT_UDP_QUEUE },
-	{ "shutdown-timeout",   required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-	{ "metrics",            required_argument, NULL, OPT_METRICS },
-	{ "memory",             required_argument, NULL, OPT_MEMORY },
-	{ "verbose",            no_argument,       NULL, 'v' },
-	{ "help",               no_argument,       NULL, 'h' },
-	{ "version",            no_argument,       NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+struct opt_choice {
+	const char *name;
+	int value;
 };
+
+struct opt_row {
+	const char *name;	/* --name */
+	char letter;		/* -l; 0: none */
+	const char *arg;	/* the value as the usage names it; NULL: takes none */
+	enum opt_kind kind;
+	size_t off;		/* the field (CFG_FIELD) */
+	size_t given;		/* an int field set to 1 when given; 0: none */
+	uint32_t min, max;	/* OPT_UINT */
+	uint32_t dflt;		/* OPT_UINT, OPT_ENUM: config_defaults sets it */
+	const struct opt_choice *choices;	/* OPT_ENUM, up to a NULL name */
+	int (*parse)(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen);
+	int ret;		/* OPT_RETURN */
+	int many;		/* may be given again for more ("[-i IFACE]...") */
+	const char *help;
+	/* In the usage instead of .dflt, "(default: ...)": what the value
+	 * is when it is derived, or not a number. */
+	const char *dflt_text;
+};
+
+/* offsetof a field of struct bpfix_config, which must be of @type: a
+ * row's kind cannot write past a field of another width. */
+#define CFG_FIELD(f, type) \
+	(offsetof(struct bpfix_config, f) + \
+	 0 * sizeof(_Generic(((struct bpfix_config *)0)->f, type: 1)))
+/* Field 0 is the interfaces, never a "given" flag. */
+_Static_assert(offsetof(struct bpfix_config, ifaces) == 0, "CFG_FIELD 0 means none");
+_Static_assert(sizeof(enum attach_mode) == sizeof(int) && sizeof(enum out_format) == sizeof(int),
+	       "OPT_ENUM writes an int");
+/* --memory's default as the usage says it. */
+_Static_assert(BUDGET_DEFAULT_BYTES == 64ull << 20 && BUDGET_MIN_FLOWS == 1024,
+	       "--memory's dflt_text names BUDGET_DEFAULT_BYTES and BUDGET_MIN_FLOWS");
+
+#define UINT(f, lo, hi, d) \
+	.kind = OPT_UINT, .off = CFG_FIELD(f, uint32_t), .min = (lo), .max = (hi), .dflt = (d)
+#define ENUM(f, type, c, d) \
+	.kind = OPT_ENUM, .off = CFG_FIELD(f, type), .choices = (c), .dflt = (d)
+#define SIZE(f)       .kind = OPT_SIZE, .off = CFG_FIELD(f, uint64_t)
+#define FUNC(fn)      .kind = OPT_FUNC, .parse = (fn)
+#define FLAG(f)       .kind = OPT_FLAG, .off = CFG_FIELD(f, int)
+#define COUNT(f)      .kind = OPT_COUNT, .off = CFG_FIELD(f, int)
+#define RETURN(r)     .kind = OPT_RETURN, .ret = (r)
+#define GIVEN(f)      .given = CFG_FIELD(f, int)
+#define STR_(x)       #x
+#define STR(x)        STR_(x)
+
+static const struct opt_choice modes[] = {
+	{ "tc", MODE_TC }, { "xdp", MODE_XDP }, { "xdp-generic", MODE_XDP_GENERIC }, { NULL, 0 },
+};
+static const struct opt_choice formats[] = {
+	{ "text", FORMAT_TEXT }, { "json", FORMAT_JSON }, { NULL, 0 },
+};
+
+/* In the usage's order. A new option is a row: getopt, the usage and the
+ * defaults all come from here. */
+static const struct opt_row opt_rows[] = {
+	{ "interface", 'i', "IFACE", FUNC(add_iface), .many = 1,
+	  .help = "interface to meter; repeat for more",
+	  .dflt_text = "the interface of the default route" },
+	{ "mode", 'm', "MODE", ENUM(mode, enum attach_mode, modes, MODE_TC),
+	  .help = "tc: clsact ingress and egress; xdp: native XDP, ingress only; "
+		  "xdp-generic: skb XDP" },
+	{ "collector", 'c', "URI", FUNC(add_collector), .many = 1,
+	  .help = "IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT, file:PATH; repeat for more",
+	  .dflt_text = "print to stdout" },
+	{ "format", 'f', "FORMAT", ENUM(format, enum out_format, formats, FORMAT_TEXT),
+	  .help = "stdout format without -c: text or json" },
+	{ "idle-timeout", 0, "SEC", UINT(idle_timeout_s, 1, 86400, DEFAULT_IDLE_TIMEOUT_S),
+	  .help = "end a flow after SEC without packets" },
+	{ "active-timeout", 0, "SEC", UINT(active_timeout_s, 1, 86400, DEFAULT_ACTIVE_TIMEOUT_S),
+	  .help = "report a long flow every SEC" },
+	{ "sweep-interval", 0, "MS", UINT(sweep_interval_ms, 10, 60000, DEFAULT_SWEEP_INTERVAL_MS),
+	  .help = "read the kernel tables every MS" },
+	{ "memory", 0, "SIZE", SIZE(memory),
+	  .help = "kernel tables, fragment table and journal together: 256M, 1G",
+	  .dflt_text = "64M, or what 1024 flows need" },
+	{ "flows", 0, "N", UINT(flows, BUDGET_MIN_FLOWS, BUDGET_MAX_FLOWS, DEFAULT_FLOWS),
+	  GIVEN(flows_set),
+	  .help = "flows held at once, kernel and agent",
+	  .dflt_text = "as many as --memory holds on this machine's CPUs" },
+	{ "uniflow", 0, NULL, FLAG(uniflow),
+	  .help = "one record per direction instead of biflows" },
+	{ "observation-domain", 0, "ID",
+	  UINT(observation_domain, 0, UINT32_MAX, DEFAULT_OBSERVATION_DOMAIN),
+	  .help = "IPFIX observation domain of the flows" },
+	{ "pin-path", 0, "DIR", FUNC(parse_pin_path),
+	  .help = "where maps are pinned", .dflt_text = DEFAULT_PIN_PATH },
+	{ "template-refresh", 0, "SEC",
+	  UINT(template_refresh_s, 1, 86400, DEFAULT_TEMPLATE_REFRESH_S),
+	  .help = "IPFIX/UDP template and options resend" },
+	{ "ipfix-mtu", 0, "BYTES", UINT(ipfix_mtu, 576, 65535, DEFAULT_IPFIX_MTU),
+	  .help = "IPFIX/UDP path MTU" },
+	{ "tcp-queue", 0, "N", UINT(tcp_queue_records, 1, 1u << 24, DEFAULT_TCP_QUEUE_RECORDS),
+	  .help = "IPFIX/TCP records held while disconnected" },
+	{ "export-rate", 0, "N", UINT(export_rate, 100, 100000000, DEFAULT_EXPORT_RATE),
+	  .help = "IPFIX/UDP records a second at most, per collector; the default is what "
+		  "a stock collector takes" },
+	/* 0 until config_parse: from --flows (config_udp_queue_default) */
+	{ "udp-queue", 0, "N", UINT(udp_queue_records, 1, 1u << 26, 0), GIVEN(udp_queue_set),
+	  .help = "IPFIX/UDP records waiting to be sent",
+	  .dflt_text = "--flows, at least " STR(DEFAULT_UDP_QUEUE_RECORDS) },
+	{ "shutdown-timeout", 0, "SEC",
+	  UINT(shutdown_timeout_s, 0, 3600, DEFAULT_SHUTDOWN_TIMEOUT_S),
+	  .help = "at exit, time to deliver what is queued" },
+	{ "metrics", 0, "ADDR:PORT", FUNC(config_parse_metrics),
+	  .help = "serve /metrics (Prometheus), /healthz and /readyz over HTTP: "
+		  "127.0.0.1:9402, [::1]:9402, :9402 (every address)" },
+	{ "verbose", 'v', NULL, COUNT(verbose),
+	  .help = "print counters every few seconds (-vv: libbpf too)" },
+	{ "help", 'h', NULL, RETURN(CONFIG_HELP), .help = "this help" },
+	{ "version", 'V', NULL, RETURN(CONFIG_VERSION), .help = "print the version" },
+};
+
+/* What getopt_long returns for row @i: its letter, else a value past
+ * every letter. */
+static int opt_val(size_t i)
+{
+	return opt_rows[i].letter ? opt_rows[i].letter : 256 + (int)i;
+}
+
+void config_defaults(struct bpfix_config *cfg)
+{
+	const struct opt_row *r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (r = opt_rows; r < opt_rows + ARRAY_SIZE(opt_rows); r++) {
+		if (r->kind == OPT_UINT)
+			*(uint32_t *)((char *)cfg + r->off) = r->dflt;
+		else if (r->kind == OPT_ENUM)
+			*(int *)((char *)cfg + r->off) = (int)r->dflt;
+	}
+	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
+}
+
+/* The option as messages name it: "-m", "--idle-timeout". */
+static const char *opt_flag(const struct opt_row *r, char *buf, size_t len)
+{
+	if (r->letter)
+		snprintf(buf, len, "-%c", r->letter);
+	else
+		snprintf(buf, len, "--%s", r->name);
+	return buf;
+}
+
+/* "use tc, xdp or xdp-generic" */
+static int parse_enum(const struct opt_row *r, const char *flag, const char *arg, int *out,
+		      char *err, size_t errlen)
+{
+	const struct opt_choice *c;
+	char list[128] = "";
+	size_t n = 0;
+
+	for (c = r->choices; c->name; c++) {
+		if (!strcmp(arg, c->name)) {
+			*out = c->value;
+			return 0;
+		}
+		n += snprintf(list + n, sizeof(list) - n, "%s%s",
+			      c == r->choices ? "" : c[1].name ? ", " : " or ", c->name);
+	}
+	return err_line(err, errlen, -EINVAL, "%s %s: use %s", flag, arg, list);
+}
+
+static int opt_apply(const struct opt_row *r, struct bpfix_config *cfg, const char *arg,
+		     char *err, size_t errlen)
+{
+	void *field = (char *)cfg + r->off;
+	char flag[32];
+
+	opt_flag(r, flag, sizeof(flag));
+	if (r->given)
+		*(int *)((char *)cfg + r->given) = 1;
+	switch (r->kind) {
+	case OPT_UINT:
+		return parse_uint(flag, arg, r->min, r->max, field, err, errlen);
+	case OPT_SIZE:
+		return parse_size(flag, arg, field, err, errlen);
+	case OPT_ENUM:
+		return parse_enum(r, flag, arg, field, err, errlen);
+	case OPT_FLAG:
+		*(int *)field = 1;
+		return 0;
+	case OPT_COUNT:
+		(*(int *)field)++;
+		return 0;
+	case OPT_FUNC:
+		return r->parse(cfg, arg, err, errlen);
+	case OPT_RETURN:
+		return r->ret;
+	}
+	return -EINVAL;
+}
+
+/* ---- the usage ---------------------------------------------------------------- */
+
+#define USAGE_WIDTH 80	/* columns at most */
+#define HELP_COL    25	/* where an option's help starts */
+
+/* @text's words after column @col, a space before each, lines up to
+ * USAGE_WIDTH, the next ones indented to @indent. A word that opens a
+ * parenthesis stays with the next: "(default" and its value. Returns the
+ * column it ends at. */
+static int put_words(FILE *f, int col, int indent, const char *text)
+{
+	text += strspn(text, " ");
+	while (*text) {
+		int len = (int)strcspn(text, " "), unit = len;
+
+		if (text[0] == '(' && !memchr(text, ')', len) && text[len])
+			unit += 1 + (int)strcspn(text + len + 1, " ");
+		if (col > indent && col + 1 + unit > USAGE_WIDTH)
+			col = fprintf(f, "\n%*s", indent, "") - 1;
+		col += fprintf(f, " %.*s", len, text);
+		text += len;
+		text += strspn(text, " ");
+	}
+	return col;
+}
+
+/* "[-i IFACE]...", "[--uniflow]", "[-m tc|xdp|xdp-generic]" */
+static void synopsis_item(const struct opt_row *r, char *buf, size_t len)
+{
+	char flag[32];
+	size_t n;
+
+	n = snprintf(buf, len, "[%s", opt_flag(r, flag, sizeof(flag)));
+	if (r->kind == OPT_ENUM)
+		for (const struct opt_choice *c = r->choices; c->name && n < len; c++)
+			n += snprintf(buf + n, len - n, "%c%s", c == r->choices ? ' ' : '|', c->name);
+	else if (r->arg && n < len)
+		n += snprintf(buf + n, len - n, " %s", r->arg);
+	if (n < len)
+		snprintf(buf + n, len - n, "]%s", r->many ? "..." : "");
+}
+
+/* "-i, --interface IFACE", "--flows N" */
+static int opt_line(FILE *f, const struct opt_row *r)
+{
+	int col = fprintf(f, "  ");
+
+	if (r->letter)
+		col += fprintf(f, "-%c, ", r->letter);
+	col += fprintf(f, "--%s", r->name);
+	if (r->arg)
+		col += fprintf(f, " %s", r->arg);
+	if (col < HELP_COL - 1)	/* put_words adds a space */
+		col += fprintf(f, "%*s", HELP_COL - 1 - col, "");
+	return col;
+}
+
+void config_usage(FILE *f)
+{
+	const struct opt_row *r;
+	char item[64];
+	int col;
+
+	col = fprintf(f, "usage: bpfix");
+	for (r = opt_rows; r < opt_rows + ARRAY_SIZE(opt_rows); r++) {
+		synopsis_item(r, item, sizeof(item));
+		col = put_words(f, col, (int)strlen("usage: bpfix"), item);
+	}
+	fprintf(f, "\n"
+		"       bpfix top [--pin-path DIR] [-n COUNT] [-d SEC] [-s bytes|packets|rate]\n"
+		"\n"
+		"Meter every packet on IFACE in the kernel (eBPF) and print or export flows.\n"
+		"\n");
+	for (r = opt_rows; r < opt_rows + ARRAY_SIZE(opt_rows); r++) {
+		char dflt[160] = "";
+
+		if (r->dflt_text)
+			snprintf(dflt, sizeof(dflt), "(default: %s)", r->dflt_text);
+		else if (r->kind == OPT_UINT)
+			snprintf(dflt, sizeof(dflt), "(default %u)", r->dflt);
+		else if (r->kind == OPT_ENUM)
+			for (const struct opt_choice *c = r->choices; c->name; c++)
+				if (c->value == (int)r->dflt)
+					snprintf(dflt, sizeof(dflt), "(default %s)", c->name);
+		col = opt_line(f, r);
+		col = put_words(f, col, HELP_COL - 1, r->help);
+		put_words(f, col, HELP_COL - 1, dflt);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\n"
+		"examples:\n"
+		"  bpfix -i eth0                               flows of eth0 as text lines\n"
+		"  bpfix -i eth0 -f json --idle-timeout 5      JSON lines, quick expiry\n"
+		"  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
+		"                                              native XDP, IPFIX over UDP\n"
+		"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
+		"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
+		"                                              and metrics for Prometheus\n");
+}
+
+/* ---- the command line ------------------------------------------------------- */
 
 int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-	int opt, ret = 0, at;
+	struct option long_opts[ARRAY_SIZE(opt_rows) + 1];
+	char short_opts[1 + 2 * ARRAY_SIZE(opt_rows) + 1];
+	size_t i, n = 0;
+	int opt, ret, at;
+
+	/* ':' first: a missing value is ':', not '?' */
+	short_opts[n++] = ':';
+	for (i = 0; i < ARRAY_SIZE(opt_rows); i++) {
+		const struct opt_row *r = &opt_rows[i];
+
+		long_opts[i] = (struct option){
+			r->name, r->arg ? required_argument : no_argument, NULL,
+			opt_val(i),
+		};
+		if (r->letter) {
+			short_opts[n++] = r->letter;
+			if (r->arg)
+				short_opts[n++] = ':';
+		}
+	}
+	long_opts[i] = (struct option){ NULL, 0, NULL, 0 };
+	short_opts[n] = '\0';
 
 	config_defaults(cfg);
 	/* 0, not 1: glibc then forgets the rest of a "-hv" an earlier parse
@@ -396,120 +624,24 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 	 * (tests/fuzz/regress/fuzz_config). */
 	optind = 0;
 	opterr = 0;	/* we print our own line */
-	while ((at = optind,
-		opt = getopt_long(argc, argv, ":i:m:c:f:vhV", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			ret = add_iface(cfg, optarg, err, errlen);
-			break;
-		case 'm':
-			if (!strcmp(optarg, "tc"))
-				cfg->mode = MODE_TC;
-			else if (!strcmp(optarg, "xdp"))
-				cfg->mode = MODE_XDP;
-			else if (!strcmp(optarg, "xdp-generic"))
-				cfg->mode = MODE_XDP_GENERIC;
-			else
-				ret = err_line(err, errlen, -EINVAL, "-m %s: use tc, xdp or xdp-generic", optarg);
-			break;
-		case 'c':
-			if (cfg->n_collectors == MAX_COLLECTORS)
-				ret = err_line(err, errlen, -EINVAL, "-c: at most %d collectors", MAX_COLLECTORS);
-			else
-				ret = config_parse_collector(optarg,
-							     &cfg->collectors[cfg->n_collectors++],
-							     err, errlen);
-			break;
-		case 'f':
-			if (!strcmp(optarg, "text"))
-				cfg->format = FORMAT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				cfg->format = FORMAT_JSON;
-			else
-				ret = err_line(err, errlen, -EINVAL, "-f %s: use text or json", optarg);
-			break;
-		case OPT_IDLE:
-			ret = parse_uint("--idle-timeout", optarg, 1, 86400, &cfg->idle_timeout_s,
-					 err, errlen);
-			break;
-		case OPT_ACTIVE:
-			ret = parse_uint("--active-timeout", optarg, 1, 86400,
-					 &cfg->active_timeout_s, err, errlen);
-			break;
-		case OPT_SWEEP:
-			ret = parse_uint("--sweep-interval", optarg, 10, 60000,
-					 &cfg->sweep_interval_ms, err, errlen);
-			break;
-		case OPT_FLOWS:
-			ret = parse_uint("--flows", optarg, BUDGET_MIN_FLOWS, BUDGET_MAX_FLOWS,
-					 &cfg->flows, err, errlen);
-			cfg->flows_set = 1;
-			break;
-		case OPT_MEMORY:
-			ret = parse_size("--memory", optarg, &cfg->memory, err, errlen);
-			break;
-		case OPT_UNIFLOW:
-			cfg->uniflow = 1;
-			break;
-		case OPT_DOMAIN:
-			ret = parse_uint("--observation-domain", optarg, 0, UINT32_MAX,
-					 &cfg->observation_domain, err, errlen);
-			break;
-		case OPT_PIN:
-			if (!*optarg || strlen(optarg) >= sizeof(cfg->pin_path) - 64)
-				ret = err_line(err, errlen, -EINVAL, "--pin-path: bad directory '%s'", optarg);
-			else if (optarg[0] != '/')
-				ret = err_line(err, errlen, -EINVAL, "--pin-path %s: must be an absolute path",
-					   optarg);
-			else
-				snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", optarg);
-			break;
-		case OPT_TEMPLATE_REFRESH:
-			ret = parse_uint("--template-refresh", optarg, 1, 86400,
-					 &cfg->template_refresh_s, err, errlen);
-			break;
-		case OPT_IPFIX_MTU:
-			ret = parse_uint("--ipfix-mtu", optarg, 576, 65535, &cfg->ipfix_mtu,
-					 err, errlen);
-			break;
-		case OPT_TCP_QUEUE:
-			ret = parse_uint("--tcp-queue", optarg, 1, 1u << 24,
-					 &cfg->tcp_queue_records, err, errlen);
-			break;
-		case OPT_EXPORT_RATE:
-			ret = parse_uint("--export-rate", optarg, 100, 100000000,
-					 &cfg->export_rate, err, errlen);
-			break;
-		case OPT_UDP_QUEUE:
-			ret = parse_uint("--udp-queue", optarg, 1, 1u << 26,
-					 &cfg->udp_queue_records, err, errlen);
-			cfg->udp_queue_set = 1;
-			break;
-		case OPT_SHUTDOWN_TIMEOUT:
-			ret = parse_uint("--shutdown-timeout", optarg, 0, 3600,
-					 &cfg->shutdown_timeout_s, err, errlen);
-			break;
-		case OPT_METRICS:
-			ret = config_parse_metrics(cfg, optarg, err, errlen);
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			return CONFIG_HELP;
-		case 'V':
-			return CONFIG_VERSION;
-		case ':':
+	while ((at = optind, opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		const struct opt_row *r = NULL;
+
+		if (opt == ':')
 			return err_line(err, errlen, -EINVAL, "%s: needs a value", argv[optind - 1]);
-		default:
+		for (i = 0; i < ARRAY_SIZE(opt_rows) && !r; i++)
+			if (opt == opt_val(i))
+				r = &opt_rows[i];
+		if (!r) {	/* '?' */
 			/* A bad long option is the argument optind just passed;
 			 * a bad letter inside "-xv" leaves optind where it was,
 			 * so argv[optind - 1] would name the argument before. */
 			if (optind > at && !strncmp(argv[optind - 1], "--", 2))
 				return err_line(err, errlen, -EINVAL, "%s: unknown option (see bpfix -h)",
-					    argv[optind - 1]);
+						argv[optind - 1]);
 			return err_line(err, errlen, -EINVAL, "-%c: unknown option (see bpfix -h)", optopt);
 		}
+		ret = opt_apply(r, cfg, optarg, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -521,11 +653,11 @@ int config_parse(struct bpfix_config *cfg, int argc, char **argv, char *err, siz
 		cfg->udp_queue_records = config_udp_queue_default(cfg->flows);
 	if (cfg->active_timeout_s < cfg->idle_timeout_s)
 		return err_line(err, errlen, -EINVAL,
-			    "--active-timeout %u is shorter than --idle-timeout %u",
-			    cfg->active_timeout_s, cfg->idle_timeout_s);
+				"--active-timeout %u is shorter than --idle-timeout %u",
+				cfg->active_timeout_s, cfg->idle_timeout_s);
 	if (cfg->sweep_interval_ms > cfg->idle_timeout_s * 1000u)
 		return err_line(err, errlen, -EINVAL,
-			    "--sweep-interval %u ms is longer than --idle-timeout %u s",
-			    cfg->sweep_interval_ms, cfg->idle_timeout_s);
+				"--sweep-interval %u ms is longer than --idle-timeout %u s",
+				cfg->sweep_interval_ms, cfg->idle_timeout_s);
 	return 0;
 }
