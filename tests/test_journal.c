@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "flowtab.h"
 #include "journal.h"
 #include "meter.h"
 
@@ -282,7 +283,7 @@ static void test_emit_completed(void **state)
 
 	(void)state;
 	idx = rig_one_flow(&g);
-	journal_emit_begin(&g.j, &g.t, idx);
+	journal_emit_begin(&g.j, idx);
 	memset(&r, 0, sizeof(r));
 	r.fwd.packets = 5;
 	journal_handed(&g.j, &r);	/* ... killed before the entry's reset */
@@ -307,7 +308,7 @@ static void test_emit_undone(void **state)
 
 	(void)state;
 	idx = rig_one_flow(&g);
-	journal_emit_begin(&g.j, &g.t, idx);
+	journal_emit_begin(&g.j, idx);
 	l = &g.j.h->ledger[g.j.h->bank];
 	l->handed_packets += 5;			/* torn: packets, not yet the record */
 	memset(&g.j.entries[idx].side, 0, sizeof(g.j.entries[idx].side));
@@ -330,7 +331,7 @@ static void rig_killed_in_move(struct rig *g, int committed, uint32_t *flow)
 	uint32_t held;
 
 	rig_flow_and_held(g, flow, &held);
-	journal_move_begin(&g->j, &g->t, *flow, held);
+	journal_move_begin(&g->j, *flow, held);
 	g->j.entries[*flow].side[0].packets += 3;
 	if (committed) {
 		journal_move_done(&g->j);

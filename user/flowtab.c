@@ -345,7 +345,7 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
  * entry it came from (journal.h, EMIT). */
 static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t reason)
 {
-	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
+	journal_emit_begin(t->jr, (uint32_t)(e - t->e));
 	emit_record(t, e, reason);
 	unlink_entry(t, e);
 	journal_end(t->jr);
@@ -353,7 +353,7 @@ static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t rea
 
 static void active_record(struct flowtab *t, struct flowtab_entry *e)
 {
-	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
+	journal_emit_begin(t->jr, (uint32_t)(e - t->e));
 	emit_record(t, e, FLOW_END_ACTIVE);
 	journal_end(t->jr);
 }
@@ -464,10 +464,10 @@ void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flo
 	if (!e) {
 		if (!t->nfree)
 			expire_oldest(t, t->low_water);
-		journal_apply_begin(t->jr, t, t->free_list[t->nfree - 1], key);
+		journal_apply_begin(t->jr, t->free_list[t->nfree - 1], key);
 		e = create(t, &canon, h);
 	} else {
-		journal_apply_begin(t->jr, t, (uint32_t)(e - t->e), key);
+		journal_apply_begin(t->jr, (uint32_t)(e - t->e), key);
 	}
 	side_add(e, s, key, d);
 }
@@ -486,7 +486,7 @@ static int move_held(struct flowtab *t, struct flowtab_entry *held, const struct
 	e = lookup(t, &canon, h);
 	if (!e && !t->nfree)
 		return 0;	/* no room without expiring: try again next sweep */
-	journal_move_begin(t->jr, t, e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1],
+	journal_move_begin(t->jr, e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1],
 			   (uint32_t)(held - t->e));
 	if (!e)
 		e = create(t, &canon, h);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "initiator.h"
 #include "journal.h"
 
 #define JOURNAL_PAGE 4096u
@@ -606,15 +607,14 @@ void journal_close(struct journal *j, int unpin)
 
 /* ---- the log ------------------------------------------------------------- */
 
-void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
-			 const struct flow_key *key)
+void journal_apply_begin(struct journal *j, uint32_t idx, const struct flow_key *key)
 {
 	struct journal_hdr *h;
 
 	if (!j || key < j->keys || key >= j->keys + j->h->batch)
 		return;		/* not a staged flow: nothing to redo */
 	h = j->h;
-	h->undo = t->e[idx];
+	h->undo = j->entries[idx];
 	h->op_entry = idx;
 	h->op_staged = (uint32_t)(key - j->keys);
 	ordered();
@@ -632,7 +632,7 @@ void journal_staged_done(struct journal *j, const struct flow_key *key)
 	ordered();
 }
 
-void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
+void journal_emit_begin(struct journal *j, uint32_t entry)
 {
 	struct journal_hdr *h;
 	struct journal_ledger *l;
@@ -641,8 +641,8 @@ void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
 		return;
 	h = j->h;
 	l = &h->ledger[h->bank];
-	h->undo = t->e[idx];
-	h->op_entry = idx;
+	h->undo = j->entries[entry];
+	h->op_entry = entry;
 	h->before[0] = l->handed_records;
 	h->before[1] = l->handed_packets;
 	h->before[2] = l->handed_octets;
@@ -651,14 +651,14 @@ void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
 	ordered();
 }
 
-void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held)
+void journal_move_begin(struct journal *j, uint32_t target, uint32_t held)
 {
 	struct journal_hdr *h;
 
 	if (!j)
 		return;
 	h = j->h;
-	h->undo = t->e[target];
+	h->undo = j->entries[target];
 	h->op_entry = target;
 	h->op_staged = held;
 	h->before[0] = 0;

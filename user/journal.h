@@ -71,7 +71,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "flowtab.h"
+#include "flow.h"
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
@@ -207,11 +207,11 @@ uint64_t journal_drop_implausible(struct journal *j, const struct journal_limits
 /* Unmap; @unpin removes both pins (a clean shutdown exported everything). */
 void journal_close(struct journal *j, int unpin);
 
-/* The table's side of the log (called by flowtab.c; @j may be NULL). */
-void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
-			 const struct flow_key *staged);
-void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx);
-void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held);
+/* The table's side of the log (called by flowtab.c; @j may be NULL). An
+ * entry is an index into j->entries, whose undo copy the call takes. */
+void journal_apply_begin(struct journal *j, uint32_t entry, const struct flow_key *staged);
+void journal_emit_begin(struct journal *j, uint32_t entry);
+void journal_move_begin(struct journal *j, uint32_t target, uint32_t held);
 void journal_move_done(struct journal *j);	/* target changed: commit */
 void journal_end(struct journal *j);
 
