@@ -205,9 +205,10 @@ static int fill(struct bench *b, struct agent *a, uint32_t n)
 
 /* ---- the sweep, taken apart --------------------------------------------------- */
 
-static void on_flow_nothing(void *ctx, const struct flow_key *key,
+static void on_flow_nothing(void *ctx, uint32_t staged, const struct flow_key *key,
 			    const struct flow_counters *percpu, int ncpus)
 {
+	(void)staged;
 	(void)key;
 	(void)percpu;
 	(void)ncpus;
@@ -285,7 +286,7 @@ static int measure_sweep(struct bench *b, struct agent *a, uint32_t n, struct co
  * conversations in the agent's table, as it found them. */
 static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct sample *s)
 {
-	void (*ahead)(void *, const struct flow_key *) = a->meter.ahead;
+	void (*ahead)(void *, const struct flow_key *) = a->meter.drain.ahead;
 	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct stamp s0, s1;
 	long got;
@@ -299,11 +300,11 @@ static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct s
 	slot = meter_flip(&a->meter);
 	if (slot < 0)
 		return check("meter_flip", 0, 1);
-	a->meter.ahead = NULL;	/* the kernel alone: no look-ahead into the table */
+	a->meter.drain.ahead = NULL;	/* the kernel alone: no look-ahead into the table */
 	stamp(&s0);
 	got = meter_drain(&a->meter, slot, on_flow_nothing, &d);
 	stamp(&s1);
-	a->meter.ahead = ahead;
+	a->meter.drain.ahead = ahead;
 	s->kernel = cost_of(&s0, &s1);
 	if (check("flows drained (no-op)", got, n))
 		return -1;
@@ -494,7 +495,7 @@ static int run_case(struct bench *b, uint32_t n, uint32_t capacity, struct resul
 		return -1;
 	}
 	if (b->no_ahead)
-		a.meter.ahead = NULL;
+		a.meter.drain.ahead = NULL;
 	r->percpu_delta_kib = meminfo_kib("Percpu") - percpu0;
 	r->memlock_table = map_memlock(a.meter.table_fd[0]);
 	{

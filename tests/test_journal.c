@@ -154,11 +154,13 @@ static void stage(struct journal *j, uint32_t i, uint32_t n, uint64_t packets)
 }
 
 /* The agent's drain callback, as agent_drain_flow does it. */
-static void fold(void *ctx, const struct flow_key *key, const struct flow_counters *pc, int ncpus)
+static void fold(void *ctx, uint32_t staged, const struct flow_key *key,
+		 const struct flow_counters *pc, int ncpus)
 {
 	struct rig *g = ctx;
 	struct flow_side side;
 
+	(void)staged;
 	flow_merge_percpu(pc, ncpus, 0, &side);
 	flowtab_add(&g->t, key, &side);
 	journal_staged_done(&g->j, key);
@@ -763,11 +765,12 @@ static void test_drain_big_bucket(void **state)
 	flowtab_adopt(&g.t, g.j.entries, &g.j);
 	memset(&m, 0, sizeof(m));
 	m.ncpus = ncpus;
-	meter_use_buffers(&m, g.j.keys, g.j.values, 1);
+	meter_set_drain_hooks(&m, &(struct drain_hooks){ .keys = g.j.keys, .values = g.j.values,
+						       .batch = 1 });
 
 	assert_int_equal(meter_drain_fd(&m, fd, fold, &g), 60);
 	assert_true(m.big_buckets > 0);
-	assert_ptr_equal(m.keys, g.j.keys);	/* still the journal's staging */
+	assert_ptr_equal(m.drain.keys, g.j.keys);	/* still the journal's staging */
 	assert_int_equal(m.buffers_external, 1);
 	assert_int_equal(g.t.used, 60);
 	assert_int_equal(table_packets(&g), 60);

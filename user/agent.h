@@ -63,8 +63,8 @@ struct drain_ctx {
 
 /* A drain_fn (meter.h) with a struct drain_ctx: merge one flow's per-CPU
  * slots and fold the delta into d->tab. */
-void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
-		      int ncpus);
+void agent_drain_flow(void *ctx, uint32_t staged, const struct flow_key *key,
+		      const struct flow_counters *percpu, int ncpus);
 
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);
 /* One sweep: returns 0 or a negative errno (the agent carries on). */

@@ -764,6 +764,6 @@ void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx)
 
 	for (i = 0; i < j->h->batch; i++)
 		if (staged(&j->keys[i]))
-			fold(ctx, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
+			fold(ctx, i, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
 			     (int)j->h->ncpus);
 }

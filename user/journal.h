@@ -235,9 +235,9 @@ void journal_new_ledger(struct journal *j);
 void journal_carry(struct journal *j, const struct output_stats *lost);
 
 /* Fold the staged flows an earlier agent drained but never folded, through
- * @fold (the agent's drain callback, which ends each with
- * journal_staged_done). */
-typedef void (*journal_fold_fn)(void *ctx, const struct flow_key *key,
+ * @fold with each one's index in the staging (the agent's drain callback,
+ * which ends each with journal_staged_done). */
+typedef void (*journal_fold_fn)(void *ctx, uint32_t staged, const struct flow_key *key,
 				const struct flow_counters *percpu, int ncpus);
 void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx);
 
