@@ -158,12 +158,15 @@ static void fold(void *ctx, uint32_t staged, const struct flow_key *key,
 		 const struct flow_counters *pc, int ncpus)
 {
 	struct rig *g = ctx;
+	struct flowtab_at at;
 	struct flow_side side;
 
-	(void)staged;
 	flow_merge_percpu(pc, ncpus, 0, &side);
-	flowtab_add(&g->t, key, &side);
-	journal_staged_done(&g->j, key);
+	if (flowtab_locate(&g->t, key, &side, &at)) {
+		journal_apply_begin(&g->j, at.entry, staged);
+		flowtab_add_at(&g->t, &at, key, &side);
+	}
+	journal_apply_end(&g->j, staged);
 }
 
 static uint64_t table_packets(const struct rig *g)
@@ -231,6 +234,7 @@ static uint64_t handed(const struct rig *g)
 static void test_apply_undone(void **state)
 {
 	struct rig g = { .len = RIG_LEN(CAP, BATCH, NCPUS) };
+	struct flowtab_at at;
 	struct flow_side d;
 	uint32_t idx;
 
@@ -238,7 +242,9 @@ static void test_apply_undone(void **state)
 	rig_one_flow(&g);
 	stage(&g.j, 3, 1, 7);
 	flow_merge_percpu(&g.j.values[3 * NCPUS], NCPUS, 0, &d);
-	flowtab_add(&g.t, &g.j.keys[3], &d);	/* ... and the kill: no release */
+	assert_true(flowtab_locate(&g.t, &g.j.keys[3], &d, &at));
+	journal_apply_begin(&g.j, at.entry, 3);
+	flowtab_add_at(&g.t, &at, &g.j.keys[3], &d);	/* ... and the kill: no release */
 	idx = g.j.h->op_entry;
 	assert_int_equal(g.j.h->op, JOP_APPLY);
 	assert_int_equal(g.j.entries[idx].side[0].packets + g.j.entries[idx].side[1].packets, 12);

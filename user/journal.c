@@ -607,26 +607,26 @@ void journal_close(struct journal *j, int unpin)
 
 /* ---- the log ------------------------------------------------------------- */
 
-void journal_apply_begin(struct journal *j, uint32_t idx, const struct flow_key *key)
+void journal_apply_begin(struct journal *j, uint32_t entry, uint32_t staged)
 {
 	struct journal_hdr *h;
 
-	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+	if (!j || staged >= j->h->batch)
 		return;		/* not a staged flow: nothing to redo */
 	h = j->h;
-	h->undo = j->entries[idx];
-	h->op_entry = idx;
-	h->op_staged = (uint32_t)(key - j->keys);
+	h->undo = j->entries[entry];
+	h->op_entry = entry;
+	h->op_staged = staged;
 	ordered();
 	h->op = JOP_APPLY;
 	ordered();
 }
 
-void journal_staged_done(struct journal *j, const struct flow_key *key)
+void journal_apply_end(struct journal *j, uint32_t staged)
 {
-	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+	if (!j || staged >= j->h->batch)
 		return;
-	j->keys[key - j->keys].ifindex = 0;
+	j->keys[staged].ifindex = 0;
 	ordered();
 	j->h->op = JOP_NONE;
 	ordered();
