@@ -63,26 +63,32 @@ static void emit(void *ctx, const struct flow_record *r)
 		count_iface(a, &r->rev);
 }
 
+void agent_fold(struct flowtab *t, uint32_t staged, const struct flow_key *key,
+		const struct flow_side *d)
+{
+	struct flowtab_at at;
+
+	/* One logged operation (journal.h, APPLY), from the entry the fold
+	 * changes to the staged flow's release; a flow with nothing to fold
+	 * is only released. */
+	if (flowtab_locate(t, key, d, &at)) {
+		journal_apply_begin(t->jr, at.entry, staged);
+		flowtab_add_at(t, &at, key, d);
+	}
+	journal_apply_end(t->jr, staged);
+}
+
 void agent_drain_flow(void *ctx, uint32_t staged, const struct flow_key *key,
 		      const struct flow_counters *percpu, int ncpus)
 {
 	struct drain_ctx *d = ctx;
-	struct journal *jr = d->tab->jr;	/* whose staging the meter drains into */
-	struct flowtab_at at;
 	struct flow_side side;
 
 	flow_merge_percpu(percpu, ncpus, d->a->offset_ns, &side);
 	d->flows++;
 	d->packets += side.packets;
 	d->octets += side.octets;
-	/* One logged operation (journal.h, APPLY), from the entry the fold
-	 * changes to the staged flow's release; a flow with nothing to fold
-	 * is only released. */
-	if (flowtab_locate(d->tab, key, &side, &at)) {
-		journal_apply_begin(jr, at.entry, staged);
-		flowtab_add_at(d->tab, &at, key, &side);
-	}
-	journal_apply_end(jr, staged);
+	agent_fold(d->tab, staged, key, &side);
 }
 
 static void update_totals(struct agent *a, const struct bpfix_stats *s)
