@@ -15,8 +15,8 @@
  *    counters in one CPU's slot, as RSS spreads flows;
  *  - agent_sweep() itself is timed (the figure the goal is about), and the
  *    same sweep is also taken apart with the agent's public functions:
- *    meter_flip(); meter_drain() with the body of agent_drain_flow() (user/agent.c)
- *    (flow_merge_percpu() + flowtab_add()); meter_read_stats();
+ *    meter_flip(); meter_drain() with agent_drain_flow() (user/agent.c:
+ *    flow_merge_percpu() + agent_fold()); meter_read_stats();
  *    flowtab_expire(). meter_drain() with a callback that does nothing gives
  *    the kernel's share (batch lookup-and-delete and the copy out).
  * Each measurement is checked: the drain must return exactly N flows and
@@ -595,7 +595,7 @@ static void print_phase_table(const struct result *r, int n, int header)
 
 	if (header) {
 		printf("| flows | capacity | flip | drain, kernel only (ns per flow) "
-		       "| drain with merge + `flowtab_add`, new (agent ns per flow) "
+		       "| drain with merge + `agent_fold`, new (agent ns per flow) "
 		       "| same, existing (agent ns per flow) "
 		       "| `flowtab_expire` (ns per capacity entry) | sum, existing "
 		       "| wall ms of the sum |\n");
@@ -824,7 +824,7 @@ int main(int argc, char **argv)
 	printf("\n**By phase**, CPU ms (process CPU time: on a shared machine, steadier than "
 	       "wall time). *kernel only* is `meter_drain()` with a callback "
 	       "that does nothing: the batch lookup-and-delete system calls and the copy out. "
-	       "The next two add the per-CPU merge and `flowtab_add()` (the body of the "
+	       "The next two add the per-CPU merge and `agent_fold()` (the body of the "
 	       "agent_drain_flow()), *new* with the agent's table empty, *existing* with the "
 	       "conversations in it; *agent ns per flow* is their excess over the kernel's. "
 	       "`flowtab_expire()` finds nothing due but visits every entry of the agent's "
