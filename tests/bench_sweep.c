@@ -15,8 +15,8 @@
  *    counters in one CPU's slot, as RSS spreads flows;
  *  - agent_sweep() itself is timed (the figure the goal is about), and the
  *    same sweep is also taken apart with the agent's public functions:
- *    meter_flip(); meter_drain() with the body of agent_drain_flow() (user/agent.c)
- *    (flow_merge_percpu() + flowtab_add()); meter_read_stats();
+ *    meter_flip(); meter_drain() with agent_drain_flow() (user/agent.c:
+ *    flow_merge_percpu() + agent_fold()); meter_read_stats();
  *    flowtab_expire(). meter_drain() with a callback that does nothing gives
  *    the kernel's share (batch lookup-and-delete and the copy out).
  * Each measurement is checked: the drain must return exactly N flows and
@@ -205,9 +205,10 @@ static int fill(struct bench *b, struct agent *a, uint32_t n)
 
 /* ---- the sweep, taken apart --------------------------------------------------- */
 
-static void on_flow_nothing(void *ctx, const struct flow_key *key,
+static void on_flow_nothing(void *ctx, uint32_t staged, const struct flow_key *key,
 			    const struct flow_counters *percpu, int ncpus)
 {
+	(void)staged;
 	(void)key;
 	(void)percpu;
 	(void)ncpus;
@@ -285,7 +286,7 @@ static int measure_sweep(struct bench *b, struct agent *a, uint32_t n, struct co
  * conversations in the agent's table, as it found them. */
 static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct sample *s)
 {
-	void (*ahead)(void *, const struct flow_key *) = a->meter.ahead;
+	void (*ahead)(void *, const struct flow_key *) = a->meter.drain.ahead;
 	struct drain_ctx d = { .a = a, .tab = &a->tab };
 	struct stamp s0, s1;
 	long got;
@@ -299,11 +300,11 @@ static int measure_phases(struct bench *b, struct agent *a, uint32_t n, struct s
 	slot = meter_flip(&a->meter);
 	if (slot < 0)
 		return check("meter_flip", 0, 1);
-	a->meter.ahead = NULL;	/* the kernel alone: no look-ahead into the table */
+	a->meter.drain.ahead = NULL;	/* the kernel alone: no look-ahead into the table */
 	stamp(&s0);
 	got = meter_drain(&a->meter, slot, on_flow_nothing, &d);
 	stamp(&s1);
-	a->meter.ahead = ahead;
+	a->meter.drain.ahead = ahead;
 	s->kernel = cost_of(&s0, &s1);
 	if (check("flows drained (no-op)", got, n))
 		return -1;
@@ -494,7 +495,7 @@ static int run_case(struct bench *b, uint32_t n, uint32_t capacity, struct resul
 		return -1;
 	}
 	if (b->no_ahead)
-		a.meter.ahead = NULL;
+		a.meter.drain.ahead = NULL;
 	r->percpu_delta_kib = meminfo_kib("Percpu") - percpu0;
 	r->memlock_table = map_memlock(a.meter.table_fd[0]);
 	{
@@ -594,7 +595,7 @@ static void print_phase_table(const struct result *r, int n, int header)
 
 	if (header) {
 		printf("| flows | capacity | flip | drain, kernel only (ns per flow) "
-		       "| drain with merge + `flowtab_add`, new (agent ns per flow) "
+		       "| drain with merge + `agent_fold`, new (agent ns per flow) "
 		       "| same, existing (agent ns per flow) "
 		       "| `flowtab_expire` (ns per capacity entry) | sum, existing "
 		       "| wall ms of the sum |\n");
@@ -823,7 +824,7 @@ int main(int argc, char **argv)
 	printf("\n**By phase**, CPU ms (process CPU time: on a shared machine, steadier than "
 	       "wall time). *kernel only* is `meter_drain()` with a callback "
 	       "that does nothing: the batch lookup-and-delete system calls and the copy out. "
-	       "The next two add the per-CPU merge and `flowtab_add()` (the body of the "
+	       "The next two add the per-CPU merge and `agent_fold()` (the body of the "
 	       "agent_drain_flow()), *new* with the agent's table empty, *existing* with the "
 	       "conversations in it; *agent ns per flow* is their excess over the kernel's. "
 	       "`flowtab_expire()` finds nothing due but visits every entry of the agent's "

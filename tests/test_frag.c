@@ -135,10 +135,13 @@ static void collect(void *ctx, const struct flow_record *r)
 }
 
 /* As agent_drain_flow folds a drained flow. */
-static void fold(void *ctx, const struct flow_key *key, const struct flow_counters *pc, int n)
+static void fold(void *ctx, uint32_t staged, const struct flow_key *key,
+		 const struct flow_counters *pc, int n)
 {
 	struct run *u = ctx;
 	struct flow_side side;
+
+	(void)staged;	/* no journal here */
 
 	flow_merge_percpu(pc, n, 0, &side);
 	flowtab_add(&u->t, key, &side);
@@ -327,6 +330,7 @@ static void test_layout(void **state)
 int main(void)
 {
 	struct CMUnitTest tests[sizeof(layouts) / sizeof(layouts[0])];
+	struct drain_hooks drain = { 0 };
 	size_t i;
 	int failed, err = 0;
 
@@ -357,10 +361,11 @@ int main(void)
 	m.skel = skel;
 	m.ncpus = ncpus;
 	m.frag_fd = bpf_map__fd(skel->maps.frag_table);
-	m.batch = TABLE_SIZE;
-	m.keys = calloc(m.batch, sizeof(*m.keys));
-	m.values = calloc((size_t)m.batch * ncpus, sizeof(*m.values));
-	assert(m.keys && m.values);
+	drain.batch = TABLE_SIZE;
+	drain.keys = calloc(drain.batch, sizeof(*drain.keys));
+	drain.values = calloc((size_t)drain.batch * ncpus, sizeof(*drain.values));
+	assert(drain.keys && drain.values);
+	meter_set_drain_hooks(&m, &drain);
 
 	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
 		memset(&tests[i], 0, sizeof(tests[i]));
@@ -370,8 +375,8 @@ int main(void)
 	}
 	failed = _cmocka_run_group_tests("test_frag", tests, sizeof(layouts) / sizeof(layouts[0]),
 					 NULL, NULL);
-	free(m.keys);
-	free(m.values);
+	free(drain.keys);
+	free(drain.values);
 	frag_snapshot_free(&frags);
 	bpfix__destroy(skel);
 	return failed ? 1 : 0;

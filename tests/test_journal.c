@@ -24,6 +24,8 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "agent.h"
+#include "flowtab.h"
 #include "journal.h"
 #include "meter.h"
 
@@ -185,14 +187,14 @@ static void stage(struct journal *j, uint32_t i, uint32_t n, uint64_t packets)
 }
 
 /* The agent's drain callback, as agent_drain_flow does it. */
-static void fold(void *ctx, const struct flow_key *key, const struct flow_counters *pc, int ncpus)
+static void fold(void *ctx, uint32_t staged, const struct flow_key *key,
+		 const struct flow_counters *pc, int ncpus)
 {
 	struct rig *g = ctx;
 	struct flow_side side;
 
 	flow_merge_percpu(pc, ncpus, 0, &side);
-	flowtab_add(&g->t, key, &side);
-	journal_staged_done(&g->j, key);
+	agent_fold(&g->t, staged, key, &side);
 }
 
 static uint64_t table_packets(const struct rig *g)
@@ -258,13 +260,16 @@ static uint64_t handed(const struct rig *g)
 static void test_apply_undone(void **state)
 {
 	struct rig *g = *state;
+	struct flowtab_at at;
 	struct flow_side d;
 	uint32_t idx;
 
 	rig_one_flow(g);
 	stage(&g->j, 3, 1, 7);
 	flow_merge_percpu(&g->j.values[3 * NCPUS], NCPUS, 0, &d);
-	flowtab_add(&g->t, &g->j.keys[3], &d);	/* ... and the kill: no release */
+	assert_true(flowtab_locate(&g->t, &g->j.keys[3], &d, &at));
+	journal_apply_begin(&g->j, at.entry, 3);
+	flowtab_add_at(&g->t, &at, &g->j.keys[3], &d);	/* ... and the kill: no release */
 	idx = g->j.h->op_entry;
 	assert_int_equal(g->j.h->op, JOP_APPLY);
 	assert_int_equal(g->j.entries[idx].side[0].packets + g->j.entries[idx].side[1].packets, 12);
@@ -299,6 +304,49 @@ static void test_apply_completed(void **state)
 	rig_close(g);
 }
 
+/* The drain's own fold (agent_fold) opens APPLY before its first store into
+ * the entry: a child whose entries are read-only dies at that store
+ * (SIGSEGV: like a kill, it loses no store it has made), and the next
+ * agent finds APPLY open on that entry and staged flow, and folds the flow
+ * once. */
+static void test_fold_killed_in_apply(void **state)
+{
+	struct rig *g = *state;
+	uint32_t idx;
+	int status;
+	pid_t pid;
+
+	idx = rig_one_flow(g);
+	stage(&g->j, 3, 1, 7);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flow_side d;
+
+		signal(SIGSEGV, SIG_DFL);	/* not cmocka's: die here */
+		flow_merge_percpu(&g->j.values[3 * NCPUS], NCPUS, 0, &d);
+		if (mprotect(g->j.entries, journal_flows_size(CAP), PROT_READ) == 0)
+			agent_fold(&g->t, 3, &g->j.keys[3], &d);
+		_exit(1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	assert_int_equal(g->j.h->op, JOP_APPLY);
+	assert_int_equal(g->j.h->op_entry, idx);
+	assert_int_equal(g->j.h->op_staged, 3);
+	rig_close(g);
+
+	rig_open(g, 60000, 60000);
+	assert_int_equal(g->j.rec.op, JOP_APPLY);
+	assert_int_equal(g->j.rec.staged_packets, 7);
+	assert_int_equal(table_packets(g), 5);
+	journal_fold_staged(&g->j, fold, g);
+	assert_int_equal(table_packets(g), 12);
+	assert_int_equal(g->j.keys[3].ifindex, 0);
+	assert_int_equal(g->j.h->op, JOP_NONE);
+	rig_close(g);
+}
+
 /* EMIT killed after the record was handed out: the entry goes. */
 static void test_emit_completed(void **state)
 {
@@ -307,7 +355,7 @@ static void test_emit_completed(void **state)
 	uint32_t idx;
 
 	idx = rig_one_flow(g);
-	journal_emit_begin(&g->j, &g->t, idx);
+	journal_emit_begin(&g->j, idx);
 	memset(&r, 0, sizeof(r));
 	r.fwd.packets = 5;
 	journal_handed(&g->j, &r);	/* ... killed before the entry's reset */
@@ -330,7 +378,7 @@ static void test_emit_undone(void **state)
 	uint32_t idx;
 
 	idx = rig_one_flow(g);
-	journal_emit_begin(&g->j, &g->t, idx);
+	journal_emit_begin(&g->j, idx);
 	l = &g->j.h->ledger[g->j.h->bank];
 	l->handed_packets += 5;			/* torn: packets, not yet the record */
 	memset(&g->j.entries[idx].side, 0, sizeof(g->j.entries[idx].side));
@@ -352,7 +400,7 @@ static void rig_killed_in_move(struct rig *g, int committed, uint32_t *flow)
 	uint32_t held;
 
 	rig_flow_and_held(g, flow, &held);
-	journal_move_begin(&g->j, &g->t, *flow, held);
+	journal_move_begin(&g->j, *flow, held);
 	g->j.entries[*flow].side[0].packets += 3;
 	if (committed) {
 		journal_move_done(&g->j);
@@ -783,11 +831,12 @@ static void test_drain_big_bucket(void **state)
 	flowtab_adopt(&g->t, g->j.entries, &g->j);
 	memset(&m, 0, sizeof(m));
 	m.ncpus = ncpus;
-	meter_use_buffers(&m, g->j.keys, g->j.values, 1);
+	meter_set_drain_hooks(&m, &(struct drain_hooks){ .keys = g->j.keys, .values = g->j.values,
+							.batch = 1 });
 
 	assert_int_equal(meter_drain_fd(&m, fd, fold, g), 60);
 	assert_true(m.big_buckets > 0);
-	assert_ptr_equal(m.keys, g->j.keys);	/* still the journal's staging */
+	assert_ptr_equal(m.drain.keys, g->j.keys);	/* still the journal's staging */
 	assert_int_equal(m.buffers_external, 1);
 	assert_int_equal(g->t.used, 60);
 	assert_int_equal(table_packets(g), 60);
@@ -802,6 +851,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		RIG_TEST(test_apply_undone, rig_setup),
 		RIG_TEST(test_apply_completed, rig_setup),
+		RIG_TEST(test_fold_killed_in_apply, rig_setup),
 		RIG_TEST(test_emit_completed, rig_setup),
 		RIG_TEST(test_emit_undone, rig_setup),
 		RIG_TEST(test_move_killed_before_commit, rig_setup),

@@ -63,8 +63,23 @@ static void emit(void *ctx, const struct flow_record *r)
 		count_iface(a, &r->rev);
 }
 
-void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
-		      int ncpus)
+void agent_fold(struct flowtab *t, uint32_t staged, const struct flow_key *key,
+		const struct flow_side *d)
+{
+	struct flowtab_at at;
+
+	/* One logged operation (journal.h, APPLY), from the entry the fold
+	 * changes to the staged flow's release; a flow with nothing to fold
+	 * is only released. */
+	if (flowtab_locate(t, key, d, &at)) {
+		journal_apply_begin(t->jr, at.entry, staged);
+		flowtab_add_at(t, &at, key, d);
+	}
+	journal_apply_end(t->jr, staged);
+}
+
+void agent_drain_flow(void *ctx, uint32_t staged, const struct flow_key *key,
+		      const struct flow_counters *percpu, int ncpus)
 {
 	struct drain_ctx *d = ctx;
 	struct flow_side side;
@@ -73,8 +88,7 @@ void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_c
 	d->flows++;
 	d->packets += side.packets;
 	d->octets += side.octets;
-	flowtab_add(d->tab, key, &side);
-	journal_staged_done(&d->a->jr, key);
+	agent_fold(d->tab, staged, key, &side);
 }
 
 static void update_totals(struct agent *a, const struct bpfix_stats *s)
@@ -125,7 +139,7 @@ static int drain_slot(struct agent *a, int slot)
 	if (a->meter.big_buckets != big && !big)
 		fprintf(stderr, "bpfix: a kernel table bucket held more flows than a drain batch "
 			"(%u): drained through memory outside the journal for a moment\n",
-			a->meter.batch);
+			a->meter.drain.batch);
 	if (n < 0)
 		return (int)n;
 	a->last_drained_flows = d.flows;
@@ -288,7 +302,7 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 
 	if (meter_flows_type(&a->meter, &type.btf_fd, &type.key_type_id, &type.value_type_id))
 		type.btf_fd = -1;	/* untyped: bpftool shows hex */
-	ret = journal_open(j, a->meter.pin_dir, a->cfg->flows, a->meter.batch,
+	ret = journal_open(j, a->meter.pin_dir, a->cfg->flows, a->meter.drain.batch,
 			   (uint32_t)a->meter.ncpus, &type, err, errlen);
 	if (ret)
 		return ret;
@@ -313,10 +327,14 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 				(unsigned long long)r->lost[i].records_not_sent,
 				(unsigned long long)r->lost[i].packets_not_sent);
 	}
-	meter_use_buffers(&a->meter, j->keys, j->values, j->h->batch);
-	a->meter.ahead = prefetch_flow;
-	a->meter.ahead_ctx = &a->tab;
-	a->meter.ahead_dist = FLOWTAB_PREFETCH;
+	meter_set_drain_hooks(&a->meter, &(struct drain_hooks){
+		.keys = j->keys,
+		.values = j->values,
+		.batch = j->h->batch,
+		.ahead = prefetch_flow,
+		.ahead_ctx = &a->tab,
+		.ahead_dist = FLOWTAB_PREFETCH,
+	});
 	flowtab_adopt(&a->tab, j->entries, j);
 	if (r->entries || r->staged || r->op)
 		fprintf(stderr, "bpfix: %s: adopted an earlier agent's journal: %llu flows "

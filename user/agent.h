@@ -61,10 +61,15 @@ struct drain_ctx {
 	uint64_t flows, packets, octets;
 };
 
+/* Fold @d, the delta of staged flow @staged (drain_fn's index, or
+ * DRAIN_UNSTAGED: meter.h), into @t: one APPLY in t's journal (journal.h;
+ * the journal @t was adopted with, whose staging the drain reads). */
+void agent_fold(struct flowtab *t, uint32_t staged, const struct flow_key *key,
+		const struct flow_side *d);
 /* A drain_fn (meter.h) with a struct drain_ctx: merge one flow's per-CPU
- * slots and fold the delta into d->tab. */
-void agent_drain_flow(void *ctx, const struct flow_key *key, const struct flow_counters *percpu,
-		      int ncpus);
+ * slots and fold the delta into d->tab (agent_fold). */
+void agent_drain_flow(void *ctx, uint32_t staged, const struct flow_key *key,
+		      const struct flow_counters *percpu, int ncpus);
 
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen);
 /* One sweep: returns 0 or a negative errno (the agent carries on). */

@@ -345,7 +345,7 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
  * entry it came from (journal.h, EMIT). */
 static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t reason)
 {
-	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
+	journal_emit_begin(t->jr, (uint32_t)(e - t->e));
 	emit_record(t, e, reason);
 	unlink_entry(t, e);
 	journal_end(t->jr);
@@ -353,7 +353,7 @@ static void expire_entry(struct flowtab *t, struct flowtab_entry *e, uint8_t rea
 
 static void active_record(struct flowtab *t, struct flowtab_entry *e)
 {
-	journal_emit_begin(t->jr, t, (uint32_t)(e - t->e));
+	journal_emit_begin(t->jr, (uint32_t)(e - t->e));
 	emit_record(t, e, FLOW_END_ACTIVE);
 	journal_end(t->jr);
 }
@@ -440,36 +440,44 @@ static void side_add(struct flowtab_entry *e, int s, const struct flow_key *key,
 	e->end_check = 1;
 }
 
-void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d)
+int flowtab_locate(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
+		   struct flowtab_at *at)
 {
 	struct flowtab_entry *e;
-	struct flow_key canon;
-	uint32_t h;
-	int s;
 
 	if (!d->packets)
-		return;
-	key_canonical(key, t->biflow, t->pair_ifindex, &canon, &s);
-	h = key_hash(&canon);
-	e = lookup(t, &canon, h);
+		return 0;
+	key_canonical(key, t->biflow, t->pair_ifindex, &at->canon, &at->side);
+	at->hash = key_hash(&at->canon);
+	e = lookup(t, &at->canon, at->hash);
 	/* A new SYN (or its SYN-ACK, drained first) after the end of a TCP
 	 * connection opens a new flow. */
 	if (e && e->end_seen_ms && (d->tcp_syn & (TCP_SYN_SEEN | TCP_SYNACK_SEEN))) {
 		expire_entry(t, e, FLOW_END_DETECTED);
 		e = NULL;
 	}
-	/* The change of counts is one logged operation (journal.h, APPLY),
-	 * from the entry it picks to the staged flow's release by the caller
-	 * (journal_staged_done). */
-	if (!e) {
-		if (!t->nfree)
-			expire_oldest(t, t->low_water);
-		journal_apply_begin(t->jr, t, t->free_list[t->nfree - 1], key);
-		e = create(t, &canon, h);
-	} else {
-		journal_apply_begin(t->jr, t, (uint32_t)(e - t->e), key);
-	}
-	side_add(e, s, key, d);
+	if (!e && !t->nfree)
+		expire_oldest(t, t->low_water);
+	at->create = !e;
+	/* create() takes the top of the free list */
+	at->entry = e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1];
+	return 1;
+}
+
+void flowtab_add_at(struct flowtab *t, const struct flowtab_at *at, const struct flow_key *key,
+		    const struct flow_side *d)
+{
+	struct flowtab_entry *e = at->create ? create(t, &at->canon, at->hash) : &t->e[at->entry];
+
+	side_add(e, at->side, key, d);
+}
+
+void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d)
+{
+	struct flowtab_at at;
+
+	if (flowtab_locate(t, key, d, &at))
+		flowtab_add_at(t, &at, key, d);
 }
 
 /* Move held entry @held into the flow of @key, its datagram's: one logged
@@ -486,7 +494,7 @@ static int move_held(struct flowtab *t, struct flowtab_entry *held, const struct
 	e = lookup(t, &canon, h);
 	if (!e && !t->nfree)
 		return 0;	/* no room without expiring: try again next sweep */
-	journal_move_begin(t->jr, t, e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1],
+	journal_move_begin(t->jr, e ? (uint32_t)(e - t->e) : t->free_list[t->nfree - 1],
 			   (uint32_t)(held - t->e));
 	if (!e)
 		e = create(t, &canon, h);

@@ -48,7 +48,8 @@ struct flowtab_stats {
 struct flowtab {
 	struct flowtab_entry *e;
 	int e_external;			/* e is the journal's (journal.h), not ours */
-	struct journal *jr;		/* logs every change of counts, or NULL */
+	struct journal *jr;		/* logs the table's own changes of counts
+					 * (EMIT, MOVE), or NULL */
 	uint32_t capacity;
 	uint32_t used;
 	uint32_t held;			/* entries of held keys (bpfix.h, FRAGMENTS IN ANY ORDER) */
@@ -77,14 +78,39 @@ int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifin
 		 uint64_t idle_ms, uint64_t active_ms, flow_emit_fn emit, void *ctx);
 void flowtab_free(struct flowtab *t);
 /* Use @entries (capacity of them, as an earlier agent left them, or zero)
- * instead of the table's own, logging changes in @jr: the hash chains, the
- * free list and the counts are rebuilt from the entries in use. */
+ * instead of the table's own, and log the table's own changes of them in
+ * @jr (whose entries they are: journal.h names an entry by its index), or
+ * NULL: the hash chains, the free list and the counts are rebuilt from the
+ * entries in use. */
 void flowtab_adopt(struct flowtab *t, struct flowtab_entry *entries, struct journal *jr);
 
 /* Add one drained delta for @key. Never loses it: a full table first
  * expires its oldest flows (lack of resources). Ends are decided at expiry,
- * with the sweep's time. */
+ * with the sweep's time. The change of the one entry it lands in is not
+ * logged: a caller that logs it (a staged flow's fold, journal.h, APPLY)
+ * adds in the two steps below. */
 void flowtab_add(struct flowtab *t, const struct flow_key *key, const struct flow_side *d);
+/*
+ * flowtab_add() in two steps, with the caller's log between them:
+ * flowtab_locate() finds the one entry the add changes, or the free entry a
+ * new flow takes, and makes room first (the records of an ended TCP
+ * connection a new SYN reopens, and of lack of resources, each its own
+ * logged operation, EMIT); it changes no count of that entry. Returns 0
+ * when @d holds no packets: nothing to add. flowtab_add_at() then changes
+ * entry at->entry, with nothing done to the table in between.
+ */
+struct flowtab_at {
+	uint32_t entry;			/* index of the entry flowtab_add_at() changes */
+	/* flowtab.c's */
+	int create;			/* a free entry: the flow is new */
+	int side;
+	uint32_t hash;
+	struct flow_key canon;
+};
+int flowtab_locate(struct flowtab *t, const struct flow_key *key, const struct flow_side *d,
+		   struct flowtab_at *at);
+void flowtab_add_at(struct flowtab *t, const struct flowtab_at *at, const struct flow_key *key,
+		    const struct flow_side *d);
 /* Warm the cache for a flowtab_add(@key) FLOWTAB_PREFETCH calls later: a
  * sweep's flows land in random buckets and entries of a table larger than
  * the cache, and a miss costs as much as the rest of the add. */

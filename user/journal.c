@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "initiator.h"
 #include "journal.h"
 
 #define JOURNAL_PAGE 4096u
@@ -606,33 +607,32 @@ void journal_close(struct journal *j, int unpin)
 
 /* ---- the log ------------------------------------------------------------- */
 
-void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
-			 const struct flow_key *key)
+void journal_apply_begin(struct journal *j, uint32_t entry, uint32_t staged)
 {
 	struct journal_hdr *h;
 
-	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+	if (!j || staged >= j->h->batch)
 		return;		/* not a staged flow: nothing to redo */
 	h = j->h;
-	h->undo = t->e[idx];
-	h->op_entry = idx;
-	h->op_staged = (uint32_t)(key - j->keys);
+	h->undo = j->entries[entry];
+	h->op_entry = entry;
+	h->op_staged = staged;
 	ordered();
 	h->op = JOP_APPLY;
 	ordered();
 }
 
-void journal_staged_done(struct journal *j, const struct flow_key *key)
+void journal_apply_end(struct journal *j, uint32_t staged)
 {
-	if (!j || key < j->keys || key >= j->keys + j->h->batch)
+	if (!j || staged >= j->h->batch)
 		return;
-	j->keys[key - j->keys].ifindex = 0;
+	j->keys[staged].ifindex = 0;
 	ordered();
 	j->h->op = JOP_NONE;
 	ordered();
 }
 
-void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
+void journal_emit_begin(struct journal *j, uint32_t entry)
 {
 	struct journal_hdr *h;
 	struct journal_ledger *l;
@@ -641,8 +641,8 @@ void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
 		return;
 	h = j->h;
 	l = &h->ledger[h->bank];
-	h->undo = t->e[idx];
-	h->op_entry = idx;
+	h->undo = j->entries[entry];
+	h->op_entry = entry;
 	h->before[0] = l->handed_records;
 	h->before[1] = l->handed_packets;
 	h->before[2] = l->handed_octets;
@@ -651,14 +651,14 @@ void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx)
 	ordered();
 }
 
-void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held)
+void journal_move_begin(struct journal *j, uint32_t target, uint32_t held)
 {
 	struct journal_hdr *h;
 
 	if (!j)
 		return;
 	h = j->h;
-	h->undo = t->e[target];
+	h->undo = j->entries[target];
 	h->op_entry = target;
 	h->op_staged = held;
 	h->before[0] = 0;
@@ -764,6 +764,6 @@ void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx)
 
 	for (i = 0; i < j->h->batch; i++)
 		if (staged(&j->keys[i]))
-			fold(ctx, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
+			fold(ctx, i, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
 			     (int)j->h->ncpus);
 }

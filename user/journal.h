@@ -71,7 +71,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "flowtab.h"
+#include "flow.h"
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
@@ -207,16 +207,30 @@ uint64_t journal_drop_implausible(struct journal *j, const struct journal_limits
 /* Unmap; @unpin removes both pins (a clean shutdown exported everything). */
 void journal_close(struct journal *j, int unpin);
 
-/* The table's side of the log (called by flowtab.c; @j may be NULL). */
-void journal_apply_begin(struct journal *j, struct flowtab *t, uint32_t idx,
-			 const struct flow_key *staged);
-void journal_emit_begin(struct journal *j, struct flowtab *t, uint32_t idx);
-void journal_move_begin(struct journal *j, struct flowtab *t, uint32_t target, uint32_t held);
-void journal_move_done(struct journal *j);	/* target changed: commit */
-void journal_end(struct journal *j);
-
-/* A staged flow is folded (or had nothing): forget it, close its APPLY. */
-void journal_staged_done(struct journal *j, const struct flow_key *staged);
+/*
+ * The log (the operations above). Each is opened and closed by the one
+ * function that makes its change. An entry is an index into j->entries
+ * (the undo copy is taken there), a staged flow an index into j->keys;
+ * the journal knows no more of who changes them. @j may be NULL: nothing
+ * is logged.
+ *
+ * APPLY: journal_apply_begin() once the entry the fold of @staged changes
+ * is known, before any change of it; journal_apply_end() after: the staged
+ * flow is released (also one that had nothing to fold, without a begin).
+ * A @staged outside the staging (>= batch: DRAIN_UNSTAGED, meter.h) logs
+ * nothing, there is nothing to redo.
+ * EMIT: journal_emit_begin() before the record of @entry is handed
+ * (journal_handed), journal_end() once @entry is reset or freed.
+ * MOVE: journal_move_begin() before @target changes, journal_move_done()
+ * once it holds @held's counts (the commit), journal_end() once @held is
+ * freed.
+ */
+void journal_apply_begin(struct journal *j, uint32_t entry, uint32_t staged);
+void journal_apply_end(struct journal *j, uint32_t staged);
+void journal_emit_begin(struct journal *j, uint32_t entry);
+void journal_move_begin(struct journal *j, uint32_t target, uint32_t held);
+void journal_move_done(struct journal *j);
+void journal_end(struct journal *j);	/* closes EMIT and MOVE */
 
 /* The agent's side: a record is about to go to the outputs. */
 void journal_handed(struct journal *j, const struct flow_record *r);
@@ -235,9 +249,9 @@ void journal_new_ledger(struct journal *j);
 void journal_carry(struct journal *j, const struct output_stats *lost);
 
 /* Fold the staged flows an earlier agent drained but never folded, through
- * @fold (the agent's drain callback, which ends each with
- * journal_staged_done). */
-typedef void (*journal_fold_fn)(void *ctx, const struct flow_key *key,
+ * @fold with each one's index in the staging (the agent's drain callback,
+ * which folds each as one APPLY). */
+typedef void (*journal_fold_fn)(void *ctx, uint32_t staged, const struct flow_key *key,
 				const struct flow_counters *percpu, int ncpus);
 void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx);
 

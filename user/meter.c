@@ -167,25 +167,24 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* The drain buffers, unless they are the journal's. */
+/* The drain buffers, unless they are the hooks' (the journal's). */
 static void free_buffers(struct meter *m)
 {
 	if (!m->buffers_external) {
-		free(m->keys);
-		free(m->values);
+		free(m->drain.keys);
+		free(m->drain.values);
 	}
-	m->keys = NULL;
-	m->values = NULL;
+	memset(&m->drain, 0, sizeof(m->drain));
 	m->buffers_external = 0;
 }
 
 static int alloc_batch(struct meter *m, uint32_t batch)
 {
 	free_buffers(m);
-	m->batch = batch;
-	m->keys = calloc(batch, sizeof(*m->keys));
-	m->values = calloc((size_t)batch * m->ncpus, sizeof(*m->values));
-	return m->keys && m->values ? 0 : -ENOMEM;
+	m->drain.batch = batch;
+	m->drain.keys = calloc(batch, sizeof(*m->drain.keys));
+	m->drain.values = calloc((size_t)batch * m->ncpus, sizeof(*m->drain.values));
+	return m->drain.keys && m->drain.values ? 0 : -ENOMEM;
 }
 
 int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
@@ -550,13 +549,17 @@ int meter_flip(struct meter *m)
 	return old;
 }
 
-/* Hand @n drained flows to @fn from the drain buffers. */
+/* Hand @n drained flows to @fn from the drain buffers, each with its index
+ * in the staging. */
 static void fold_batch(struct meter *m, uint32_t n, drain_fn fn, void *ctx)
 {
+	const struct drain_hooks *d = &m->drain;
+
 	for (uint32_t i = 0; i < n; i++) {
-		if (m->ahead && i + m->ahead_dist < n)
-			m->ahead(m->ahead_ctx, &m->keys[i + m->ahead_dist]);
-		fn(ctx, &m->keys[i], &m->values[(size_t)i * m->ncpus], m->ncpus);
+		if (d->ahead && i + d->ahead_dist < n)
+			d->ahead(d->ahead_ctx, &d->keys[i + d->ahead_dist]);
+		fn(ctx, m->buffers_external ? i : DRAIN_UNSTAGED, &d->keys[i],
+		   &d->values[(size_t)i * m->ncpus], m->ncpus);
 	}
 }
 
@@ -565,7 +568,7 @@ static void fold_batch(struct meter *m, uint32_t n, drain_fn fn, void *ctx)
 static void clear_staged(struct meter *m)
 {
 	if (m->buffers_external) {
-		memset(m->keys, 0, sizeof(*m->keys) * m->keys_dirty);
+		memset(m->drain.keys, 0, sizeof(*m->drain.keys) * m->keys_dirty);
 		m->keys_dirty = 0;
 	}
 }
@@ -584,7 +587,7 @@ static int drain_big_bucket(struct meter *m, int fd, __u64 *in, __u64 *out, __u3
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct flow_key *keys = NULL;
 	struct flow_counters *values = NULL;
-	__u32 room = m->batch, done;
+	__u32 room = m->drain.batch, done;
 	int ret;
 
 	do {
@@ -607,11 +610,11 @@ static int drain_big_bucket(struct meter *m, int fd, __u64 *in, __u64 *out, __u3
 	}
 	m->big_buckets++;
 	for (done = 0; done < *n;) {
-		__u32 c = *n - done < m->batch ? *n - done : m->batch;
+		__u32 c = *n - done < m->drain.batch ? *n - done : m->drain.batch;
 
 		clear_staged(m);
-		memcpy(m->keys, keys + done, sizeof(*keys) * c);
-		memcpy(m->values, values + (size_t)done * m->ncpus,
+		memcpy(m->drain.keys, keys + done, sizeof(*keys) * c);
+		memcpy(m->drain.values, values + (size_t)done * m->ncpus,
 		       sizeof(*values) * c * m->ncpus);
 		m->keys_dirty = c;
 		fold_batch(m, c, fn, ctx);
@@ -630,12 +633,12 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 	int first = 1;
 
 	for (;;) {
-		__u32 count = m->batch;
+		__u32 count = m->drain.batch;
 		int ret;
 
 		clear_staged(m);
-		ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, m->keys,
-						      m->values, &count, &opts);
+		ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, m->drain.keys,
+						      m->drain.values, &count, &opts);
 		if (ret == -ENOSPC) {
 			ret = drain_big_bucket(m, fd, first ? NULL : &in, &out, &count, fn, ctx);
 		} else if (!ret || ret == -ENOENT) {
@@ -652,14 +655,11 @@ long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx)
 	}
 }
 
-void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
-		       uint32_t batch)
+void meter_set_drain_hooks(struct meter *m, const struct drain_hooks *h)
 {
 	free_buffers(m);
-	m->keys = keys;
-	m->values = values;
-	m->batch = batch;
-	m->keys_dirty = batch;	/* whatever an earlier agent left is folded first */
+	m->drain = *h;
+	m->keys_dirty = h->batch;	/* whatever an earlier agent left is folded first */
 	m->buffers_external = 1;
 }
 

@@ -33,6 +33,26 @@ struct attachment {
 	int attached_eg;	/* TC egress filter */
 };
 
+/*
+ * Where a drain puts what it reads, and what runs ahead of it: one struct,
+ * set in one call (meter_set_drain_hooks). Until then the meter drains
+ * into buffers of its own and nothing looks ahead.
+ */
+struct drain_hooks {
+	/* The staging: each batch call writes its flows straight into these
+	 * (the journal's, journal.h, where a drained flow survives the agent).
+	 * Unused keys are zero there. */
+	struct flow_key *keys;		/* batch of them */
+	struct flow_counters *values;	/* batch * ncpus */
+	uint32_t batch;
+	/* Called with the key of the flow ahead_dist ahead of the one the
+	 * drain callback gets, to warm the cache for it (flowtab_prefetch),
+	 * or NULL. */
+	void (*ahead)(void *ahead_ctx, const struct flow_key *key);
+	void *ahead_ctx;
+	uint32_t ahead_dist;
+};
+
 struct meter {
 	struct bpfix *skel;
 	enum attach_mode mode;
@@ -52,23 +72,20 @@ struct meter {
 	char pin_dir[PATH_MAX];
 	struct attachment att[MAX_IFACES];
 	int n_att;
-	/* drain buffers */
-	uint32_t batch;
-	struct flow_key *keys;
-	struct flow_counters *values;	/* batch * ncpus */
-	int buffers_external;		/* the journal's staging (journal.h) */
+	struct drain_hooks drain;	/* the hooks', or our own buffers */
+	int buffers_external;		/* drain.keys are the hooks' staging */
 	uint32_t keys_dirty;		/* keys the last batch wrote: zeroed before the next */
 	uint64_t big_buckets;		/* buckets larger than a batch (meter_drain_fd) */
-	/* Called with the key of the flow ahead_dist ahead of the one the
-	 * drain callback gets, to warm the cache for it (flowtab_prefetch),
-	 * or NULL. */
-	void (*ahead)(void *ahead_ctx, const struct flow_key *key);
-	void *ahead_ctx;
-	uint32_t ahead_dist;
 };
 
-/* Callback for each drained flow: its key and its per-CPU slots. */
-typedef void (*drain_fn)(void *ctx, const struct flow_key *key,
+/* drain_fn's @staged when the flow is in the meter's own buffers: in no
+ * staging (struct drain_hooks). */
+#define DRAIN_UNSTAGED UINT32_MAX
+
+/* Callback for each drained flow: its index in the staging
+ * (drain_hooks.keys[@staged], or DRAIN_UNSTAGED), its key and its per-CPU
+ * slots. */
+typedef void (*drain_fn)(void *ctx, uint32_t staged, const struct flow_key *key,
 			 const struct flow_counters *percpu, int ncpus);
 
 /* Open, size, pin (reusing an earlier run's pins when compatible) and load.
@@ -90,13 +107,13 @@ int meter_flip(struct meter *m);
 long meter_drain(struct meter *m, int slot, drain_fn fn, void *ctx);
 /* The same for any flow table fd (an earlier run's stale table). */
 long meter_drain_fd(struct meter *m, int fd, drain_fn fn, void *ctx);
-/* Drain into @keys/@values (@batch flows) instead of the meter's own
- * buffers: the journal's staging area, where a drained flow survives the
- * agent. Unused keys are zero there. A bucket larger than a batch (rare)
- * is read into memory of the drain's own and passed on through these
- * buffers a batch at a time (big_buckets counts it). */
-void meter_use_buffers(struct meter *m, struct flow_key *keys, struct flow_counters *values,
-		       uint32_t batch);
+/* Drain into @h's staging instead of the meter's own buffers, and call
+ * @h->ahead ahead of the drain callback. The next drain zeroes every key
+ * of the staging before its first batch call: what an earlier agent left
+ * there is folded before (journal_fold_staged). A bucket larger than a
+ * batch (rare) is read into memory of the drain's own and passed on
+ * through the staging a batch at a time (big_buckets counts it). */
+void meter_set_drain_hooks(struct meter *m, const struct drain_hooks *h);
 /* frag_table as one sweep reads it: what the agent resolves held keys
  * against (include/bpfix.h, FRAGMENTS IN ANY ORDER). */
 struct frag_entry {
