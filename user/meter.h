@@ -29,8 +29,20 @@ struct attachment {
 	char lock_path[64];
 	int inherit_qdisc;	/* a crashed bpfix had created the clsact qdisc */
 	int created_qdisc;	/* we created clsact: we remove it */
+	int inherited;		/* an earlier agent's filter was here: its clsact may go */
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */
+};
+
+/* A program an earlier agent on this pin path pinned (user/meter.c, AN
+ * EARLIER AGENT'S ATTACHMENTS): how its attachments are known. */
+#define DEAD_PROGS 16
+
+struct dead_prog {
+	int fd;
+	__u32 id;
+	char name[16];		/* BPF_OBJ_NAME_LEN */
+	char pin[PATH_MAX + 288];	/* pin_dir/NAME-ID */
 };
 
 struct meter {
@@ -48,6 +60,12 @@ struct meter {
 	int created_dir;	/* pin_dir did not exist before us */
 	int adopted;		/* pinned maps of an earlier run were reused */
 	int pin_dir_fd;		/* flock'd: one agent per pin path */
+	char prog_pin[3][PATH_MAX + 32];	/* our programs' pins (NAME-ID), or "" */
+	struct dead_prog dead[DEAD_PROGS];	/* an earlier agent's programs */
+	int n_dead;
+	int pinned_only;	/* known by their pins only, not by name */
+	unsigned int taken_over, removed;	/* its attachments, as adopted */
+	int verbose;		/* -v: each of them said on stderr */
 	int stale_fd[FLOW_TABLES];	/* incompatible tables of an earlier run, or -1 */
 	char pin_dir[PATH_MAX];
 	struct attachment att[MAX_IFACES];
