@@ -194,6 +194,51 @@ static int alloc_batch(struct meter *m, uint32_t batch)
 	return m->keys && m->values ? 0 : -ENOMEM;
 }
 
+/*
+ * One agent per pin path: a flock on the directory, taken before anything
+ * is pinned in it. The lock and the directory are one thing only if the
+ * directory is never removed under a lock: it is removed only by the agent
+ * that holds the lock (meter_close), and a lock that turns out to be on a
+ * directory removed meanwhile (the path now names another inode, or none)
+ * is let go and taken again on what the path names now.
+ */
+static int lock_pin_dir(struct meter *m, char *err, size_t errlen)
+{
+	struct stat held, named;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (!mkdir(m->pin_dir, 0700))
+			m->created_dir = 1;
+		else if (errno != EEXIST)
+			return err_line(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir,
+				    strerror(errno),
+				    errno == EACCES || errno == EPERM ? " (" NEEDS_CAPS ")" : "");
+		m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (m->pin_dir_fd < 0 && errno == ENOENT)
+			continue;	/* removed by the agent that held it: make it again */
+		if (m->pin_dir_fd < 0)
+			return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir,
+				    strerror(errno));
+		/* A read-only bpffs would only show when pinning, as a load error. */
+		if (faccessat(m->pin_dir_fd, ".", W_OK, AT_EACCESS))
+			return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir,
+				    strerror(errno));
+		if (flock(m->pin_dir_fd, LOCK_EX | LOCK_NB))
+			return err_line(err, errlen, -EBUSY,
+				    "--pin-path %s: another bpfix is running with it", m->pin_dir);
+		if (!fstat(m->pin_dir_fd, &held) && !stat(m->pin_dir, &named) &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+			m->pin_locked = 1;
+			return 0;
+		}
+		close(m->pin_dir_fd);
+		m->pin_dir_fd = -1;
+	}
+	return err_line(err, errlen, -EBUSY, "--pin-path %s: removed again each time it was "
+		    "locked: another bpfix starting and stopping with it?", m->pin_dir);
+}
+
 /* ---- an earlier agent's programs ---------------------------------------- */
 /*
  * Each agent pins the programs it attaches in its pin directory, as
@@ -318,20 +363,9 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	ret = ensure_bpffs(m->pin_dir, err, errlen);
 	if (ret)
 		return ret;
-	if (!mkdir(m->pin_dir, 0700))
-		m->created_dir = 1;
-	else if (errno != EEXIST)
-		return err_line(err, errlen, -errno, "--pin-path %s: %s%s", m->pin_dir, strerror(errno),
-			    errno == EACCES || errno == EPERM ? " (" NEEDS_CAPS ")" : "");
-	m->pin_dir_fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (m->pin_dir_fd < 0)
-		return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
-	/* A read-only bpffs would only show when pinning, as a load error. */
-	if (faccessat(m->pin_dir_fd, ".", W_OK, AT_EACCESS))
-		return err_line(err, errlen, -errno, "--pin-path %s: %s", m->pin_dir, strerror(errno));
-	if (flock(m->pin_dir_fd, LOCK_EX | LOCK_NB))
-		return err_line(err, errlen, -EBUSY,
-			    "--pin-path %s: another bpfix is running with it", m->pin_dir);
+	ret = lock_pin_dir(m, err, errlen);
+	if (ret)
+		return ret;
 
 	m->skel = bpfix__open();
 	if (!m->skel)
@@ -938,8 +972,10 @@ void meter_close(struct meter *m, int unpin)
 		for (i = 0; (map = skel_map(m->skel, i)); i++)
 			bpf_map__unpin(map, NULL);
 	}
-	/* Only removes it if empty: an earlier run's pins stay. */
-	if ((unpin && m->pinned) || m->created_dir)
+	/* Only removes it if empty (an earlier run's pins stay), and only
+	 * under its lock: an agent that lost the lock leaves the directory
+	 * to the one that holds it (lock_pin_dir). */
+	if (m->pin_locked && ((unpin && m->pinned) || m->created_dir))
 		rmdir(m->pin_dir);
 	for (i = 0; i < FLOW_TABLES; i++)
 		if (m->stale_fd[i] >= 0)

@@ -60,6 +60,7 @@ struct meter {
 	int created_dir;	/* pin_dir did not exist before us */
 	int adopted;		/* pinned maps of an earlier run were reused */
 	int pin_dir_fd;		/* flock'd: one agent per pin path */
+	int pin_locked;		/* the flock is ours: only then may pin_dir go */
 	char prog_pin[3][PATH_MAX + 32];	/* our programs' pins (NAME-ID), or "" */
 	struct dead_prog dead[DEAD_PROGS];	/* an earlier agent's programs */
 	int n_dead;
