@@ -544,8 +544,10 @@ static int tc_filters_left(unsigned int ifindex)
 	return ret ? ret : n;
 }
 
-/* Where an earlier agent's filters were, its clsact goes once they are
- * removed, if the kernel's dump shows no filter left on it. */
+/* The clsact qdisc goes only if this agent created it, or an earlier
+ * agent's filters were on it, and no filter is left on it: never from
+ * anyone's word in a file (a lock file outlives the namespace and
+ * interface it names, whose numbers are reused at once). */
 static void remove_qdisc_if_empty(struct attachment *a, int verbose)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
@@ -562,26 +564,27 @@ static void remove_qdisc_if_empty(struct attachment *a, int verbose)
 			left > 0 ? "it holds filters of others" : "cannot list its filters");
 }
 
-/* The lock file says who holds the interface and whether that agent (or
- * the crashed one it took over from) created the clsact qdisc, so the last
- * one out removes it. */
+/* The lock file names who holds the interface; whether a qdisc is ours is
+ * decided from the qdisc (remove_qdisc_if_empty), never from this file. */
 static void lock_write(struct attachment *a)
 {
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%d\n%s", getpid(),
-			 a->created_qdisc ? "clsact=created\n" : "");
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", getpid());
 
 	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, buf, n, 0) != n)
 		return;	/* the lock itself is the flock; the text is a courtesy */
 }
 
 /* One running bpfix per interface (per network namespace): a lock file
- * held for the agent's life; a crashed agent's lock goes with it. */
+ * held for the agent's life; a crashed agent's lock goes with it. The
+ * file is unlinked only under its lock, so a lock is good only while the
+ * path still names the file locked (else: taken again on the new one). */
 static int lock_iface(struct attachment *a, char *err, size_t errlen)
 {
 	char pid[64];
-	struct stat ns;
+	struct stat ns, held, named;
 	ssize_t n;
+	int tries;
 
 	if (stat("/proc/self/ns/net", &ns))
 		ns.st_ino = 0;
@@ -592,32 +595,38 @@ static int lock_iface(struct attachment *a, char *err, size_t errlen)
 			    "interface locks)", LOCK_DIR, strerror(errno));
 	snprintf(a->lock_path, sizeof(a->lock_path), LOCK_DIR "/%lu-%u.lock",
 		 (unsigned long)ns.st_ino, a->ifindex);
-	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (a->lock_fd < 0)
-		return err_line(err, errlen, -errno, "%s: %s", a->lock_path, strerror(errno));
-	if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
-		n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
+	for (tries = 0; tries < 8; tries++) {
+		a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (a->lock_fd < 0)
+			return err_line(err, errlen, -errno, "%s: %s", a->lock_path,
+				    strerror(errno));
+		if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
+			n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			close(a->lock_fd);
+			a->lock_fd = -1;
+			return err_line(err, errlen, -EBUSY,
+				    "%s: already metered by another bpfix (pid %s)", a->name,
+				    *pid ? pid : "?");
+		}
+		if (!fstat(a->lock_fd, &held) && !stat(a->lock_path, &named) &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+			lock_write(a);
+			return 0;
+		}
 		close(a->lock_fd);
 		a->lock_fd = -1;
-		return err_line(err, errlen, -EBUSY, "%s: already metered by another bpfix (pid %s)",
-			    a->name, *pid ? pid : "?");
 	}
-	/* A crashed bpfix's word that it created the qdisc carries over. */
-	n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
-	pid[n > 0 ? n : 0] = '\0';
-	a->inherit_qdisc = strstr(pid, "clsact=created") != NULL;
-	lock_write(a);
-	return 0;
+	return err_line(err, errlen, -EBUSY, "%s: %s removed again each time it was locked",
+		    a->name, a->lock_path);
 }
 
 static void unlock_iface(struct attachment *a)
 {
 	if (a->lock_fd < 0)
 		return;
-	/* Clean exit: the file goes too (a crash leaves it, with the word
-	 * on the qdisc for the next agent). */
+	/* Clean exit: the file goes too, while we hold it. */
 	unlink(a->lock_path);
 	close(a->lock_fd);
 	a->lock_fd = -1;
@@ -763,8 +772,7 @@ static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t er
 	if (ret && ret != -EEXIST)
 		return err_line(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
 			    strerror(-ret));
-	a->created_qdisc = !ret || a->inherit_qdisc;
-	lock_write(a);
+	a->created_qdisc = !ret;
 	ret = attach_tc_hook(m, a, BPF_TC_INGRESS, m->skel->progs.bpfix_tc_ingress, err, errlen);
 	if (ret)
 		return ret;
@@ -939,10 +947,7 @@ void meter_detach(struct meter *m)
 				hook.attach_point = BPF_TC_EGRESS;
 				bpf_tc_detach(&hook, &opts);
 			}
-			if (a->created_qdisc) {
-				hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-				bpf_tc_hook_destroy(&hook);
-			}
+			remove_qdisc_if_empty(a, 0);
 		} else if (a->attached_in) {
 			/* Only while it is still ours. */
 			DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, xopts,

@@ -27,9 +27,8 @@ struct attachment {
 	char name[IF_NAMESIZE];
 	int lock_fd;		/* flock'd: one bpfix per interface */
 	char lock_path[64];
-	int inherit_qdisc;	/* a crashed bpfix had created the clsact qdisc */
-	int created_qdisc;	/* we created clsact: we remove it */
 	int inherited;		/* an earlier agent's filter was here: its clsact may go */
+	int created_qdisc;	/* we created clsact in this run */
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */
 };
