@@ -560,8 +560,9 @@ static void remove_qdisc_if_empty(struct attachment *a, int verbose)
 	if (!left)
 		bpf_tc_hook_destroy(&hook);
 	else if (verbose)
-		fprintf(stderr, "bpfix: %s: clsact qdisc left in place: %s\n", a->name,
-			left > 0 ? "it holds filters of others" : "cannot list its filters");
+		fprintf(stderr, "bpfix: %s: the clsact qdisc an earlier agent's filters were on "
+			"stays: %s\n", a->name,
+			left > 0 ? "it holds others' filters" : "its filters cannot be listed");
 }
 
 /* The lock file names who holds the interface; whether a qdisc is ours is

@@ -14,7 +14,10 @@
 #    qdisc remain, and the lock file is gone;
 #  - in one namespace: an agent SIGKILLed, the user replaces its clsact
 #    with one of their own with a filter; the next agent's clean
-#    exit leaves their qdisc and filter.
+#    exit leaves their qdisc and filter;
+#  - an agent SIGKILLed, the user adds a filter to its clsact: the next
+#    agent takes over the dead one's filters, and its clean exit leaves the
+#    qdisc with the user's filter on it.
 #
 #   env BUILD=build sh tests/ns/test_stale_lock.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
@@ -81,5 +84,20 @@ nsx "$NS_B" tc qdisc del dev "$IF_B" clsact &&
 agent_start rep2 "$NS_B" "$IF_B" -f json
 agent_stop "$NS_B" "$IF_B"
 check_eq "after bpfix: the user's filter" "$(others)" 1
+nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
+
+# ---- a crashed agent's qdisc the user added a filter to ---------------------
+info "SIGKILL, the user adds a filter to the dead agent's clsact, a new agent"
+PIN_TAG=added
+agent_start add1 "$NS_B" "$IF_B" -f json
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+bg_untrack "$AGENT_PID"
+other_filter egress 7
+agent_start add2 "$NS_B" "$IF_B" -f json
+check_eq "restarted: the dead agent's filters taken over" \
+	"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: taken over$" "$AGENT_ERR")" 2
+agent_stop "$NS_B" "$IF_B"
+check_eq "after bpfix: the user's filter on the dead agent's qdisc" "$(others)" 1
 PIN_TAG=''
 test_done
