@@ -45,6 +45,15 @@ others() {
 	done | grep -c 'handle 0x7 .*bytecode'
 }
 
+# crashed_agent TAG: a tc agent on IF_B (pins PIN_TAG), SIGKILLed once it
+# meters: its filters, the clsact it created and its lock file stay.
+crashed_agent() {
+	agent_start "$1" "$NS_B" "$IF_B" -f json
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null
+	bg_untrack "$AGENT_PID"
+}
+
 # other_filter ingress|egress PRIO
 other_filter() {
 	nsx "$NS_B" tc filter add dev "$IF_B" "$1" prio "$2" handle 7 bpf bytecode '1,6 0 0 0,' ||
@@ -74,10 +83,7 @@ nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
 # ---- a crashed agent's qdisc replaced by the user's -------------------------
 info "SIGKILL, the user replaces the clsact qdisc, a new agent"
 PIN_TAG=replaced
-agent_start rep1 "$NS_B" "$IF_B" -f json
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-bg_untrack "$AGENT_PID"
+crashed_agent rep1
 nsx "$NS_B" tc qdisc del dev "$IF_B" clsact &&
 	nsx "$NS_B" tc qdisc add dev "$IF_B" clsact &&
 	other_filter ingress 5 || fail "cannot replace the clsact qdisc"
@@ -89,10 +95,7 @@ nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
 # ---- a crashed agent's qdisc the user added a filter to ---------------------
 info "SIGKILL, the user adds a filter to the dead agent's clsact, a new agent"
 PIN_TAG=added
-agent_start add1 "$NS_B" "$IF_B" -f json
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-bg_untrack "$AGENT_PID"
+crashed_agent add1
 other_filter egress 7
 agent_start add2 "$NS_B" "$IF_B" -f json
 check_eq "restarted: the dead agent's filters taken over" \
