@@ -27,8 +27,8 @@ struct attachment {
 	char name[IF_NAMESIZE];
 	int lock_fd;		/* flock'd: one bpfix per interface */
 	char lock_path[64];
-	int inherit_qdisc;	/* a crashed bpfix had created the clsact qdisc */
-	int created_qdisc;	/* we created clsact: we remove it */
+	int inherited;		/* an earlier agent's filter was here: its clsact may go */
+	int created_qdisc;	/* we created clsact in this run */
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */
 };
@@ -53,6 +53,17 @@ struct drain_hooks {
 	uint32_t ahead_dist;
 };
 
+/* A program an earlier agent on this pin path pinned (user/meter.c, AN
+ * EARLIER AGENT'S ATTACHMENTS): how its attachments are known. */
+#define DEAD_PROGS 16
+
+struct dead_prog {
+	int fd;
+	__u32 id;
+	char name[16];		/* BPF_OBJ_NAME_LEN */
+	char pin[PATH_MAX + 288];	/* pin_dir/NAME-ID */
+};
+
 struct meter {
 	struct bpfix *skel;
 	enum attach_mode mode;
@@ -68,6 +79,13 @@ struct meter {
 	int created_dir;	/* pin_dir did not exist before us */
 	int adopted;		/* pinned maps of an earlier run were reused */
 	int pin_dir_fd;		/* flock'd: one agent per pin path */
+	int pin_locked;		/* the flock is ours: only then may pin_dir go */
+	char prog_pin[3][PATH_MAX + 32];	/* our programs' pins (NAME-ID), or "" */
+	struct dead_prog dead[DEAD_PROGS];	/* an earlier agent's programs */
+	int n_dead;
+	int pinned_only;	/* known by their pins only, not by name */
+	unsigned int taken_over, removed;	/* its attachments, as adopted */
+	int verbose;		/* -v: each of them said on stderr */
 	int stale_fd[FLOW_TABLES];	/* incompatible tables of an earlier run, or -1 */
 	char pin_dir[PATH_MAX];
 	struct attachment att[MAX_IFACES];
