@@ -15,10 +15,11 @@ libmicrohttpd-dev"
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes for tests/fuzz/
 # (clang only recommends it, and recommends are not installed here).
 # prometheus: promtool and a real server scraping --metrics (test_metrics);
-# curl fetches the endpoints; tmux runs bpfix top in a terminal (test_liveview).
+# curl fetches the endpoints; tmux runs bpfix top in a terminal (test_liveview);
+# strace delays a system call to open a race's window (test_pin_race).
 TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump tmux \
 libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev \
-prometheus curl"
+prometheus curl strace"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
 # make test-deploy (tests/deploy/): a few hundred MB, so only on request.
