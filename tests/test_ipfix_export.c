@@ -389,7 +389,7 @@ static uint64_t pump_until(struct output *o, uint64_t from_ns, uint64_t to_ns)
 	return w;
 }
 
-/* The pacer (ipfix_export.c): a sweep's records go out at --export-rate at
+/* The pacer (ipfix_udp.c): a sweep's records go out at --export-rate at
  * most, in bursts of a few milliseconds' worth, and the queue is bounded:
  * what does not fit is counted as not sent, exactly. Time is the pump's
  * argument, so nothing here depends on how fast the machine is. */
