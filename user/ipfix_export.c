@@ -95,18 +95,14 @@ void ipx_count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint6
 	if (!x->out.stats->records_not_sent)
 		x->first_drop_ms = now;
 	x->last_drop_ms = now;
-	x->out.stats->records_not_sent += flows;
-	x->out.stats->packets_not_sent += packets;
-	x->out.stats->octets_not_sent += octets;
+	output_count_not_sent(x->out.stats, flows, packets, octets);
 }
 
 /* Message @m went out whole (@len octets on the transport). */
 void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 {
 	x->out.stats->messages++;
-	x->out.stats->records_sent += m->flows;
-	x->out.stats->packets_sent += m->packets;
-	x->out.stats->octets_sent += m->octets;
+	output_count_sent(x->out.stats, m->flows, m->packets, m->octets);
 	x->octets_sent += len;
 }
 

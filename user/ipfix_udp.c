@@ -46,7 +46,13 @@ void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 	x->uq_records += m->flows;
 }
 
-static void udp_pop(struct ipfix_out *x);
+static void udp_pop(struct ipfix_out *x)
+{
+	x->uq_records -= udp_slot(x, 0)->flows;
+	x->uq_head = (x->uq_head + 1) % x->uq_slots;
+	if (!--x->uq_len)
+		x->uq_head = 0;	/* keep using the queue's first pages */
+}
 
 /* The oldest queued message will not be sent. */
 void udp_drop_head(struct ipfix_out *x)
@@ -55,14 +61,6 @@ void udp_drop_head(struct ipfix_out *x)
 
 	ipx_count_drop(x, s->flows, s->packets, s->octets);
 	udp_pop(x);
-}
-
-static void udp_pop(struct ipfix_out *x)
-{
-	x->uq_records -= udp_slot(x, 0)->flows;
-	x->uq_head = (x->uq_head + 1) % x->uq_slots;
-	if (!--x->uq_len)
-		x->uq_head = 0;	/* keep using the queue's first pages */
 }
 
 /* send() a whole datagram without waiting: 0, -EAGAIN, or the error. */
@@ -91,16 +89,15 @@ static int udp_resend_templates(struct ipfix_out *x)
 
 	ipfix_msg_init(&t, x->tbuf, x->msg.cap, x->odid);
 	while (tid < IPFIX_TID_OPTIONS) {
-		int err = 0;
+		int err;
 
-		while (tid < IPFIX_TID_OPTIONS && !(err = ipfix_msg_add_template(&t, tid)))
+		while (tid < IPFIX_TID_OPTIONS && !ipfix_msg_add_template(&t, tid))
 			tid++;
 		ipfix_msg_finish(&t, (uint32_t)(clock_wall_ms() / 1000), x->seq_next_out);
 		err = udp_send(x, t.buf, t.len);
 		if (err)
 			return err;
-		x->octets_sent += t.len;
-		x->out.stats->messages++;
+		ipx_count_sent(x, &t, t.len);	/* no data records: a message, its octets */
 		ipfix_msg_reset(&t);
 	}
 	x->tpl_resend = 0;

@@ -1,10 +1,27 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* What every output does when its writes fail or work again: one line on
- * stderr per change, never one per record. */
+/* What every output shares: how its counts move, and what it does when its
+ * writes fail or work again (one line on stderr per change, never one per
+ * record). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "output.h"
+
+void output_count_sent(struct output_stats *s, uint64_t records, uint64_t packets,
+		       uint64_t octets)
+{
+	s->records_sent += records;
+	s->packets_sent += packets;
+	s->octets_sent += octets;
+}
+
+void output_count_not_sent(struct output_stats *s, uint64_t records, uint64_t packets,
+			   uint64_t octets)
+{
+	s->records_not_sent += records;
+	s->packets_not_sent += packets;
+	s->octets_not_sent += octets;
+}
 
 void output_write_failed(struct output *o, int err)
 {

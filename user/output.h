@@ -72,6 +72,13 @@ struct output {
 	int write_error;		/* the errno last said on stderr */
 };
 
+/* @records flow records holding @packets and @octets went out to the
+ * transport, or will not (dropped, or never written): the one place an
+ * output's sent and not-sent counts move. */
+void output_count_sent(struct output_stats *s, uint64_t records, uint64_t packets,
+		       uint64_t octets);
+void output_count_not_sent(struct output_stats *s, uint64_t records, uint64_t packets,
+			   uint64_t octets);
 /* A write failed with @err: EPIPE makes the output gone, anything else
  * failing; said on stderr once per change. */
 void output_write_failed(struct output *o, int err);

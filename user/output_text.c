@@ -371,14 +371,10 @@ static struct text_pending *rec_at(struct output_text *t, uint32_t i)
 
 static void settle_sent(struct output_text *t)
 {
-	struct output_stats *st = t->out.stats;
-
 	while (t->rec_len && rec_at(t, 0)->end <= t->written) {
 		struct text_pending *p = rec_at(t, 0);
 
-		st->records_sent++;
-		st->packets_sent += p->packets;
-		st->octets_sent += p->octets;
+		output_count_sent(t->out.stats, 1, p->packets, p->octets);
 		t->rec_head = (t->rec_head + 1) % TEXT_RECORDS;
 		t->rec_len--;
 	}
@@ -387,13 +383,9 @@ static void settle_sent(struct output_text *t)
 /* Everything queued is not sent (a reader gone, an error, the exit). */
 static void drop_queued(struct output_text *t)
 {
-	struct output_stats *st = t->out.stats;
-
-	for (uint32_t i = 0; i < t->rec_len; i++) {
-		st->records_not_sent++;
-		st->packets_not_sent += rec_at(t, i)->packets;
-		st->octets_not_sent += rec_at(t, i)->octets;
-	}
+	for (uint32_t i = 0; i < t->rec_len; i++)
+		output_count_not_sent(t->out.stats, 1, rec_at(t, i)->packets,
+				      rec_at(t, i)->octets);
 	t->written += t->len - t->head;
 	t->head = t->len = 0;
 	t->rec_head = t->rec_len = 0;
@@ -443,8 +435,6 @@ static int text_write(struct output_text *t)
 
 static void text_put(struct output_text *t, const char *s, int n, const struct flow_record *r)
 {
-	struct output_stats *st = t->out.stats;
-
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(t->line))
@@ -456,11 +446,9 @@ static void text_put(struct output_text *t, const char *s, int n, const struct f
 	}
 	if (t->out.gone || t->len + (size_t)n + 1 > TEXT_QUEUE ||
 	    (r && t->rec_len == TEXT_RECORDS)) {
-		if (r) {
-			st->records_not_sent++;
-			st->packets_not_sent += flow_record_packets(r);
-			st->octets_not_sent += flow_record_octets(r);
-		}
+		if (r)
+			output_count_not_sent(t->out.stats, 1, flow_record_packets(r),
+					      flow_record_octets(r));
 		return;
 	}
 	memcpy(t->q + t->len, s, (size_t)n);
