@@ -119,7 +119,7 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 64];
 	int i, found = 0, compatible = 1;
-	struct bpf_map *map;
+	struct bpf_map *map, *other = NULL;	/* a map of another layout, not a flow table */
 
 	for (i = 0; (map = skel_map(m->skel, i)); i++) {
 		struct bpf_map_info info;
@@ -132,8 +132,12 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 		found = 1;
 		if (ok != PIN_SAME)
 			compatible = 0;
-		if (ok != PIN_OTHER || strncmp(bpf_map__name(map), "flow_table_", 11))
+		if (ok != PIN_OTHER)
 			continue;
+		if (strncmp(bpf_map__name(map), "flow_table_", 11)) {
+			other = other ? other : map;
+			continue;
+		}
 		return err_line(err, errlen, -EEXIST, "%s: a pinned map of another layout (type %u, "
 			    "key %u, value %u octets; bpfix's: type %u, key %u, value %u): "
 			    "not bpfix's to drain or remove; use another --pin-path", path,
@@ -149,17 +153,10 @@ static int check_pins(struct meter *m, char *err, size_t errlen)
 	/* Ours to replace only where a bpfix journal says this directory is
 	 * bpfix's: a stats or epoch map of another layout beside no journal
 	 * is another tool's. */
-	if (!journal_pinned(m->pin_dir)) {
-		for (i = 0; (map = skel_map(m->skel, i)); i++) {
-			struct bpf_map_info info;
-
-			snprintf(path, sizeof(path), "%s/%s", m->pin_dir, bpf_map__name(map));
-			if (pin_compare(path, map, &info) == PIN_OTHER)
-				return err_line(err, errlen, -EEXIST, "%s: a pinned map of another "
-					    "layout and no bpfix journal beside it: another tool's? "
-					    "use another --pin-path", path);
-		}
-	}
+	if (other && !journal_pinned(m->pin_dir))
+		return err_line(err, errlen, -EEXIST, "%s/%s: a pinned map of another layout and "
+				"no bpfix journal beside it: another tool's? use another --pin-path",
+				m->pin_dir, bpf_map__name(other));
 	for (i = 0; i < FLOW_TABLES; i++) {
 		snprintf(path, sizeof(path), "%s/flow_table_%d", m->pin_dir, i);
 		m->stale_fd[i] = bpf_obj_get(path);
