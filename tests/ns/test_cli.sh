@@ -289,31 +289,35 @@ for _p in "$BLOCK" "$BLOCK/pins"; do
 	check "  -> the map pinned at $BLOCK still there" \
 		sh -c "bpftool map show pinned '$BLOCK' >/dev/null"
 done
-# A pin directory where a flow table of another layout sits (another tool,
-# another bpfix ABI): refused, and left exactly as it was (it used to be
-# drained with bpfix's layout: heap corruption, exit 134).
+# foreign_pin WHAT MAP PATTERN CREATE...: a map pinned as FOREIGN/MAP by
+# `bpftool map create` with CREATE, and nothing else there: bpfix with that
+# --pin-path exits 1 with one line matching PATTERN, and leaves the
+# directory as it was and nothing attached.
 FOREIGN=$BPFFS/bpfix-$$-cli-foreign
 mkdir -p "$FOREIGN" && defer "rm -rf '$FOREIGN'"
-bpftool map create "$FOREIGN/flow_table_0" type lru_percpu_hash key 60 value 512 \
-	entries 30000 name flow_table_0 || fail "cannot pin a map at $FOREIGN/flow_table_0"
-bpfix_in "$NS_B" --pin-path "$FOREIGN" -i "$IF_B"
-check_eq "bpfix --pin-path with a flow table of another layout: exit, stdout, stderr lines" \
-	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
-check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
-	"^bpfix: $FOREIGN/flow_table_0: a pinned map of another layout \\(type 10, key 60, value 512 octets"
-check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" flow_table_0
-check_eq "  -> filters on $IF_B" "$(tc_filters "$NS_B" "$IF_B" | tr -d ' ')" "/"
+foreign_pin() {
+	_fp_what=$1 _fp_map=$2 _fp_pat=$3
+	shift 3
+	rm -f "$FOREIGN"/*
+	bpftool map create "$FOREIGN/$_fp_map" "$@" name "$_fp_map" ||
+		fail "cannot pin a map at $FOREIGN/$_fp_map"
+	bpfix_in "$NS_B" --pin-path "$FOREIGN" -i "$IF_B"
+	check_eq "bpfix --pin-path $_fp_what: exit, stdout, stderr lines" \
+		"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
+	check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" "$_fp_pat"
+	check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" "$_fp_map"
+	check_eq "  -> filters on $IF_B" "$(tc_filters "$NS_B" "$IF_B" | tr -d ' ')" "/"
+}
+# A flow table of another layout (another tool, another bpfix ABI): it used
+# to be drained with bpfix's layout (heap corruption, exit 134).
+foreign_pin "with a flow table of another layout" flow_table_0 \
+	"^bpfix: $FOREIGN/flow_table_0: a pinned map of another layout \\(type 10, key 60, value 512 octets" \
+	type lru_percpu_hash key 60 value 512 entries 30000
 # Another tool's map named like one of bpfix's (stats), no bpfix journal
-# beside it: refused and left alone (it used to be unlinked).
-rm -f "$FOREIGN/flow_table_0"
-bpftool map create "$FOREIGN/stats" type array key 4 value 8 entries 1 name stats ||
-	fail "cannot pin a map at $FOREIGN/stats"
-bpfix_in "$NS_B" --pin-path "$FOREIGN" -i "$IF_B"
-check_eq "bpfix --pin-path beside another tool's 'stats': exit, stdout, stderr lines" \
-	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
-check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" \
-	"^bpfix: $FOREIGN/stats: a pinned map of another layout and no bpfix journal"
-check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" stats
+# beside it: it used to be unlinked.
+foreign_pin "beside another tool's 'stats'" stats \
+	"^bpfix: $FOREIGN/stats: a pinned map of another layout and no bpfix journal" \
+	type array key 4 value 8 entries 1
 
 # Collectors that cannot be reached at start. A name that does not
 # resolve (the reserved .invalid TLD; the namespace has no route to a DNS
