@@ -114,6 +114,18 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen);
 /* Undo exactly what meter_attach did. */
 void meter_detach(struct meter *m);
+/* One interface, attached while running (user/attach.c): locked, an earlier
+ * agent's attachment there taken over, ours added. On failure nothing of
+ * it stays and @err names the interface and the cause. */
+int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, char *err,
+		       size_t errlen);
+/* Undo what meter_attach_iface did for @ifindex (none: nothing). */
+void meter_detach_iface(struct meter *m, unsigned int ifindex);
+/* The programs an earlier agent pinned on this pin path (user/attach.c),
+ * found at open; forgotten (@unpin: their pins removed too) once each of
+ * their attachments is dealt with, or at close. */
+void attach_find_earlier(struct meter *m);
+void attach_forget_earlier(struct meter *m, int unpin);
 /* Release everything; @unpin also removes the pins (clean shutdown). */
 void meter_close(struct meter *m, int unpin);
 
