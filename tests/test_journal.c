@@ -463,6 +463,8 @@ static void test_held_unmatched(void **state)
 
 /* What outputs were handed and never settled is counted as not sent, once:
  * a second restart does not count it again. */
+static const char *const two_outputs[] = { "udp://192.0.2.1:4739", "file:/tmp/x.ipfix" };
+
 static void test_ledger_lost(void **state)
 {
 	struct rig *g = *state;
@@ -471,7 +473,7 @@ static void test_ledger_lost(void **state)
 	int i;
 
 	rig_open(g, 60000, 60000);
-	journal_new_ledger(&g->j);
+	journal_new_ledger(&g->j, two_outputs, 2);
 	s = journal_out_stats(&g->j, 0, 2);
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < 10; i++) {
@@ -493,7 +495,7 @@ static void test_ledger_lost(void **state)
 	rig_close(g);
 
 	rig_open(g, 60000, 60000);
-	journal_new_ledger(&g->j);
+	journal_new_ledger(&g->j, two_outputs, 2);
 	assert_int_equal(g->j.rec.lost[0].records_not_sent, 3);
 	assert_int_equal(g->j.rec.lost[0].packets_not_sent, 9);
 	assert_int_equal(g->j.rec.lost[0].octets_not_sent, 900);
@@ -513,9 +515,90 @@ static void test_ledger_lost(void **state)
 	rig_close(g);
 
 	rig_open(g, 60000, 60000);
-	journal_new_ledger(&g->j);
+	journal_new_ledger(&g->j, two_outputs, 2);
 	assert_int_equal(g->j.rec.lost[0].records_not_sent, 0);
 	assert_int_equal(g->j.rec.lost[1].records_not_sent, 0);
+	rig_close(g);
+}
+
+/* An output's loss follows its name, not its slot (issue 12: after a
+ * SIGKILL, records stuck in stdout's buffer were reported by the next
+ * run's file: output): the same outputs in another order, and outputs the
+ * earlier agent did not have. */
+static void test_ledger_by_name(void **state)
+{
+	static const char *const swapped[] = { "file:/tmp/x.ipfix", "udp://192.0.2.1:4739" };
+	static const char *const other[] = { "tcp://192.0.2.9:4739" };
+	struct rig *g = *state;
+	struct output_stats *s;
+	struct flow_record r;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	r.fwd.packets = 2;
+	r.fwd.octets = 200;
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j, two_outputs, 2);
+	for (i = 0; i < 5; i++)
+		journal_handed(&g->j, &r);
+	s = journal_out_stats(&g->j, 0, 2);	/* the UDP one: 1 sent, 4 in flight */
+	s->records_sent = 1;
+	s->packets_sent = 2;
+	s->octets_sent = 200;
+	s = journal_out_stats(&g->j, 1, 2);	/* the file: all 5 sent */
+	s->records_sent = 5;
+	s->packets_sent = 10;
+	s->octets_sent = 1000;
+	rig_close(g);
+
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j, swapped, 2);
+	assert_int_equal(g->j.rec.lost[0].records_not_sent, 0);
+	assert_int_equal(g->j.rec.lost[1].records_not_sent, 4);
+	assert_int_equal(g->j.rec.lost[1].packets_not_sent, 8);
+	assert_int_equal(g->j.rec.n_orphans, 0);
+	assert_int_equal(journal_out_stats(&g->j, 1, 2)->records_not_sent, 4);
+	assert_int_equal(journal_out_stats(&g->j, 0, 2)->records_not_sent, 0);
+	rig_close(g);	/* killed again before sending anything */
+
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j, other, 1);
+	assert_int_equal(g->j.rec.lost[0].records_not_sent, 0);
+	assert_int_equal(journal_out_stats(&g->j, 0, 1)->records_not_sent, 0);
+	assert_int_equal(g->j.rec.n_orphans, 0);	/* counted once, in the run before */
+	rig_close(g);
+}
+
+/* What an earlier agent handed an output this one does not have is an
+ * orphan, named, and carried into no output of ours. */
+static void test_ledger_orphan(void **state)
+{
+	static const char *const file_only[] = { "file:/tmp/x.ipfix" };
+	struct rig *g = *state;
+	struct flow_record r;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	r.fwd.packets = 3;
+	r.fwd.octets = 300;
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j, &(const char *){ "stdout" }, 1);
+	for (i = 0; i < 7; i++)
+		journal_handed(&g->j, &r);
+	journal_out_stats(&g->j, 0, 1)->records_sent = 2;
+	journal_out_stats(&g->j, 0, 1)->packets_sent = 6;
+	journal_out_stats(&g->j, 0, 1)->octets_sent = 600;
+	rig_close(g);
+
+	rig_open(g, 60000, 60000);
+	journal_new_ledger(&g->j, file_only, 1);
+	assert_int_equal(g->j.rec.lost[0].records_not_sent, 0);
+	assert_int_equal(journal_out_stats(&g->j, 0, 1)->records_not_sent, 0);
+	assert_int_equal(g->j.rec.n_orphans, 1);
+	assert_string_equal(g->j.rec.orphan[0].name, "stdout");
+	assert_int_equal(g->j.rec.orphan[0].lost.records_not_sent, 5);
+	assert_int_equal(g->j.rec.orphan[0].lost.packets_not_sent, 15);
+	assert_int_equal(g->j.rec.orphan[0].lost.octets_not_sent, 1500);
 	rig_close(g);
 }
 
@@ -605,7 +688,7 @@ static void child(struct rig *g, struct ctl *c)
 	uint32_t seen = c->staged_round;
 
 	rig_open(g, 3, 5);
-	journal_new_ledger(&g->j);
+	journal_new_ledger(&g->j, &(const char *){ "stdout" }, 1);
 	journal_fold_staged(&g->j, fold, g);	/* what the last one left */
 	flowtab_resolve_held(&g->t, find_even, NULL);
 	flowtab_expire(&g->t, ROUND_MS(seen));
@@ -858,6 +941,8 @@ int main(void)
 		RIG_TEST(test_move_killed_after_commit, rig_setup),
 		RIG_TEST(test_held_unmatched, rig_setup),
 		RIG_TEST(test_ledger_lost, rig_setup),
+		RIG_TEST(test_ledger_by_name, rig_setup),
+		RIG_TEST(test_ledger_orphan, rig_setup),
 		RIG_TEST(test_geometry, rig_setup),
 		RIG_TEST(test_version2, rig_setup_v2),
 		RIG_TEST(test_sigkill, rig_setup),

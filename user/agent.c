@@ -229,6 +229,7 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
 		if (!a->out[a->n_out])
 			return -EINVAL;
 		a->out_stats[a->n_out] = a->out[a->n_out]->stats;
+		a->out_names[a->n_out] = a->out[a->n_out]->name;
 		a->n_out++;
 		return 0;
 	}
@@ -237,6 +238,7 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
 		if (!a->out[a->n_out])
 			return -EINVAL;
 		a->out_stats[a->n_out] = a->out[a->n_out]->stats;
+		a->out_names[a->n_out] = a->out[a->n_out]->name;
 		a->n_out++;
 	}
 	return 0;
@@ -261,6 +263,22 @@ static void prefetch_flow(void *tab, const struct flow_key *key)
 	flowtab_prefetch(tab, key);
 }
 
+/* What an earlier agent handed outputs this agent does not have and they
+ * never sent: said, and counted apart (no output of ours reports it). */
+static void say_orphans(struct agent *a, const struct journal_recovery *r)
+{
+	for (int i = 0; i < r->n_orphans; i++) {
+		const struct output_stats *s = &r->orphan[i].lost;
+
+		a->orphan_records += s->records_not_sent;
+		a->orphan_packets += s->packets_not_sent;
+		fprintf(stderr, "bpfix: %s (an earlier agent's output, not one of this agent's): "
+			"%llu records (%llu packets) it was handed were never sent\n",
+			r->orphan[i].name, (unsigned long long)s->records_not_sent,
+			(unsigned long long)s->packets_not_sent);
+	}
+}
+
 /* An earlier agent's journal of another geometry: its flows go out now as
  * forced-end records, what it never sent is counted as not sent. */
 static void export_old_journal(struct agent *a)
@@ -269,7 +287,8 @@ static void export_old_journal(struct agent *a)
 	struct flowtab t;
 	struct drain_ctx d = { .a = a, .tab = &t };
 
-	journal_new_ledger(old);
+	journal_new_ledger(old, a->out_names, a->n_out);
+	say_orphans(a, &old->rec);
 	journal_carry(&a->jr, old->rec.lost);
 	if (flowtab_init(&t, old->h->capacity, a->tab.biflow, a->tab.pair_ifindex,
 			 a->tab.idle_ms, a->tab.active_ms, emit, a))
@@ -314,7 +333,8 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 	journal_drop_implausible(j, &lim);
 	if (j->old)
 		journal_drop_implausible(j->old, &lim);
-	journal_new_ledger(j);
+	journal_new_ledger(j, a->out_names, a->n_out);
+	say_orphans(a, r);
 	for (i = 0; i < a->n_out; i++) {
 		struct output_stats *s = journal_out_stats(j, i, a->n_out);
 
@@ -578,6 +598,8 @@ void agent_snapshot(const struct agent *a, struct metrics_snapshot *s)
 	s->drained_flows = a->drained_flows;
 	s->adopted_flows = a->adopted_flows;
 	s->adopted_packets = a->adopted_packets;
+	s->orphan_records = a->orphan_records;
+	s->orphan_packets = a->orphan_packets;
 	s->lru_flows = a->lost_flows;
 	s->lru_packets = a->lost_packets;
 	s->lru_octets = a->lost_octets;

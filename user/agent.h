@@ -22,6 +22,7 @@ struct agent {
 	uint64_t lp_loaded_ms;
 	struct output *out[MAX_COLLECTORS + 1];
 	struct output_stats *out_stats[MAX_COLLECTORS + 1];	/* outlive the outputs */
+	const char *out_names[MAX_COLLECTORS + 1];	/* out[i]->name: the ledger's */
 	int n_out;
 
 	/* Kernel counters of each table slot when it was last drained: the
@@ -39,6 +40,9 @@ struct agent {
 	uint64_t sweeps;
 	uint64_t drained_flows, drained_packets, drained_octets;
 	uint64_t adopted_flows, adopted_packets;	/* from an earlier run's tables */
+	/* an earlier agent handed them to outputs this one does not have,
+	 * which never sent them (journal_new_ledger) */
+	uint64_t orphan_records, orphan_packets;
 	uint64_t lost_flows, lost_packets, lost_octets;	/* evicted in the kernel */
 	uint64_t sweep_ns_last, sweep_ns_max, sweep_ns_total;
 	uint64_t sweep_hist[METRICS_SWEEP_BUCKETS + 1];	/* sweeps by duration */

@@ -24,10 +24,12 @@ static size_t round_up(size_t n, size_t to)
 }
 
 /* The header as a version @v journal has it: the fields after runs came
- * with version 3. */
+ * with version 3, the outputs' names with version 4. */
 static size_t hdr_size(uint32_t v)
 {
-	return v > JOURNAL_ENTRIES_INSIDE ? sizeof(struct journal_hdr)
+	if (v >= JOURNAL_OUTPUT_IDS)
+		return sizeof(struct journal_hdr);
+	return v > JOURNAL_ENTRIES_INSIDE ? offsetof(struct journal_hdr, out_id)
 					  : offsetof(struct journal_hdr, flows_id);
 }
 
@@ -544,8 +546,8 @@ int journal_open(struct journal *j, const char *pin_dir, uint32_t capacity, uint
 				"(%s) is %s: replaced, the flows it held are not reported\n",
 				j->path, j->flows_path, ret == -ENOENT ? "gone" : "not its own");
 			free(o);
-		} else if (!entries_inside(oh) && same_geometry(oh, capacity, batch, ncpus) &&
-			   old_len == len) {
+		} else if (oh->version == JOURNAL_VERSION &&
+			   same_geometry(oh, capacity, batch, ncpus) && old_len == len) {
 			/* Ours to go on with, in place. */
 			j->fd = fd;
 			j->pinned = 1;
@@ -727,32 +729,93 @@ void journal_carry(struct journal *j, const struct output_stats *lost)
 		carry_lost(&j->h->ledger[j->h->bank], o, &lost[o]);
 }
 
-void journal_new_ledger(struct journal *j)
+/* An output's identity in the ledger: FNV-1a of its whole name, never 0
+ * (0: a slot of a journal that names no outputs). */
+static uint64_t output_id(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* Which of the @n_out new outputs @ids old slot @o of ledger bank @b
+ * was: the one of its name, or in order for a journal that names none;
+ * -1 for none. */
+static int new_slot(const struct journal_hdr *h, uint32_t b, int o, const uint64_t *ids,
+		    int n_out)
+{
+	if (h->version < JOURNAL_OUTPUT_IDS || !h->out_id[b][o])
+		return o < n_out ? o : -1;
+	for (int i = 0; i < n_out; i++)
+		if (ids[i] == h->out_id[b][o])
+			return i;
+	return -1;
+}
+
+void journal_new_ledger(struct journal *j, const char *const *names, int n_out)
 {
 	struct journal_hdr *h = j->h;
 	const struct journal_ledger *l = &h->ledger[h->bank];
 	struct journal_ledger *n = &h->ledger[!h->bank];
+	struct journal_recovery *r = &j->rec;
+	uint64_t ids[JOURNAL_OUTPUTS] = { 0 };
 	int o;
 
+	if (n_out > JOURNAL_OUTPUTS)
+		n_out = JOURNAL_OUTPUTS;
+	for (o = 0; o < n_out; o++)
+		ids[o] = output_id(names[o]);
 	/* Built aside and switched to with one store: a kill before the
 	 * switch leaves the old ledger, and this is done again. */
 	memset(n, 0, sizeof(*n));
-	memset(j->rec.lost, 0, sizeof(j->rec.lost));
+	memset(r->lost, 0, sizeof(r->lost));
+	memset(r->orphan, 0, sizeof(r->orphan));
+	r->n_orphans = 0;
 	for (o = 0; o < (int)l->n_out && o < JOURNAL_OUTPUTS; o++) {
 		const struct output_stats *s = &l->out[o];
-		struct output_stats *lost = &j->rec.lost[o];
 		const uint64_t *c = l->carried[o];
 		uint64_t settled = s->records_sent + s->records_not_sent - c[0];
+		struct output_stats lost = { 0 };
+		int i;
 
 		if (l->handed_records <= settled)
 			continue;
-		lost->records_not_sent = l->handed_records - settled;
-		lost->packets_not_sent =
+		lost.records_not_sent = l->handed_records - settled;
+		lost.packets_not_sent =
 			l->handed_packets - (s->packets_sent + s->packets_not_sent - c[1]);
-		lost->octets_not_sent =
+		lost.octets_not_sent =
 			l->handed_octets - (s->octets_sent + s->octets_not_sent - c[2]);
-		carry_lost(n, o, lost);
+		i = new_slot(h, h->bank, o, ids, n_out);
+		if (i >= 0) {
+			r->lost[i] = lost;
+			carry_lost(n, i, &lost);
+			continue;
+		}
+		/* Its output is not this agent's: said and counted, never
+		 * carried (it would be reported by an output it never was). */
+		if (h->version >= JOURNAL_OUTPUT_IDS)
+			snprintf(r->orphan[r->n_orphans].name, JOURNAL_OUTPUT_NAME, "%.*s",
+				 JOURNAL_OUTPUT_NAME - 1, h->out_name[h->bank][o]);
+		else
+			snprintf(r->orphan[r->n_orphans].name, JOURNAL_OUTPUT_NAME,
+				 "output %d", o + 1);
+		r->orphan[r->n_orphans++].lost = lost;
 	}
+	/* Only a journal that has room names its outputs (an older one's
+	 * staging lies where the names would be). */
+	if (h->version >= JOURNAL_OUTPUT_IDS) {
+		memset(h->out_name[!h->bank], 0, sizeof(h->out_name[0]));
+		for (o = 0; o < n_out; o++) {
+			h->out_id[!h->bank][o] = ids[o];
+			snprintf(h->out_name[!h->bank][o], JOURNAL_OUTPUT_NAME, "%.*s",
+				 JOURNAL_OUTPUT_NAME - 1, names[o]);
+		}
+		for (; o < JOURNAL_OUTPUTS; o++)
+			h->out_id[!h->bank][o] = 0;
+	}
+	n->n_out = (uint32_t)n_out;
 	ordered();
 	h->bank = !h->bank;
 	ordered();

@@ -75,8 +75,11 @@
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 3	/* 3: entries in FLOWS_PIN; 2: JOP_MOVE */
+#define JOURNAL_VERSION 4	/* 4: outputs named in the ledgers; 3: entries in
+				 * FLOWS_PIN; 2: JOP_MOVE */
 #define JOURNAL_ENTRIES_INSIDE 2	/* up to this version the entries were here */
+#define JOURNAL_OUTPUT_IDS 4	/* from this version the ledgers name their outputs */
+#define JOURNAL_OUTPUT_NAME 48	/* an output's name as a message repeats it */
 #define JOURNAL_OUTPUTS (MAX_COLLECTORS + 1)
 #define JOURNAL_PIN     "agent_journal"
 #define FLOWS_PIN       "flows"
@@ -121,6 +124,12 @@ struct journal_hdr {
 	/* version 3 */
 	uint32_t flows_id;		/* kernel id of its FLOWS_PIN map */
 	uint32_t pad1;
+	/* version 4: whose each of ledger[b].out[] is, so that a successor
+	 * with other outputs (or the same in another order) counts an
+	 * output's loss against that output: a hash of its whole name
+	 * (output_id()), never 0 for an output, and the name's start */
+	uint64_t out_id[2][JOURNAL_OUTPUTS];
+	char out_name[2][JOURNAL_OUTPUTS][JOURNAL_OUTPUT_NAME];
 };
 
 /* What a restart found, for the log line and the tests. */
@@ -130,7 +139,14 @@ struct journal_recovery {
 	int op_undone;			/* ... undone (else completed) */
 	uint64_t entries, packets;	/* flows and packets in its table */
 	uint64_t staged, staged_packets;	/* drained flows not yet folded */
-	struct output_stats lost[JOURNAL_OUTPUTS];	/* handed, never settled */
+	struct output_stats lost[JOURNAL_OUTPUTS];	/* handed, never settled: by
+							 * this agent's outputs */
+	/* ... by an earlier agent's output this agent does not have */
+	struct journal_orphan {
+		char name[JOURNAL_OUTPUT_NAME];
+		struct output_stats lost;
+	} orphan[JOURNAL_OUTPUTS];
+	int n_orphans;
 	uint64_t dropped;		/* entries and staged flows found implausible */
 };
 
@@ -239,11 +255,15 @@ void journal_handed(struct journal *j, const struct flow_record *r);
 struct output_stats *journal_out_stats(struct journal *j, int i, int n_out);
 
 /*
- * Start a new ledger in which each output's slot begins with what the
- * earlier agent handed it and it never settled (j->rec.lost), counted as
- * not sent. Call before the outputs take their slots (journal_out_stats).
+ * Start a new ledger for the @n_out outputs @names (this agent's, in the
+ * order of their slots), in which each output's slot begins with what the
+ * earlier agent handed the output of that name and it never settled
+ * (j->rec.lost[slot]), counted as not sent; what it handed an output of
+ * another name is in j->rec.orphan. A journal older than
+ * JOURNAL_OUTPUT_IDS names no outputs: its slots are matched in order.
+ * Call before the outputs take their slots (journal_out_stats).
  */
-void journal_new_ledger(struct journal *j);
+void journal_new_ledger(struct journal *j, const char *const *names, int n_out);
 /* Count @lost[] (JOURNAL_OUTPUTS slots) as not sent in the current ledger:
  * an earlier journal's losses. */
 void journal_carry(struct journal *j, const struct output_stats *lost);

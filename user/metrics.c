@@ -183,6 +183,11 @@ void metrics_format(FILE *f, const struct metrics_snapshot *s)
 		s->adopted_packets);
 	counter(f, "bpfix_records_total", "Flow records handed to the outputs.",
 		t->records_emitted);
+	counter(f, "bpfix_earlier_outputs_records_not_sent_total",
+		"Records an earlier agent handed to outputs this agent does not have, "
+		"never sent.", s->orphan_records);
+	counter(f, "bpfix_earlier_outputs_packets_not_sent_total",
+		"Packets in those records.", s->orphan_packets);
 
 	for (j = 0; j < ARRAY_SIZE(out_fields); j++) {
 		family(f, out_fields[j].name, "counter", out_fields[j].help);

@@ -73,6 +73,7 @@ struct metrics_snapshot {
 	struct bpfix_stats kernel;		/* kernel stats since the agent started */
 	uint64_t drained_flows;
 	uint64_t adopted_flows, adopted_packets;
+	uint64_t orphan_records, orphan_packets;	/* struct agent's */
 	uint64_t lru_flows, lru_packets, lru_octets;	/* evicted by the kernel's LRU */
 	uint32_t table_used, table_capacity;	/* the agent's flow table */
 	uint32_t kernel_table_entries;		/* each kernel flow table's capacity */

@@ -20,7 +20,11 @@
 #      block for ever), exit 1; with a stopped reader: as 2;
 #   5. -c file: on a 256 KiB tmpfs that fills up, then gets room again:
 #      ipfixDump decodes the whole file without a complaint, and it holds
-#      exactly the records the agent counted as sent.
+#      exactly the records the agent counted as sent;
+#   6. stdout into a stopped reader, SIGKILL, restart with -c file: on the
+#      same pins: what stdout never sent is said as stdout's (an output
+#      the new agent does not have), not reported by the file: output,
+#      and what the reader got plus that is every flow.
 #
 #   env BUILD=build sh tests/ns/test_outputs.sh
 # shellcheck source=tests/ns/lib.sh
@@ -32,7 +36,7 @@ ARGS="-m tc --idle-timeout 1 --active-timeout 2 --sweep-interval 100"
 
 use_python3
 need_root
-need_cmds ip nsenter python3 ipfixDump mkfifo timeout
+need_cmds ip nsenter python3 ipfixDump mkfifo timeout curl
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
 ipfix_test_setup
@@ -226,5 +230,45 @@ check_eq "full disk: flow records in the file = records the agent says it sent" 
 reliability "file: on a 256 KiB tmpfs that fills up and frees" \
 	"$(exit_counter records) records: $(flow_records "$TEST_TMP/disk.dump") decodable in the file, $(exit_counter not_sent) counted not sent" \
 	"$(($(exit_counter records) - $(flow_records "$TEST_TMP/disk.dump") - $(exit_counter not_sent)))"
+
+# ---- 6. SIGKILL, then other outputs ------------------------------------------
+info "6. stdout stuck at a SIGKILL; the next agent has -c file: only"
+rm -f "$TEST_TMP/kill.fifo"
+mkfifo "$TEST_TMP/kill.fifo"
+cat <"$TEST_TMP/kill.fifo" >"$TEST_TMP/kill.got" &
+CAT_PID=$!
+bg_track "$CAT_PID"
+sleep 0.2
+OUT=$TEST_TMP/kill.fifo
+run_bpfix kill -f json --metrics 127.0.0.1:9402
+kill -STOP "$CAT_PID"
+flows 600 25000 300
+sleep 2.5	# every flow idle (1 s) and handed to stdout, most of it queued
+HANDED=$(nsx "$NS_B" curl -s http://127.0.0.1:9402/metrics |
+	awk '$1 == "bpfix_records_total" { print $2 }')
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+bg_untrack "$AGENT_PID"
+kill -CONT "$CAT_PID"
+stop "$CAT_PID" - 10
+OUT=/dev/null
+run_bpfix kill -c "file:$TEST_TMP/after.ipfix"
+kill -TERM "$AGENT_PID"
+wait_exit 15
+check_eq "after SIGKILL: exit status" "$RC" 0
+sed -n '/earlier agent/s/^/  /p' "$AGENT_ERR"
+ORPHAN=$(sed -n "s/^bpfix: stdout (an earlier agent's output, not one of this agent's): \([0-9]*\) records.*/\1/p" "$AGENT_ERR")
+check "after SIGKILL: stdout's loss is said as stdout's" [ "${ORPHAN:-0}" -gt 0 ]
+check "after SIGKILL: ... and not reported by the file: output" \
+	sh -c "! grep -q '^bpfix: file:.*an earlier agent handed it were never sent' '$AGENT_ERR'"
+check "after SIGKILL: stdout was handed every flow ($HANDED records)" \
+	[ "${HANDED:-0}" -ge 600 ]
+check_eq "after SIGKILL: lines the reader got + stdout's loss = records it was handed" \
+	"$(($(grep -c '^{' "$TEST_TMP/kill.got") + ${ORPHAN:-0}))" "${HANDED:-?}"
+check_eq "after SIGKILL: the file: output counts nothing as not sent" \
+	"$(exit_counter not_sent)" 0
+reliability "SIGKILL with stdout's reader stopped, restart with -c file: only" \
+	"$(grep -c '^{' "$TEST_TMP/kill.got") read, ${ORPHAN:-0} said as stdout's (not the file's)" \
+	"$((${HANDED:-0} - $(grep -c '^{' "$TEST_TMP/kill.got") - ${ORPHAN:-0}))"
 
 test_done
