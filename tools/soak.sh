@@ -9,14 +9,16 @@
 # the command that reproduces it and its suite's verdict; text outside the
 # markers is kept as it is. The whole log is kept in BUILD/soak.log, the
 # generated section in BUILD/soak.md.
-#   tools/soak.sh [BUILD] [PATTERN]     (make soak; as root)
-# With PATTERN only the suites whose name holds it run, and RELIABILITY.md
-# is left alone (a partial table would drop the other rows): the section
-# goes to BUILD/soak.md only.
+#   tools/soak.sh [BUILD] [PATTERN...]     (make soak; as root)
+# With PATTERNs only the suites whose name holds one of them run, and in
+# RELIABILITY.md only their rows are replaced (the others stay as the last
+# run measured them), with a line saying which suites were re-measured
+# when; the section for them alone goes to BUILD/soak.md.
 # Exit status 1 if a suite failed or a row lost records silently.
 set -u
 build=${1:-build}
-pattern=${2:-}
+[ $# -gt 0 ] && shift
+pattern=$*
 here=$(cd "$(dirname "$0")/.." && pwd)
 doc=$here/RELIABILITY.md
 begin='<!-- soak:begin (written by tools/soak.sh; edits here are lost) -->'
@@ -43,7 +45,7 @@ fi
 
 # Refuse to guess where the section is: with the markers missing or
 # doubled, rewriting would eat someone else's text.
-if [ -z "$pattern" ]; then
+if :; then
 	nb=$(grep -cxF "$begin" "$doc" || true)
 	ne=$(grep -cxF "$end" "$doc" || true)
 	if [ "$nb" != 1 ] || [ "$ne" != 1 ] ||
@@ -67,7 +69,13 @@ t0=$(date +%s)
 run() {
 	name=$1 shown=$2
 	shift 2
-	case $name in *"$pattern"*) ;; *) return 0 ;; esac
+	if [ -n "$pattern" ]; then
+		_m=0
+		for _p in $pattern; do
+			case $name in *"$_p"*) _m=1 ;; esac
+		done
+		[ "$_m" = 1 ] || return 0
+	fi
 	echo "=== $name" | tee -a "$log"
 	{ "$@" 2>&1; echo $? > "$tmp/rc"; } | tee "$tmp/out"
 	cat "$tmp/out" >> "$log"
@@ -87,12 +95,12 @@ run() {
 for t in "$here"/tests/ns/test_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
-	run "$name" "SOAK=1 tests/run.sh $build $name" env SOAK=1 BUILD="$build" sh "$t"
+	run "$name" "SOAK=1 tests/run.sh build $name" env SOAK=1 BUILD="$build" sh "$t"
 done
 for t in "$here"/tools/soak.d/*.sh; do
 	[ -x "$t" ] || continue
 	name=soak.d/$(basename "$t" .sh)
-	run "$name" "tools/$name.sh $build" env SOAK=1 BUILD="$build" "$t" "$build"
+	run "$name" "tools/$name.sh build" env SOAK=1 BUILD="$build" "$t" "$build"
 done
 took=$(( ($(date +%s) - t0 + 30) / 60 ))
 
@@ -152,7 +160,37 @@ if [ -z "$pattern" ]; then
 	cat "$tmp/doc" > "$doc"
 	echo "soak: table written to $doc and $out; log in $log" >&2
 else
-	echo "soak: suites matching '$pattern' only: table in $out (RELIABILITY.md left alone); log in $log" >&2
+	# Only the rows of the suites that ran: each replaced where it was
+	# (its Reproduce cell names its suite), new ones after the table,
+	# and one line per partial run saying what it re-measured.
+	ran=$(cut -d: -f1 "$tmp/verdicts" | paste -sd ' ' -)
+	note="Re-measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`tools/soak.sh $build $pattern\` ($took min), tree \`$rev\`: the rows of $ran ($npass passed, $nfail failed, $nskip skipped)."
+	awk -v b="$begin" -v e="$end" -v ran="$ran" -v rows="$tmp/table" -v note="$note" '
+		function ours(line,   n, i, s) {
+			n = split(ran, s, " ")
+			for (i = 1; i <= n; i++)
+				if (index(line, " " s[i] "`"))
+					return 1
+			return 0
+		}
+		function flush() {
+			if (done) return
+			while ((getline r < rows) > 0) print r
+			done = 1
+		}
+		$0 == b { inside = 1; print; last = $0; next }
+		$0 == e { flush(); if (last != "") print ""; print note; print ""; inside = 0; print; next }
+		inside && /^\| / && !/^\| Case / { if (!ours($0)) print; intable = 1; next }
+		inside && /^\|---/ { print; next }
+		inside && intable { flush(); intable = 0 }
+		inside && /^Re-measured .* the rows of / {
+			# an earlier partial run of exactly these suites: superseded
+			if (index($0, "the rows of " ran " (")) next
+		}
+		inside && $0 == "" && last == "" { next }
+		{ print; last = $0 }' "$doc" > "$tmp/doc"
+	cat "$tmp/doc" > "$doc"
+	echo "soak: suites matching '$pattern' only: their rows replaced in $doc, section in $out; log in $log" >&2
 fi
 echo "soak: $npass passed, $nfail failed, $nskip skipped; $nloss row(s) lost records silently" >&2
 [ "$nfail" = 0 ] && [ "$nloss" = 0 ]

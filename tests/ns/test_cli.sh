@@ -307,6 +307,9 @@ foreign_pin() {
 	check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" "$_fp_pat"
 	check_eq "  -> what is in $FOREIGN afterwards" "$(ls "$FOREIGN")" "$_fp_map"
 	check_eq "  -> filters on $IF_B" "$(tc_filters "$NS_B" "$IF_B" | tr -d ' ')" "/"
+	reliability "--pin-path $_fp_what" \
+		"refused in one line: $(head -n 1 "$ERR" | sed "s|$FOREIGN|PIN|; s/|/:/g"); the pin stays, nothing attached" \
+		"$(( $(ls "$FOREIGN" | wc -l) == 1 ? 0 : 1 ))"
 }
 # A flow table of another layout (another tool, another bpfix ABI): it used
 # to be drained with bpfix's layout (heap corruption, exit 134).

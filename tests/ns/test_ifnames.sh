@@ -89,4 +89,7 @@ ipfixDump --in "$TEST_TMP/flows.ipfix" >"$TEST_TMP/dump" 2>"$TEST_TMP/dump.err"
 check_eq "ipfixDump's complaints" "$(grep -c . "$TEST_TMP/dump.err")" 0
 check "the interface table at exit names renamed0" \
 	sh -c "grep -a 'interfaceDescription' '$TEST_TMP/dump' | tail -n 1 | grep -q renamed0"
+reliability "an interface named with an escape sequence and a non-UTF-8 octet, then renamed" \
+	"JSON lines strict UTF-8, text and error lines escaped (v\\x1b[31m\\xffq), the new name in records and the IPFIX interface table" \
+	"$(( $(grep -c "$ESC" "$AGENT_OUT") + $(grep -c "$ESC" "$TEST_TMP/bad.err") )) terminal escapes passed through"
 test_done

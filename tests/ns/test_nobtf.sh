@@ -50,4 +50,7 @@ AGENT_OUT=$OUT
 agent_records nobtf
 check_eq "ICMP echo packets both ways" \
 	"$(rec_sum "$RECS" packets protocol=1) $(rec_sum "$RECS" rev_packets protocol=1)" "3 3"
+reliability "a kernel without BTF (tmpfs over /sys/kernel/btf)" \
+	"loads with $(grep -c 'CO-RE relocating' "$ERR") CO-RE relocations; 3 pings: $(rec_sum "$RECS" packets protocol=1)+$(rec_sum "$RECS" rev_packets protocol=1) echo packets metered" \
+	"$((6 - $(rec_sum "$RECS" packets protocol=1) - $(rec_sum "$RECS" rev_packets protocol=1)))"
 test_done

@@ -55,7 +55,9 @@ nsx_timeout 20 "$NS" "$BPFIX" -i race3 --pin-path "$PIN" -v >"$TEST_TMP/a3.out" 
 A3=$!
 bg_track "$A3"
 sleep 3
+SHARED=0
 if kill -0 "$A3" 2>/dev/null; then
+	SHARED=1
 	check "agent 3: refused (it runs, sharing agent 2's maps: $(head -n 1 "$TEST_TMP/a3.err"))" false
 	stop "$A3" INT 10
 else
@@ -68,4 +70,7 @@ kill -INT "$A2BPFIX"	# strace passes its tracee's exit status on
 stop "$A2" - 15
 check_eq "agent 2: exit status after SIGINT" "$?" 0
 check "then no $PIN" test ! -e "$PIN"
+reliability "two agents start at once on one --pin-path (strace-delayed flock)" \
+	"the loser and a third agent refused: '--pin-path PATH: another bpfix is running with it'; the winner's lock on its live directory" \
+	"$SHARED"
 test_done

@@ -78,6 +78,9 @@ check_eq "after bpfix: others' filters (ingress, egress)" "$(others)" 2
 check_eq "after bpfix: bpfix's filters" \
 	"$(nsx "$NS_B" tc filter show dev "$IF_B" ingress | grep -c 0xb9f1)" 0
 check "after bpfix: the stale lock file is gone" test ! -e "$LOCK"
+reliability "a stale lock file saying clsact=created; another tool's clsact and 2 filters" \
+	"after bpfix's clean exit: $(others) of 2 filters and the qdisc stay, the stale lock file is gone" \
+	"$((2 - $(others)))"
 nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
 
 # ---- a crashed agent's qdisc replaced by the user's -------------------------
@@ -90,6 +93,8 @@ nsx "$NS_B" tc qdisc del dev "$IF_B" clsact &&
 agent_start rep2 "$NS_B" "$IF_B" -f json
 agent_stop "$NS_B" "$IF_B"
 check_eq "after bpfix: the user's filter" "$(others)" 1
+reliability "SIGKILL, the user replaces clsact with theirs, a new agent" \
+	"after its clean exit: the user's qdisc and $(others) of 1 filter stay" "$((1 - $(others)))"
 nsx "$NS_B" tc qdisc del dev "$IF_B" clsact
 
 # ---- a crashed agent's qdisc the user added a filter to ---------------------
@@ -102,5 +107,8 @@ check_eq "restarted: the dead agent's filters taken over" \
 	"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: taken over$" "$AGENT_ERR")" 2
 agent_stop "$NS_B" "$IF_B"
 check_eq "after bpfix: the user's filter on the dead agent's qdisc" "$(others)" 1
+reliability "SIGKILL, the user adds a filter to the dead agent's clsact, a new agent" \
+	"the dead agent's 2 filters taken over and removed at exit; $(others) of 1 user filter and its qdisc stay" \
+	"$((1 - $(others)))"
 PIN_TAG=''
 test_done

@@ -59,5 +59,9 @@ for off in 86400 -60; do
 	_end=$(rec_get "$RECS" end_ms protocol=1)
 	check "offset $off: dated within the ping ($_t0..$_t1 ms; record $_start..$_end)" \
 		[ "${_start:-0}" -ge $((_t0 - 1000)) ] && [ "${_end:-0}" -le $((_t1 + 1000)) ]
+	_n=$(rec_count "$RECS" protocol=1)
+	reliability "agent in a time namespace, CLOCK_MONOTONIC offset $off s" \
+		"a 4 s ping of 5 echoes: $_n record(s), $(rec_sum "$RECS" packets protocol=1)+$(rec_sum "$RECS" rev_packets protocol=1) packets, ended $(rec_get "$RECS" end_reason protocol=1), dated within the ping" \
+		"$((10 - $(rec_sum "$RECS" packets protocol=1) - $(rec_sum "$RECS" rev_packets protocol=1)))"
 done
 test_done
