@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "config.h"
+#include "errline.h"
 #include "flowtab.h"
 #include "meter.h"
 #include "output.h"
@@ -834,15 +835,16 @@ static void counting_emit(void *ctx, const struct flow_record *r)
 
 /* Far more flows than the table holds: lack-of-resources expiry, oldest
  * first, and every packet in exactly one record. */
-static void test_flowtab_resources_exact(void **state)
+/* A table of @capacity entries far too small for its flows: every packet
+ * in exactly one record. */
+static void resources_exact(uint32_t capacity)
 {
 	struct flowtab t;
 	struct counting_sink c = { 0 };
 	uint64_t sent_packets = 0, sent_octets = 0, now = 1000000;
 	uint32_t i, round;
 
-	(void)state;
-	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 5000, 20000, counting_emit, &c), 0);
+	assert_int_equal(flowtab_init(&t, capacity, 1, 1, 5000, 20000, counting_emit, &c), 0);
 	srand(7);
 	for (round = 0; round < 50; round++) {
 		for (i = 0; i < 400; i++) {
@@ -872,6 +874,17 @@ static void test_flowtab_resources_exact(void **state)
 	assert_int_equal(c.octets, sent_octets);
 	assert_int_equal(t.used, 0);
 	flowtab_free(&t);
+}
+
+/* Tables of 1-3 entries used to expire nothing when full (their low-water
+ * mark was their capacity) and took the free list's entry -1. */
+static void test_flowtab_resources_exact(void **state)
+{
+	const uint32_t capacities[] = { 1, 2, 3, 4, 5, 1024 };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(capacities); i++)
+		resources_exact(capacities[i]);
 }
 
 /* ---- formatting --------------------------------------------------------------------- */

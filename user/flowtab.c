@@ -212,7 +212,9 @@ int flowtab_init(struct flowtab *t, uint32_t capacity, int biflow, int pair_ifin
 	t->active_ms = active_ms;
 	t->end_grace_ms = idle_ms < END_GRACE_MS ? idle_ms : END_GRACE_MS;
 	t->high_water = capacity - capacity / 10;	/* 90 % */
-	t->low_water = capacity - capacity / 4;		/* 75 % */
+	t->low_water = capacity - capacity / 4;		/* 75 %, and room for one */
+	if (t->low_water == capacity)
+		t->low_water = capacity - 1;
 	t->emit = emit;
 	t->emit_ctx = ctx;
 	return 0;
