@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "community_id.h"
+#include "config.h"
 #include "flowtab.h"
 #include "output.h"
 
@@ -367,6 +368,30 @@ static void test_json(void **state)
 	assert_null(strstr(line, "community_id"));
 }
 
+/* --community-id-seed: 0 unless given, 0..65535, one error line else. */
+static void test_option(void **state)
+{
+	struct bpfix_config cfg;
+	char err[256];
+	char *ok[] = { "bpfix", "--community-id-seed", "65535", NULL };
+	char *none[] = { "bpfix", NULL };
+	const char *bad[] = { "65536", "-1", "x", "" };
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, 1, none, err, sizeof(err)), 0);
+	assert_int_equal(cfg.community_id_seed, 0);
+	assert_int_equal(config_parse(&cfg, 3, ok, err, sizeof(err)), 0);
+	assert_int_equal(cfg.community_id_seed, 65535);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { "bpfix", "--community-id-seed", (char *)bad[i], NULL };
+
+		err[0] = '\0';
+		assert_int_equal(config_parse(&cfg, 3, argv, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "community-id-seed"));
+		assert_null(strchr(err, '\n'));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_what_is_hashed),
 		cmocka_unit_test(test_records_carry_id),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
