@@ -19,38 +19,35 @@ static inline uint32_t rol32(uint32_t x, unsigned int n)
 	return x << n | x >> (32 - n);
 }
 
+/* One round: the four functions of FIPS 180-4 4.1.1 each take 20 rounds,
+ * written as four loops so the compiler sees no branch inside a round. */
+#define SHA1_ROUND(f, k) do { \
+		uint32_t tmp = rol32(a, 5) + (f) + e + (k) + w[t]; \
+		e = d; \
+		d = c; \
+		c = rol32(b, 30); \
+		b = a; \
+		a = tmp; \
+	} while (0)
+
 static void sha1_block(uint32_t h[5], const uint8_t *p)
 {
 	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	int t;
 
-	for (int t = 0; t < 16; t++)
+	for (t = 0; t < 16; t++)
 		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
 		       (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
-	for (int t = 16; t < 80; t++)
+	for (t = 16; t < 80; t++)
 		w[t] = rol32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-	for (int t = 0; t < 80; t++) {
-		uint32_t f, k, tmp;
-
-		if (t < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999;
-		} else if (t < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1;
-		} else if (t < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdc;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6;
-		}
-		tmp = rol32(a, 5) + f + e + k + w[t];
-		e = d;
-		d = c;
-		c = rol32(b, 30);
-		b = a;
-		a = tmp;
-	}
+	for (t = 0; t < 20; t++)
+		SHA1_ROUND((b & c) | (~b & d), 0x5a827999);
+	for (; t < 40; t++)
+		SHA1_ROUND(b ^ c ^ d, 0x6ed9eba1);
+	for (; t < 60; t++)
+		SHA1_ROUND((b & c) | (b & d) | (c & d), 0x8f1bbcdc);
+	for (; t < 80; t++)
+		SHA1_ROUND(b ^ c ^ d, 0xca62c1d6);
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;
