@@ -312,6 +312,7 @@ static void conversation(int biflow, uint16_t seed, const struct vector *out,
 	     rev[COMMUNITY_ID_STR_LEN + 1];
 
 	assert_int_equal(flowtab_init(&t, 1024, biflow, 1, 15000, 60000, sink_emit, &s), 0);
+	t.community_id = 1;
 	t.community_id_seed = seed;
 	d = side(2, 1000, FLOW_DIR_EGRESS);
 	flowtab_add(&t, &ko, &d);
@@ -346,6 +347,22 @@ static void test_records_carry_id(void **state)
 		conversation(bi, 1, &tables[16], &tables[17]);	/* TCP v4, seed 1 */
 		conversation(bi, 1, &tables[20], &tables[21]);	/* ICMP, seed 1 */
 	}
+}
+
+/* Only text on stdout: nothing shows an id, so none is computed. */
+static void test_not_for_text(void **state)
+{
+	struct flowtab t;
+	struct sink s = { 0 };
+	struct flow_key k = key_of(&tables[0]);
+	struct flow_side d = side(1, 1000, FLOW_DIR_EGRESS);
+
+	(void)state;
+	assert_int_equal(flowtab_init(&t, 1024, 1, 1, 15000, 60000, sink_emit, &s), 0);
+	flowtab_add(&t, &k, &d);
+	assert_int_equal(flowtab_flush(&t, FLOW_END_FORCED), 1);
+	assert_int_equal(s.rec[0].community_id_set, 0);
+	flowtab_free(&t);
 }
 
 /* The JSON line holds it; an L2 record none. */
@@ -401,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_seed_changes_id),
 		cmocka_unit_test(test_what_is_hashed),
 		cmocka_unit_test(test_records_carry_id),
+		cmocka_unit_test(test_not_for_text),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_option),
 	};

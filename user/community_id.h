@@ -15,8 +15,9 @@
  * protocol only. Non-IP (L2) flows have no Community ID.
  *
  * The agent computes it once per record, where the record is finished
- * (flowtab.c, emit_record), and keeps the digest in the record; outputs
- * spell it with community_id_str().
+ * (flowtab.c, emit_record), when an output shows it (JSON, IPFIX: not for
+ * text alone), and keeps the digest in the record; outputs spell it with
+ * community_id_str().
  */
 #ifndef BPFIX_COMMUNITY_ID_H
 #define BPFIX_COMMUNITY_ID_H
