@@ -37,6 +37,11 @@
 /* RFC 7011 3.2: IANA element (enterprise bit 0), and RFC 5103 reverse. */
 #define FS(id, len)  B16(id), B16(len)
 #define RFS(id, len) B16(0x8000 | (id)), B16(len), B32(29305)
+/* bpfix's communityId: enterprise element 1 of PEN 32473 (ipfix.h), a
+ * 30-octet string; a record without one carries 30 zero octets. */
+#define CIDFS        B16(0x8000 | 1), B16(30), B32(32473)
+#define Z6           0, 0, 0, 0, 0, 0
+#define NOCID        Z6, Z6, Z6, Z6, Z6
 
 static uint8_t buf[65536];
 
@@ -146,9 +151,9 @@ static void test_template_ipv4(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(256),
-		B16(2), B16(4 + 4 + 24 * 4),		/* template set */
-		B16(256), B16(24),
-		KEY4, COMMON, IPFWD, FS(136, 1));
+		B16(2), B16(4 + 4 + 24 * 4 + 8),	/* template set */
+		B16(256), B16(25),
+		KEY4, COMMON, IPFWD, FS(136, 1), CIDFS);
 }
 
 static void test_template_ipv4_biflow(void **state)
@@ -156,27 +161,27 @@ static void test_template_ipv4_biflow(void **state)
 	(void)state;
 	/* reverse elements before the forward ones (nfdump, see ipfix.h) */
 	EXPECT_BODY(one_template(257),
-		B16(2), B16(4 + 4 + 40 * 4 + 15 * 4),
-		B16(257), B16(40),
-		KEY4, COMMON, IPREV, IPFWD, FS(136, 1), FS(239, 1));
+		B16(2), B16(4 + 4 + 40 * 4 + 15 * 4 + 8),
+		B16(257), B16(41),
+		KEY4, COMMON, IPREV, IPFWD, FS(136, 1), FS(239, 1), CIDFS);
 }
 
 static void test_template_ipv6(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(258),
-		B16(2), B16(4 + 4 + 25 * 4),
-		B16(258), B16(25),
-		KEY6, COMMON, IPFWD, FS(31, 4), FS(136, 1));
+		B16(2), B16(4 + 4 + 25 * 4 + 8),
+		B16(258), B16(26),
+		KEY6, COMMON, IPFWD, FS(31, 4), FS(136, 1), CIDFS);
 }
 
 static void test_template_ipv6_biflow(void **state)
 {
 	(void)state;
 	EXPECT_BODY(one_template(259),
-		B16(2), B16(4 + 4 + 42 * 4 + 16 * 4),
-		B16(259), B16(42),
-		KEY6, COMMON, IPREV, RFS(31, 4), IPFWD, FS(31, 4), FS(136, 1), FS(239, 1));
+		B16(2), B16(4 + 4 + 42 * 4 + 16 * 4 + 8),
+		B16(259), B16(43),
+		KEY6, COMMON, IPREV, RFS(31, 4), IPFWD, FS(31, 4), FS(136, 1), FS(239, 1), CIDFS);
 }
 
 static void test_template_l2(void **state)
@@ -244,7 +249,7 @@ static void test_template_sets(void **state)
 	len = ipfix_msg_finish(&m, 0, 0);
 
 	static const struct { uint16_t id, len; } sets[] = {
-		{ 2, 4 + 100 + 64 }, { 3, 4 + 26 }, { 3, 4 + 30 }, { 2, 4 + 104 },
+		{ 2, 4 + 108 + 64 }, { 3, 4 + 26 }, { 3, 4 + 30 }, { 2, 4 + 112 },
 	};
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		assert_int_equal(buf[off] << 8 | buf[off + 1], sets[i].id);
@@ -264,7 +269,7 @@ static void test_record_ipv4(void **state)
 	(void)state;
 	icmp4_uniflow(&r);
 	EXPECT_BODY(one_flow(&r),
-		B16(256), B16(4 + 73),
+		B16(256), B16(4 + 103),
 		10, 1, 2, 3,		/* sourceIPv4Address */
 		10, 3, 2, 1,		/* destinationIPv4Address */
 		B16(0), B16(0),		/* ports: 0 for ICMP */
@@ -281,7 +286,8 @@ static void test_record_ipv4(void **state)
 		0,			/* ipClassOfService */
 		64, 64,			/* minimumTTL, maximumTTL */
 		B16(84), B16(84),	/* min/max IP total length */
-		1);			/* flowEndReason: idle */
+		1,			/* flowEndReason: idle */
+		NOCID);			/* communityId: none computed */
 }
 
 static void test_record_ipv4_biflow(void **state)
@@ -291,7 +297,7 @@ static void test_record_ipv4_biflow(void **state)
 	(void)state;
 	tcp4_biflow(&r);
 	EXPECT_BODY(one_flow(&r),
-		B16(257), B16(4 + 128),
+		B16(257), B16(4 + 158),
 		192, 0, 2, 1, 198, 51, 100, 7,
 		B16(40000), B16(443), 6, B16(0),
 		4, B16(200),		/* inner tag */
@@ -306,7 +312,8 @@ static void test_record_ipv4_biflow(void **state)
 		B64(1500), B64(10),
 		B16(0x11b), 0xb8, 60, 64, B16(52), B16(1500),
 		3,			/* flowEndReason: end detected */
-		1);			/* biflowDirection: initiator */
+		1,			/* biflowDirection: initiator */
+		NOCID);
 }
 
 static void test_record_ipv6(void **state)
@@ -332,7 +339,7 @@ static void test_record_ipv6(void **state)
 		.min_ttl = 255, .max_ttl = 255, .tos = 0x20,
 	};
 	EXPECT_BODY(one_flow(&r),
-		B16(258), B16(4 + 101),
+		B16(258), B16(4 + 131),
 		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3,
 		B16(5353), B16(53), 17, B16(0),
@@ -342,7 +349,8 @@ static void test_record_ipv6(void **state)
 		B64(80), B64(1),
 		B16(0), 0x20, 255, 255, B16(80), B16(80),
 		B32(0xabcde),		/* flowLabelIPv6 */
-		4);			/* flowEndReason: forced */
+		4,			/* flowEndReason: forced */
+		NOCID);
 }
 
 /* A biflow whose reverse saw nothing: reverse counters 0, reverse times
@@ -371,7 +379,7 @@ static void test_record_ipv6_biflow_empty_reverse(void **state)
 	r.rev.ifindex = 2;
 	r.rev.direction = FLOW_DIR_EGRESS;
 	EXPECT_BODY(one_flow(&r),
-		B16(259), B16(4 + 160),
+		B16(259), B16(4 + 190),
 		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 		B16(0), B16(0), 58, B16(0x8000),	/* icmpTypeCodeIPv6 128/0 */
@@ -388,7 +396,43 @@ static void test_record_ipv6_biflow_empty_reverse(void **state)
 		B64(416), B64(4),
 		B16(0), 0, 64, 64, B16(104), B16(104),
 		B32(0x12345),
-		1, 1);
+		1, 1, NOCID);
+}
+
+/* A record with its Community ID: the string of the specification's own
+ * table (community-id-spec, baseline/README.md: TCP 1.2.3.4:1122 ->
+ * 5.6.7.8:3344, seed 0), as 30 octets of text. */
+static void test_record_community_id(void **state)
+{
+	struct flow_record r = { 0 };
+
+	(void)state;
+	r.key.ifindex = 1;
+	r.key.ip_version = 4;
+	r.key.protocol = 6;
+	r.key.ether_type = 0x0800;
+	r.key.src_port = 1122;
+	r.key.dst_port = 3344;
+	inet_pton(AF_INET, "1.2.3.4", &r.key.src.ip4);
+	inet_pton(AF_INET, "5.6.7.8", &r.key.dst.ip4);
+	r.end_reason = FLOW_END_IDLE;
+	r.fwd = (struct flow_side){
+		.packets = 1, .octets = 40, .first_ms = T0, .last_ms = T0,
+		.ifindex = 1, .direction = FLOW_DIR_INGRESS,
+		.min_ip_len = 40, .max_ip_len = 40, .min_ttl = 64, .max_ttl = 64,
+	};
+	assert_int_equal(community_id_digest(&r.key, 0, r.community_id), 0);
+	r.community_id_set = 1;
+	EXPECT_BODY(one_flow(&r),
+		B16(256), B16(4 + 103),
+		1, 2, 3, 4, 5, 6, 7, 8, B16(1122), B16(3344), 6, B16(0),
+		4, B16(0),
+		B32(1), B32(0), B16(0), B16(0), 0,
+		B64(T0), B64(T0), B64(40), B64(1),
+		B16(0), 0, 64, 64, B16(40), B16(40),
+		1,
+		'1', ':', 'w', 'C', 'b', '3', 'O', 'G', '7', 'y', 'A', 'F', 'W', 'e', 'l',
+		'a', 'U', 'y', 'd', 'u', '0', 'D', '+', '1', '2', '5', 'C', 'L', 'M', '=');
 }
 
 static void test_record_l2(void **state)
@@ -537,12 +581,12 @@ static void test_split(void **state)
 {
 	struct flow_record r;
 	struct ipfix_msg m;
-	uint8_t small[16 + 4 + 3 * 73];
+	uint8_t small[16 + 4 + 3 * 103];
 	size_t len;
 
 	(void)state;
 	icmp4_uniflow(&r);
-	/* exactly three 73-octet records fit */
+	/* exactly three 103-octet records fit */
 	ipfix_msg_init(&m, small, sizeof(small), 0x42);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
@@ -556,7 +600,7 @@ static void test_split(void **state)
 	len = ipfix_msg_finish(&m, 1700000000, 1000);
 	static const uint8_t hdr1[] = {
 		B16(10), B16(sizeof(small)), B32(1700000000), B32(1000), B32(0x42),
-		B16(256), B16(4 + 3 * 73),
+		B16(256), B16(4 + 3 * 103),
 	};
 	expect_bytes(small, sizeof(hdr1), hdr1, sizeof(hdr1));
 	assert_int_equal(len, sizeof(small));
@@ -566,27 +610,27 @@ static void test_split(void **state)
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	len = ipfix_msg_finish(&m, 1700000001, 1000 + 3);
 	static const uint8_t hdr2[] = {
-		B16(10), B16(16 + 4 + 73), B32(1700000001), B32(1003), B32(0x42),
-		B16(256), B16(4 + 73),
+		B16(10), B16(16 + 4 + 103), B32(1700000001), B32(1003), B32(0x42),
+		B16(256), B16(4 + 103),
 	};
 	expect_bytes(small, sizeof(hdr2), hdr2, sizeof(hdr2));
-	assert_int_equal(len, 16 + 4 + 73);
+	assert_int_equal(len, 16 + 4 + 103);
 
 	/* a record of another template needs a set header too */
 	struct flow_record r6;
 
 	memset(&r6, 0, sizeof(r6));
 	r6.key.ip_version = 6;
-	ipfix_msg_init(&m, small, 16 + 4 + 73 + 4 + 101 - 1, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 103 + 4 + 131 - 1, 0x42);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r6), -ENOSPC);
-	ipfix_msg_init(&m, small, 16 + 4 + 73 + 4 + 101, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 103 + 4 + 131, 0x42);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r), 0);
 	assert_int_equal(ipfix_msg_add_flow(&m, &r6), 0);
-	assert_int_equal(m.len, 16 + 4 + 73 + 4 + 101);
+	assert_int_equal(m.len, 16 + 4 + 103 + 4 + 131);
 
 	/* an options template needs its own set header */
-	ipfix_msg_init(&m, small, 16 + 4 + 100 + 4 + 26 - 1, 0x42);
+	ipfix_msg_init(&m, small, 16 + 4 + 108 + 4 + 26 - 1, 0x42);
 	assert_int_equal(ipfix_msg_add_template(&m, 256), 0);
 	assert_int_equal(ipfix_msg_add_template(&m, 262), -ENOSPC);
 
@@ -617,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_record_ipv4_biflow),
 		cmocka_unit_test(test_record_ipv6),
 		cmocka_unit_test(test_record_ipv6_biflow_empty_reverse),
+		cmocka_unit_test(test_record_community_id),
 		cmocka_unit_test(test_record_l2),
 		cmocka_unit_test(test_record_l2_biflow),
 		cmocka_unit_test(test_options_records),

@@ -295,6 +295,8 @@ static void export_old_journal(struct agent *a)
 		return;
 	flowtab_adopt(&t, old->entries, NULL);
 	t.lp = &a->lp;
+	t.community_id = a->tab.community_id;
+	t.community_id_seed = a->tab.community_id_seed;
 	journal_fold_staged(old, agent_drain_flow, &d);
 	a->adopted_flows += d.flows;
 	a->adopted_packets += d.packets;
@@ -390,6 +392,9 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 	}
 	listen_ports_load(&a->lp);
 	a->tab.lp = &a->lp;
+	/* JSON and IPFIX carry it; the text line does not */
+	a->tab.community_id = cfg->n_collectors || cfg->format == FORMAT_JSON;
+	a->tab.community_id_seed = cfg->community_id_seed;
 	for (i = 0; i < cfg->n_ifaces; i++) {
 		a->ifc[i].ifindex = cfg->ifaces[i].ifindex;
 		snprintf(a->ifc[i].name, sizeof(a->ifc[i].name), "%s", cfg->ifaces[i].name);

@@ -383,6 +383,9 @@ static const struct opt_row opt_rows[] = {
 	{ "observation-domain", 0, "ID",
 	  UINT(observation_domain, 0, UINT32_MAX, DEFAULT_OBSERVATION_DOMAIN),
 	  .help = "IPFIX observation domain of the flows" },
+	{ "community-id-seed", 0, "N", UINT(community_id_seed, 0, 65535, 0),
+	  .help = "seed of each record's Community ID (JSON, IPFIX); the tools "
+		  "that join on it must use the same" },
 	{ "pin-path", 0, "DIR", FUNC(parse_pin_path),
 	  .help = "where maps are pinned", .dflt_text = DEFAULT_PIN_PATH },
 	{ "template-refresh", 0, "SEC",

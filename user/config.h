@@ -80,6 +80,7 @@ struct bpfix_config {
 	struct memory_budget mem;	/* what budget_configure derived (zero before) */
 	int uniflow;			/* 1: one record per direction */
 	uint32_t observation_domain;
+	uint32_t community_id_seed;	/* Community ID v1 seed, 0..65535 (community_id.h) */
 	char pin_path[PATH_MAX];
 	int verbose;
 	uint32_t template_refresh_s;	/* IPFIX over UDP: templates and options resent */

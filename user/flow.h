@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include "bpfix.h"
 #include "clock.h"
+#include "community_id.h"
 
 /* flowEndReason (IANA IPFIX registry, RFC 5102 section 5.11.3). */
 #define FLOW_END_IDLE      1	/* idle timeout */
@@ -39,6 +40,10 @@ struct flow_record {
 	uint8_t          biflow;		/* 1: rev is meaningful */
 	uint8_t          end_reason;		/* FLOW_END_* */
 	uint8_t          biflow_direction;	/* BIFLOW_* */
+	/* Community ID v1 (community_id.h) of the conversation, made once
+	 * where the record is finished; set 0: none (an L2 flow). */
+	uint8_t          community_id_set;
+	uint8_t          community_id[SHA1_DIGEST_LEN];
 	struct flow_side fwd;
 	struct flow_side rev;
 };

@@ -331,6 +331,9 @@ static void emit_record(struct flowtab *t, struct flowtab_entry *e, uint8_t reas
 		r.fwd.flags |= FLOW_F_FRAG_UNMATCHED;
 		t->stats.held_unmatched += r.fwd.packets;
 	}
+	if (t->community_id)
+		r.community_id_set = !community_id_digest(&r.key, t->community_id_seed,
+							  r.community_id);
 	t->emit(t->emit_ctx, &r);
 	t->stats.records++;
 	for (s = 0; s < 2; s++) {

@@ -64,6 +64,8 @@ struct flowtab {
 	uint64_t idle_ms, active_ms, end_grace_ms;
 	uint32_t high_water, low_water;	/* lack-of-resources expiry */
 	const struct listen_ports *lp;
+	int community_id;		/* 1: give each record its Community ID (an output shows it) */
+	uint16_t community_id_seed;	/* --community-id-seed */
 	uint32_t pf_bucket[FLOWTAB_PREFETCH];	/* flowtab_prefetch()'s ring */
 	uint32_t pf_n;
 	flow_emit_fn emit;

@@ -74,6 +74,7 @@ enum {
 	S_VLAN_INNER,
 	S_END_REASON,
 	S_BIFLOW_DIR,
+	S_COMMUNITY_ID,
 
 	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
 	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
@@ -117,6 +118,7 @@ enum {
 
 #define F(ie, len, src)	{ IE_##ie, len, 0, src }
 #define R(ie, len, src)	{ IE_##ie, len, IPFIX_PEN_REVERSE, (src) | S_REV }
+#define COMMUNITY_ID	{ IPFIX_IE_COMMUNITY_ID, COMMUNITY_ID_STR_LEN, IPFIX_PEN_BPFIX, S_COMMUNITY_ID }
 
 #define IPV4_KEY \
 	F(sourceIPv4Address, 4, S_SRC_ADDR), \
@@ -172,6 +174,7 @@ enum {
 static const struct ipfix_field f_ipv4[] = {
 	IPV4_KEY, IP_COMMON, IP_SIDE(F),
 	F(flowEndReason, 1, S_END_REASON),
+	COMMUNITY_ID,
 };
 
 /* Biflows: reverse fields first, see ipfix.h (nfdump). */
@@ -180,12 +183,14 @@ static const struct ipfix_field f_ipv4_biflow[] = {
 	IP_SIDE(F),
 	F(flowEndReason, 1, S_END_REASON),
 	F(biflowDirection, 1, S_BIFLOW_DIR),
+	COMMUNITY_ID,
 };
 
 static const struct ipfix_field f_ipv6[] = {
 	IPV6_KEY, IP_COMMON, IP_SIDE(F),
 	F(flowLabelIPv6, 4, S_FLOW_LABEL),
 	F(flowEndReason, 1, S_END_REASON),
+	COMMUNITY_ID,
 };
 
 static const struct ipfix_field f_ipv6_biflow[] = {
@@ -195,6 +200,7 @@ static const struct ipfix_field f_ipv6_biflow[] = {
 	F(flowLabelIPv6, 4, S_FLOW_LABEL),
 	F(flowEndReason, 1, S_END_REASON),
 	F(biflowDirection, 1, S_BIFLOW_DIR),
+	COMMUNITY_ID,
 };
 
 #define L2_KEY \
@@ -484,6 +490,17 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	uint64_t v;
 
 	switch (f->src & ~S_REV) {
+	case S_COMMUNITY_ID: {
+		char cid[COMMUNITY_ID_STR_LEN + 1];
+
+		if (!r->community_id_set) {
+			memset(p, 0, f->len);
+			return p + f->len;
+		}
+		community_id_str(r->community_id, cid);
+		memcpy(p, cid, f->len);
+		return p + f->len;
+	}
 	case S_SRC_ADDR:
 		/* IPv4 in the first 4 octets of ip6, MACs in the first 6:
 		 * both already in network order. */

@@ -25,6 +25,11 @@
  *   biflowDirection. None of them is one RFC 5103 section 6.1 calls
  *   non-reversible (identifiers such as observationDomainId, process
  *   configuration and statistics, biflowDirection, paddingOctets).
+ *   Last, communityId (PEN IPFIX_PEN_BPFIX): the record's Community ID v1,
+ *   "1:" and 28 base64 characters in a fixed 30-octet string (always that
+ *   long, so no variable-length field: pmacct sums a template's lengths
+ *   in 16 bits); all zero octets (an empty string) when the record has
+ *   none. One value for both directions: never reversed.
  *  Non-IP (L2) flow: MAC addresses, ethernetType, dot1qCustomerVlanId, and
  *   per direction interfaces, VLANs, direction, times, counters
  *   (octetDeltaCount: L2 payload, as the meter counts it;
@@ -75,6 +80,13 @@
 #define IPFIX_SET_OPTIONS      3
 #define IPFIX_MSG_MAX          65535	/* the header's length field */
 #define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
+/* bpfix's own elements. bpfix has no Private Enterprise Number of its own
+ * yet: 32473 is the one RFC 5612 sets aside for examples, never assigned
+ * to anyone, so no collector mistakes these for another vendor's elements
+ * (29305 cannot be used: collectors read any element under it as the
+ * reverse of the IANA element of the same id). */
+#define IPFIX_PEN_BPFIX        32473
+#define IPFIX_IE_COMMUNITY_ID  1	/* communityId: string, COMMUNITY_ID_STR_LEN octets */
 #define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
 #define IPFIX_ODID_OPTIONS     0	/* RFC 7011 3.1: no specific observation domain */
 

@@ -63,7 +63,7 @@
  * TCP is non-blocking throughout: records wait in a
  * bounded queue (--tcp-queue records) while the collector is away or slow;
  * a record that finds the queue full is dropped and counted. The queue holds
- * copies of struct flow_record (200 octets: 13 MB of address space for the
+ * copies of struct flow_record (224 octets: 15 MB of address space for the
  * default 65536), and an emptied queue starts over at its first slot, so
  * memory is only touched as deep as the queue ever got. A record leaves the
  * queue only once the message carrying it is written whole; the message a

@@ -309,6 +309,12 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 	if (flow_key_is_icmp(k))
 		n += snprintf(AT_N, ",\"icmp_type\":%u,\"icmp_code\":%u", k->dst_port >> 8,
 			      k->dst_port & 0xff);
+	if (r->community_id_set) {
+		char cid[COMMUNITY_ID_STR_LEN + 1];
+
+		community_id_str(r->community_id, cid);
+		n += snprintf(AT_N, ",\"community_id\":\"%s\"", cid);
+	}
 	n += json_side(AT_N, "", &r->fwd);
 	if (r->biflow) {
 		n += json_side(AT_N, "rev_", &r->rev);

@@ -13,7 +13,7 @@
  * JSON: the line is one object that a strict parser (RFC 8259, written here)
  * accepts: strings without raw control characters and with valid escapes,
  * numbers as JSON spells them, no duplicate keys; and the counters in it are
- * the record's.
+ * the record's, and so is its community_id (decoded back to the digest).
  */
 #include "fuzz.h"
 #include "output.h"
@@ -26,6 +26,7 @@ struct json {
 	const struct flow_record *r;
 	char keys[128][32];	/* the top-level object's keys, for duplicates */
 	int n_keys;
+	int community_id_seen;
 };
 
 static void json_fail(const struct json *j, const char *what)
@@ -179,6 +180,35 @@ static void check_counter(const struct json *j, const char *key, unsigned long l
 				    (unsigned long long)c[i].want);
 }
 
+/* "community_id": "1:" and the base64 of the record's digest, decoded here
+ * (not encoded again), and only for a record that has one. */
+static void check_community_id(const struct json *j, const char *id)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t d[SHA1_DIGEST_LEN + 1];
+	uint32_t acc = 0;
+	int bits = 0, n = 0;
+	size_t len = strlen(id);
+
+	FUZZ_ASSERT(j->r->community_id_set, "community_id in a record without one: %s", id);
+	FUZZ_ASSERT(len == COMMUNITY_ID_STR_LEN && !strncmp(id, "1:", 2) && id[len - 1] == '=',
+		    "community_id %s", id);
+	for (size_t i = 2; i < len - 1; i++) {
+		const char *c = strchr(b64, id[i]);
+
+		FUZZ_ASSERT(c && id[i], "community_id %s: not base64", id);
+		acc = acc << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8 && n <= SHA1_DIGEST_LEN) {
+			bits -= 8;
+			d[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	FUZZ_ASSERT(n == SHA1_DIGEST_LEN && !memcmp(d, j->r->community_id, SHA1_DIGEST_LEN),
+		    "community_id %s is not the record's digest", id);
+}
+
 static void json_value(struct json *j, int depth, const char *key)
 {
 	unsigned long long v;
@@ -208,6 +238,14 @@ static void json_value(struct json *j, int depth, const char *key)
 			j->p++;
 		}
 	case '"':
+		if (key && same(key, "community_id")) {
+			char id[64];
+
+			json_string(j, id, sizeof(id));
+			check_community_id(j, id);
+			j->community_id_seen = 1;
+			return;
+		}
 		json_string(j, NULL, 0);
 		return;
 	case 't':
@@ -241,6 +279,9 @@ static void check_json(const char *s, const struct flow_record *r)
 	if (*j.p)
 		json_fail(&j, "text after the object");
 	FUZZ_ASSERT(j.n_keys >= 10, "JSON object with %d keys", j.n_keys);
+	FUZZ_ASSERT(j.community_id_seen == !!r->community_id_set,
+		    "community_id %s for a record %s one", j.community_id_seen ? "given" : "missing",
+		    r->community_id_set ? "with" : "without");
 }
 
 typedef int (*format_fn)(const struct flow_record *, char *, size_t);

@@ -219,6 +219,38 @@ static size_t check_template_record(const uint8_t *p, size_t left, const struct 
 	return off;
 }
 
+/* communityId: "1:" and the base64 of the record's digest (decoded here,
+ * not encoded again), or 30 zero octets for a record without one. */
+static void check_community_id(const uint8_t *p, size_t len, const struct flow_record *r)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t d[SHA1_DIGEST_LEN + 1];
+	uint32_t acc = 0;
+	int bits = 0, n = 0;
+
+	FUZZ_ASSERT(len == COMMUNITY_ID_STR_LEN, "communityId is %zu octets", len);
+	if (!r->community_id_set) {
+		for (size_t i = 0; i < len; i++)
+			FUZZ_ASSERT(!p[i], "communityId of a record without one: octet %zu", i);
+		return;
+	}
+	FUZZ_ASSERT(p[0] == '1' && p[1] == ':' && p[len - 1] == '=', "communityId framing");
+	for (size_t i = 2; i < len - 1; i++) {
+		const char *c = p[i] ? strchr(b64, p[i]) : NULL;
+
+		FUZZ_ASSERT(c, "communityId octet %zu is not base64", i);
+		acc = acc << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			d[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	FUZZ_ASSERT(n == SHA1_DIGEST_LEN && !memcmp(d, r->community_id, SHA1_DIGEST_LEN),
+		    "communityId does not decode to the record's digest");
+}
+
 /* A fixed-length name: at most len - 1 octets of @want, then zeros. */
 static void check_string(const uint8_t *p, size_t len, const char *want, const char *what)
 {
@@ -252,6 +284,12 @@ static size_t check_data_record(const uint8_t *p, size_t left, const struct item
 			int known;
 			uint64_t want;
 
+			if (f->pen == IPFIX_PEN_BPFIX) {
+				FUZZ_ASSERT(f->id == IPFIX_IE_COMMUNITY_ID, "bpfix element %u", f->id);
+				check_community_id(p + off, len, &it->flow);
+				off += len;
+				continue;
+			}
 			switch (f->id) {
 			case 8: case 27: case 56:	/* source IPv4, IPv6, MAC */
 				FUZZ_ASSERT(!memcmp(p + off, k->src.ip6, len), "source address");
