@@ -476,6 +476,8 @@ static void remove_tcx_earlier(struct meter *m, struct attachment *a)
 		fd = tcx_pinned(path, a->ifindex, dir, &id);
 		if (fd == -ENOENT)
 			continue;
+		if (fd >= 0)
+			bpf_link_detach(fd);	/* now, not when the kernel frees it */
 		unlink(path);
 		if (fd < 0)
 			continue;
@@ -531,13 +533,15 @@ static int attach_tcx_hook(struct meter *m, struct attachment *a, int dir,
 	return 0;
 }
 
-/* Our link on hook @dir goes: its pin, then its last reference. */
+/* Our link on hook @dir goes: detached at once (the kernel frees a link
+ * in a work item after its last reference goes), then its pin and fd. */
 static void detach_tcx_hook(struct meter *m, struct attachment *a, int dir)
 {
 	char path[PATH_MAX + 64];
 
 	if (a->link_fd[dir] < 0)
 		return;
+	bpf_link_detach(a->link_fd[dir]);
 	tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
 	unlink(path);
 	close(a->link_fd[dir]);

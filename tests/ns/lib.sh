@@ -726,7 +726,7 @@ tcx_progs() {
 # the TCX hooks and XDP programs on IF in NS.
 attached() {
 	printf 'clsact %s, tcx %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
-		"$(tcx_progs "$1" "$2" | tr ' ' '\n' | grep -c -v -e : -e /)" \
+		"$(tcx_progs "$1" "$2" | tr ' ' '\n' | grep -c -v -e : -e / -e '^$')" \
 		"$(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')"
 }
 

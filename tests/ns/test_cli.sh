@@ -407,7 +407,7 @@ done
 check_eq "  -> frag_table max_entries" "$(map_field "$AGENT_PIN/frag_table" max_entries)" "$frags"
 memlock=0 nmaps=0
 for m in "$AGENT_PIN"/*; do
-	case ${m##*/} in bpfix_*) continue ;; esac	# the programs (user/meter.c)
+	case ${m##*/} in bpfix_* | tcx-*) continue ;; esac	# programs, TCX links (user/attach.c)
 	memlock=$((memlock + $(map_field "$m" bytes_memlock)))
 	nmaps=$((nmaps + 1))
 done
