@@ -655,8 +655,8 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 		old_fd = earlier_prog(m, id, name, sizeof(name));
 		if (old_fd == -ENOENT)
 			return err_line(err, errlen, -EBUSY,
-				    "%s: XDP %s is attached; bpfix leaves it alone", a->name,
-				    prog_words(pw, sizeof(pw), name, id));
+				    "%s: XDP %s is attached; bpfix leaves it alone (meter %s with "
+				    "-m tc)", a->name, prog_words(pw, sizeof(pw), name, id), a->name);
 		/* An earlier bpfix's program: replace it in place. */
 		if (old_fd < 0)
 			old_fd = own = bpf_prog_get_fd_by_id(id);

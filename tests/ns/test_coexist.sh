@@ -18,9 +18,12 @@
 #  - bpfix stopped: the other is still there and working, nothing of
 #    bpfix's is left.
 # The records of the last agent hold exactly 3 N datagrams (the three
-# rounds it or its predecessor metered). XDP: bpfix does not join another
-# program's XDP hook (README, "Beside other programs"): -m xdp-generic
-# fails with one line and leaves the other attached and dropping.
+# rounds it or its predecessor metered). XDP, where bpfix shares a hook
+# with no one (README, "Beside other programs"): with another owner's
+# program put there by xdp-loader (libxdp), -m xdp-generic fails with one
+# line and the other stays attached and dropping; with bpfix's there
+# first, xdp-loader is refused and bpfix counts N exactly; -m tc beside
+# an XDP program that passes counts N exactly and leaves it attached.
 #
 #   env BUILD=build sh tests/ns/test_coexist.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
@@ -33,7 +36,7 @@ OTHER_OBJ=$BUILD/tests/other.bpf.o
 N=200
 PORT=7001
 need_root
-need_cmds ip tc nsenter bpftool python3
+need_cmds ip tc nsenter bpftool python3 xdp-loader
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
 need_file "$OTHER_OBJ" "run make"
@@ -52,11 +55,25 @@ nsx "$NS_B" bpftool map update pinned "$OTHER/maps/redirect_to" key 0 0 0 0 \
 	value $(printf '%08x' "$RX_IDX" | sed 's/\(..\)\(..\)\(..\)\(..\)/0x\4 0x\3 0x\2 0x\1/') ||
 	fail "cannot set redirect_to"
 
-# other_seen: the other program's packet counter.
+# other_seen: the other program's packet counter: in SEEN_MAP (bpftool's
+# words for it), the one pinned with the programs unless seen_of says.
+SEEN_MAP="pinned $OTHER/maps/seen"
 other_seen() {
-	bpftool -j map dump pinned "$OTHER/maps/seen" |
+	# shellcheck disable=SC2086 # two words
+	bpftool -j map dump $SEEN_MAP |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["formatted"]["value"])' ||
-		fail "cannot read $OTHER/maps/seen"
+		fail "cannot read the other's counter ($SEEN_MAP)"
+}
+
+# seen_of PROG_ID: SEEN_MAP for a copy of the object loaded by someone
+# else (xdp-loader): the "seen" map of that program.
+seen_of() {
+	SEEN_MAP="id $(python3 -c '
+import json, subprocess, sys
+show = lambda *a: json.loads(subprocess.check_output(["bpftool", "-j"] + list(a)))
+for m in show("prog", "show", "id", sys.argv[1]).get("map_ids", []):
+    if show("map", "show", "id", str(m))["name"] == "seen":
+        print(m)' "$1")"
 }
 
 # A receiver in B counts the datagrams on PORT until none came for 1 s
@@ -85,10 +102,10 @@ else:
         time.sleep(0.001)
 '
 
-# round WHAT VERDICT: N datagrams from A; the other counts N, and the
-# verdict's outcome is what it says (checks).
+# round WHAT VERDICT [SEEN]: N datagrams from A; the other counts SEEN
+# (default N), and the verdict's outcome is what it says (checks).
 round() {
-	_r_what=$1 _r_v=$2
+	_r_what=$1 _r_v=$2 _r_n=${3:-$N}
 	_r_seen=$(other_seen) _r_rx=$(dev_stat "$NS_B" coex-ry rx_packets)
 	rm -f "$TEST_TMP/recv.ready" "$TEST_TMP/recv.count"
 	nsx "$NS_B" python3 -c "$_coex_py" recv "$IP4_B" "$PORT" "$TEST_TMP/recv.ready" \
@@ -108,7 +125,7 @@ round() {
 	drop) _r_want="0 0" ;;
 	esac
 	check_eq "$_r_what: the other saw; received by the socket, out of the redirect" \
-		"$(($(other_seen) - _r_seen)); $_r_got $_r_out" "$N; $_r_want"
+		"$(($(other_seen) - _r_seen)); $_r_got $_r_out" "$_r_n; $_r_want"
 }
 
 # bpfix's datagrams in the last agent's records
@@ -218,18 +235,54 @@ for v in pass redir drop; do
 done
 
 # ---- XDP ------------------------------------------------------------------------
-info "XDP: another program on the hook ($(($(date +%s) - T0)) s)"
-xdp_attach "$NS_B" "$IF_B" xdpgeneric "$OTHER/other_xdp_drop" || fail "$XDP_ERR"
-OTHER_XDP=$(xdp_mode "$NS_B" "$IF_B")
+# Another owner's XDP program goes on through libxdp (xdp-loader), as a
+# libxdp user's would: in a dispatcher where the kernel can run one, else
+# (as here: no freplace programs, README) alone.
+info "XDP: another owner's program through xdp-loader ($(($(date +%s) - T0)) s)"
+nsx "$NS_B" xdp-loader load -m skb "$IF_B" "$OTHER_OBJ" -n other_xdp_drop ||
+	fail "xdp-loader cannot load other_xdp_drop"
+defer "nsenter --net='$NETNS_DIR/$NS_B' xdp-loader unload '$IF_B' --all"
+ON_XDP=$(xdp_mode "$NS_B" "$IF_B")
+ON_NAME=$(bpftool -j prog show id "${ON_XDP#generic }" | python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])')
 nsx_timeout 20 "$NS_B" "$BPFIX" -i "$IF_B" -m xdp-generic --pin-path "$BPFFS/bpfix-$$-xdp" \
 	>"$TEST_TMP/xdp.out" 2>"$TEST_TMP/xdp.err"
 check_eq "-m xdp-generic beside it: exit status" "$?" 1
 check_eq "-m xdp-generic beside it: one line" "$(cat "$TEST_TMP/xdp.err")" \
-	"bpfix: $IF_B: XDP program 'other_xdp_drop' (id ${OTHER_XDP#generic }) is attached; bpfix leaves it alone"
-check_eq "the other XDP program still attached" "$(xdp_mode "$NS_B" "$IF_B")" "$OTHER_XDP"
+	"bpfix: $IF_B: XDP program '$ON_NAME' (id ${ON_XDP#generic }) is attached; bpfix leaves it alone (meter $IF_B with -m tc)"
+check_eq "the other XDP program still attached" "$(xdp_mode "$NS_B" "$IF_B")" "$ON_XDP"
 check "no pins left" test ! -e "$BPFFS/bpfix-$$-xdp"
+seen_of "${ON_XDP#generic }"
 round "XDP drop, bpfix refused" drop
-xdp_detach "$NS_B" "$IF_B" xdpgeneric
+nsx "$NS_B" xdp-loader unload "$IF_B" --all || fail "xdp-loader cannot unload"
+
+info "XDP: bpfix first, then xdp-loader ($(($(date +%s) - T0)) s)"
+PIN_TAG=xdp-first
+agent_start xdp-first "$NS_B" "$IF_B" -m xdp-generic -f json --idle-timeout 60 \
+	--active-timeout 60
+OURS=$(xdp_mode "$NS_B" "$IF_B")
+check "xdp-loader refuses to replace bpfix's program" \
+	sh -c "! nsenter --net='$NETNS_DIR/$NS_B' xdp-loader load -m skb '$IF_B' '$OTHER_OBJ' \
+		-n other_xdp_drop 2>'$TEST_TMP/loader.err'"
+check_eq "bpfix's program still attached" "$(xdp_mode "$NS_B" "$IF_B")" "$OURS"
+SEEN_MAP="pinned $OTHER/maps/seen"
+round "XDP, bpfix alone (the other's counter moves by nothing)" pass 0
+agent_stop "$NS_B" "$IF_B"
+check_eq "bpfix stopped: datagrams in its records" "$(metered xdp-first)" "$N"
+
+info "-m tc beside another owner's XDP program ($(($(date +%s) - T0)) s)"
+PIN_TAG=tc-xdp
+nsx "$NS_B" xdp-loader load -m skb "$IF_B" "$OTHER_OBJ" -n other_xdp_pass ||
+	fail "xdp-loader cannot load other_xdp_pass"
+agent_start tc-xdp "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60
+_x=$(xdp_mode "$NS_B" "$IF_B")
+seen_of "${_x#generic }"
+round "XDP pass, bpfix on tc" pass
+LEFT_ON="clsact 0, tcx 0, xdp 1"	# the other's
+agent_stop "$NS_B" "$IF_B"
+LEFT_ON=
+check_eq "bpfix stopped: datagrams in its records" "$(metered tc-xdp)" "$N"
+check_eq "the other XDP program still attached" "$(xdp_mode "$NS_B" "$IF_B" | cut -d' ' -f1)" generic
+nsx "$NS_B" xdp-loader unload "$IF_B" --all
 
 PIN_TAG=''
 info "took $(($(date +%s) - T0)) s"
