@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
@@ -167,67 +168,118 @@ static const char *prog_words(char *buf, size_t len, const char *name, __u32 id)
 	return buf;
 }
 
-/* Filters on IFINDEX's clsact hooks, from the kernel's dump: a qdisc
- * with anyone's filter on it is never removed. A negative errno if the
- * dump fails (then nothing is removed either). */
-static int tc_filters_left(unsigned int ifindex)
+/* One filter on a clsact hook as the kernel's dump has it; prog_id 0
+ * for one that is not cls_bpf. */
+struct tc_filter {
+	__u32 prio, handle, prog_id;
+};
+
+/* Called for each filter; non-zero stops the walk. */
+typedef int (*tc_filter_fn)(void *ctx, const struct tc_filter *f);
+
+/* The filter in RTM_NEWTFILTER @nh: TCA_KIND "bpf", and TCA_OPTIONS'
+ * TCA_BPF_ID, each read within its attribute's bounds. */
+static void tc_filter_parse(struct nlmsghdr *nh, struct tc_filter *f)
 {
-	const __u32 parents[] = { TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
-				  TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS) };
+	struct tcmsg *t = NLMSG_DATA(nh);
+	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*t)), bpf = 0;
+	struct rtattr *rta = (struct rtattr *)((char *)t + NLMSG_ALIGN(sizeof(*t)));
+	__u32 id = 0;
+
+	f->prio = TC_H_MAJ(t->tcm_info) >> 16;
+	f->handle = t->tcm_handle;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == TCA_KIND) {
+			bpf = RTA_PAYLOAD(rta) == 4 && !memcmp(RTA_DATA(rta), "bpf", 4);
+		} else if (rta->rta_type == TCA_OPTIONS) {
+			int olen = (int)RTA_PAYLOAD(rta);
+			struct rtattr *o = RTA_DATA(rta);
+
+			for (; RTA_OK(o, olen); o = RTA_NEXT(o, olen))
+				if (o->rta_type == TCA_BPF_ID && RTA_PAYLOAD(o) >= sizeof(id))
+					memcpy(&id, RTA_DATA(o), sizeof(id));
+		}
+	}
+	f->prog_id = bpf ? id : 0;
+}
+
+/* Every filter on IFINDEX's clsact ingress (@egress 0) or egress hook,
+ * from the kernel's dump, to @fn. 0, or a negative errno if the dump
+ * fails; no clsact is no filters. */
+static int tc_walk(unsigned int ifindex, int egress, tc_filter_fn fn, void *ctx)
+{
 	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int fd, n = 0, ret = 0;
-	size_t i;
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg t;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = (int)ifindex,
+		       .tcm_parent = TC_H_MAKE(TC_H_CLSACT,
+					       egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
+	};
+	int fd, done = 0, stop = 0, ret = 0;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < ARRAY_SIZE(parents) && !ret; i++) {
-		struct {
-			struct nlmsghdr nh;
-			struct tcmsg t;
-		} req = {
-			.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
-				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = i + 1 },
-			.t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = (int)ifindex,
-			       .tcm_parent = parents[i] },
-		};
-		int done = 0;
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		ret = -errno;
+	while (!done && !ret) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
 
-		if (send(fd, &req, sizeof(req), 0) < 0) {
-			ret = -errno;
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			ret = len < 0 ? -errno : -EIO;
 			break;
 		}
-		while (!done && !ret) {
-			ssize_t len = recv(fd, buf, sizeof(buf), 0);
-			struct nlmsghdr *nh;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (__u32)len); nh = NLMSG_NEXT(nh, len)) {
+			struct tc_filter f;
 
-			if (len < 0 && errno == EINTR)
-				continue;
-			if (len <= 0) {
-				ret = len < 0 ? -errno : -EIO;
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
 				break;
 			}
-			for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (__u32)len);
-			     nh = NLMSG_NEXT(nh, len)) {
-				if (nh->nlmsg_type == NLMSG_DONE) {
-					done = 1;
-					break;
-				}
-				if (nh->nlmsg_type == NLMSG_ERROR) {
-					ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-					if (ret == -EINVAL || ret == -ENOENT)
-						ret = 0;	/* no clsact: no filters */
-					done = 1;
-					break;
-				}
-				/* a priority's head has handle 0: not a filter */
-				if (nh->nlmsg_type == RTM_NEWTFILTER &&
-				    ((struct tcmsg *)NLMSG_DATA(nh))->tcm_handle)
-					n++;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				if (ret == -EINVAL || ret == -ENOENT)
+					ret = 0;	/* no clsact: no filters */
+				done = 1;
+				break;
 			}
+			/* a priority's head has handle 0: not a filter; the
+			 * rest of the dump is still read after a stop */
+			if (nh->nlmsg_type != RTM_NEWTFILTER ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)) || stop)
+				continue;
+			tc_filter_parse(nh, &f);
+			if (f.handle)
+				stop = fn(ctx, &f);
 		}
 	}
 	close(fd);
+	return ret;
+}
+
+static int count_filter(void *ctx, const struct tc_filter *f)
+{
+	(void)f;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Filters on IFINDEX's clsact hooks: a qdisc with anyone's filter on it
+ * is never removed. A negative errno if the dump fails (then nothing is
+ * removed either). */
+static int tc_filters_left(unsigned int ifindex)
+{
+	int n = 0, ret = tc_walk(ifindex, 0, count_filter, &n);
+
+	if (!ret)
+		ret = tc_walk(ifindex, 1, count_filter, &n);
 	return ret ? ret : n;
 }
 
@@ -347,30 +399,58 @@ static void say_earlier(struct meter *m, struct attachment *a, const char *what,
 			prog_words(pw, sizeof(pw), name, id), done);
 }
 
-/* Remove the earlier agent's tc filters on @a (it meters in another mode
- * now, or not at all): counted, and said with -v. */
-static void remove_tc_earlier(struct meter *m, struct attachment *a)
+/* An earlier agent's filters on a hook, wherever they are: at this
+ * run's --tc-prio and --tc-handle, another run's, or prio 1, where bpfix
+ * attached before TCX (and where a successor that did not look would
+ * leave them metering into the tables it adopts: each packet twice). */
+#define TC_EARLIER_MAX 8
+
+struct tc_earlier_walk {
+	struct meter *m;
+	struct tc_filter f[TC_EARLIER_MAX];
+	int n;
+};
+
+static int collect_earlier(void *ctx, const struct tc_filter *f)
 {
-	const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	struct tc_earlier_walk *w = ctx;
 	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
 
-	for (size_t i = 0; i < ARRAY_SIZE(points); i++) {
+	if (f->prog_id && earlier_prog(w->m, f->prog_id, name, sizeof(name)) != -ENOENT)
+		w->f[w->n++] = *f;
+	return w->n == TC_EARLIER_MAX;
+}
+
+/* Remove the earlier agent's tc filters on @a (it meters in another mode
+ * now, or not at all), but for one in this run's slot if @keep_ours (the
+ * legacy attach takes that over): counted, and said with -v. */
+static void remove_tc_earlier(struct meter *m, struct attachment *a, int keep_ours)
+{
+	char name[BPF_OBJ_NAME_LEN];
+
+	for (int egress = 0; egress < 2; egress++) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
-				    .attach_point = points[i]);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = m->tc_handle,
-				    .priority = m->tc_prio);
-		const char *what = i ? "tc egress filter" : "tc ingress filter";
+				    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		const char *what = egress ? "tc egress filter" : "tc ingress filter";
+		struct tc_earlier_walk w = { .m = m };
 
-		if (tc_earlier(m, a, points[i], &id, name, sizeof(name)) == -ENOENT)
+		if (tc_walk(a->ifindex, egress, collect_earlier, &w))
 			continue;
-		a->inherited = 1;
-		if (bpf_tc_detach(&hook, &opts)) {
-			say_earlier(m, a, what, name, id, "cannot remove it");
-			continue;
+		for (int i = 0; i < w.n; i++) {
+			DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = w.f[i].handle,
+					    .priority = w.f[i].prio);
+
+			if (keep_ours && w.f[i].prio == m->tc_prio && w.f[i].handle == m->tc_handle)
+				continue;
+			earlier_prog(m, w.f[i].prog_id, name, sizeof(name));
+			a->inherited = 1;
+			if (bpf_tc_detach(&hook, &opts)) {
+				say_earlier(m, a, what, name, w.f[i].prog_id, "cannot remove it");
+				continue;
+			}
+			m->removed++;
+			say_earlier(m, a, what, name, w.f[i].prog_id, "removed");
 		}
-		m->removed++;
-		say_earlier(m, a, what, name, id, "removed");
 	}
 }
 
@@ -555,7 +635,7 @@ static int attach_tcx(struct meter *m, struct attachment *a, char *err, size_t e
 	/* Another mode's leftovers first: XDP, legacy filters and the
 	 * clsact they were on, if nothing else is. */
 	remove_xdp_earlier(m, a, 0);
-	remove_tc_earlier(m, a);
+	remove_tc_earlier(m, a, 0);
 	remove_qdisc_if_empty(a, m->verbose);
 	a->inherited = 0;
 	ret = attach_tcx_hook(m, a, 0, m->skel->progs.bpfix_tc_ingress, err, errlen);
@@ -614,6 +694,9 @@ static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t er
 
 	remove_xdp_earlier(m, a, 0);
 	remove_tcx_earlier(m, a);
+	/* Another run's slot: removed, not moved (a filter cannot change
+	 * its priority), before ours goes in: never both metering. */
+	remove_tc_earlier(m, a, 1);
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
 		return err_line(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
@@ -647,7 +730,7 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 	/* Another mode's leftovers first: tc filters, XDP in the other mode;
 	 * then the clsact they were on, if nothing else is. */
 	remove_tcx_earlier(m, a);
-	remove_tc_earlier(m, a);
+	remove_tc_earlier(m, a, 0);
 	remove_qdisc_if_empty(a, m->verbose);
 	a->inherited = 0;
 	remove_xdp_earlier(m, a, xdp_mode_flag(m->mode));
@@ -691,16 +774,18 @@ static int has_earlier(struct meter *m, struct attachment *a)
 {
 	DECLARE_LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	char name[BPF_OBJ_NAME_LEN], path[PATH_MAX + 64];
-	__u32 id;
 
 	for (int dir = 0; dir < 2; dir++) {
 		tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
 		if (!access(path, F_OK))
 			return 1;
 	}
-	if (tc_earlier(m, a, BPF_TC_INGRESS, &id, name, sizeof(name)) != -ENOENT ||
-	    tc_earlier(m, a, BPF_TC_EGRESS, &id, name, sizeof(name)) != -ENOENT)
-		return 1;
+	for (int egress = 0; egress < 2; egress++) {
+		struct tc_earlier_walk w = { .m = m };
+
+		if (!tc_walk(a->ifindex, egress, collect_earlier, &w) && w.n)
+			return 1;
+	}
 	if (bpf_xdp_query(a->ifindex, 0, &q))
 		return 0;
 	return (q.drv_prog_id && earlier_prog(m, q.drv_prog_id, name, sizeof(name)) != -ENOENT) ||
@@ -769,7 +854,7 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 			continue;
 		}
 		remove_tcx_earlier(m, &o);
-		remove_tc_earlier(m, &o);
+		remove_tc_earlier(m, &o, 0);
 		remove_qdisc_if_empty(&o, m->verbose);
 		remove_xdp_earlier(m, &o, 0);
 		unlock_iface(&o);

@@ -283,6 +283,38 @@ LEFT_ON=
 check_eq "bpfix stopped: datagrams in its records" "$(metered tc-xdp)" "$N"
 check_eq "the other XDP program still attached" "$(xdp_mode "$NS_B" "$IF_B" | cut -d' ' -f1)" generic
 nsx "$NS_B" xdp-loader unload "$IF_B" --all
+SEEN_MAP="pinned $OTHER/maps/seen"
+
+# ---- a dead agent's filters at another priority -----------------------------------
+# bpfix attached at prio 1 before TCX (and at any --tc-prio since): its
+# successor must find those filters wherever they are, or they would meter
+# into the tables it adopts beside its own programs, each packet twice.
+for next in "" "--tc-mode legacy"; do
+	info "a killed agent's filters at prio 1, then bpfix ${next:-(TCX)} ($(($(date +%s) - T0)) s)"
+	PIN_TAG=moved-${next:+legacy}
+	agent_start "moved1${next:+-legacy}" "$NS_B" "$IF_B" -f json --idle-timeout 60 \
+		--active-timeout 60 --tc-mode legacy --tc-prio 1
+	round "prio 1 agent" pass 0
+	kill9
+	round "prio 1 agent killed" pass 0
+	# shellcheck disable=SC2086 # no words or two
+	agent_start "moved2${next:+-legacy}" "$NS_B" "$IF_B" -f json --idle-timeout 60 \
+		--active-timeout 60 $next
+	check_eq "restarted: the dead agent's prio 1 filters removed" \
+		"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: removed$" "$AGENT_ERR")" 2
+	if [ -n "$next" ]; then
+		check_eq "restarted: filters" "$(prios)" "2:bpfix_tc_ingres "
+	else
+		check_eq "restarted: filters, TCX links" "$(prios)$(tcx_progs "$NS_B" "$IF_B")" \
+			"ingress: bpfix_tc_ingres / egress: bpfix_tc_egress"
+	fi
+	round "restarted" pass 0
+	# the dead agent's clsact goes too, with nothing left on it
+	agent_stop "$NS_B" "$IF_B"
+	check_eq "stopped: datagrams in the records (3 rounds, none twice)" \
+		"$(metered "moved2${next:+-legacy}")" $((3 * N))
+	nsx "$NS_B" tc qdisc del dev "$IF_B" clsact 2>/dev/null
+done
 
 PIN_TAG=''
 info "took $(($(date +%s) - T0)) s"
