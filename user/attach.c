@@ -515,7 +515,8 @@ static void tcx_pin_path(const struct meter *m, unsigned int ifindex, int dir, c
 /* The link pinned at @path, if it still holds hook @dir of @ifindex: its
  * fd, and its program's id in *@prog_id. -ENOENT: no pin; -ESTALE: a pin
  * of a link that holds nothing here (its interface went: the kernel
- * keeps such a link, detached, as long as it is pinned). */
+ * keeps such a link, detached, as long as it is pinned); another negative
+ * errno: a pin that cannot be opened, left as it is. */
 static int tcx_pinned(const char *path, unsigned int ifindex, int dir, __u32 *prog_id)
 {
 	struct tcx_link_info info = {};
@@ -523,7 +524,7 @@ static int tcx_pinned(const char *path, unsigned int ifindex, int dir, __u32 *pr
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -ESTALE;
+		return -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPFIX_LINK_TYPE_TCX ||
 	    info.ifindex != ifindex || info.attach_type != tcx_types[dir]) {
 		close(fd);
@@ -542,8 +543,8 @@ static int tcx_probe(void)
 	return !bpf_prog_query_opts(1, BPFIX_TCX_INGRESS, &q) || errno != EINVAL;
 }
 
-/* Unpin an earlier agent's links on @a (it meters otherwise now, or not
- * at all): each detached with its last reference. */
+/* Detach and unpin an earlier agent's links on @a (it meters otherwise
+ * now, or not at all), and the pins of links that hold nothing here. */
 static void remove_tcx_earlier(struct meter *m, struct attachment *a)
 {
 	char path[PATH_MAX + 64], name[BPF_OBJ_NAME_LEN], what[32];
@@ -554,7 +555,7 @@ static void remove_tcx_earlier(struct meter *m, struct attachment *a)
 
 		tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
 		fd = tcx_pinned(path, a->ifindex, dir, &id);
-		if (fd == -ENOENT)
+		if (fd < 0 && fd != -ESTALE)
 			continue;
 		if (fd >= 0)
 			bpf_link_detach(fd);	/* now, not when the kernel frees it */
@@ -583,6 +584,8 @@ static int attach_tcx_hook(struct meter *m, struct attachment *a, int dir,
 	fd = tcx_pinned(path, a->ifindex, dir, &id);
 	if (fd == -ESTALE)
 		unlink(path);
+	else if (fd < 0 && fd != -ENOENT)
+		return err_line(err, errlen, fd, "%s: %s", path, strerror(-fd));
 	if (fd >= 0) {
 		ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
 		if (ret) {

@@ -24,6 +24,10 @@
 # line and the other stays attached and dropping; with bpfix's there
 # first, xdp-loader is refused and bpfix counts N exactly; -m tc beside
 # an XDP program that passes counts N exactly and leaves it attached.
+# Also: the new options' bad values (one line, exit 2), legacy filters at
+# the --tc-prio and --tc-handle asked for, and a killed agent's filters at
+# prio 1 (bpfix's slot before TCX) found and removed by a TCX or a legacy
+# successor: 3 N datagrams exactly, none metered twice.
 #
 #   env BUILD=build sh tests/ns/test_coexist.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
@@ -42,6 +46,19 @@ need_file "$BPFIX" "run make $BPFIX"
 need_file "$OTHER_OBJ" "run make"
 need_file "$TCX_TOOL" "run make"
 T0=$(date +%s)
+
+# ---- the options' bad values: one line, exit 2, nothing attached ------------------
+for bad in "--tc-mode bogus|--tc-mode bogus: use auto, tcx or legacy" \
+	"--tc-position middle|--tc-position middle: use first or last" \
+	"--tc-prio 0|--tc-prio: 0 is out of range 1..65535" \
+	"--tc-handle 0|--tc-handle 0: use 1..4294967295 or 0x1..0xffffffff" \
+	"--tc-handle 0xzz|--tc-handle 0xzz: use 1..4294967295 or 0x1..0xffffffff"; do
+	opt=${bad%%|*}
+	# shellcheck disable=SC2086 # the option and its value
+	"$BPFIX" -i lo $opt --pin-path "$BPFFS/bpfix-$$-bad" >/dev/null 2>"$TEST_TMP/bad.err"
+	check_eq "$opt: exit status, stderr" "$?: $(cat "$TEST_TMP/bad.err")" "2: bpfix: ${bad#*|}"
+done
+check "bad values: nothing pinned" test ! -e "$BPFFS/bpfix-$$-bad"
 
 quiet_pair coex 86 1
 # The redirect's way out: coex-rx, whose peer coex-ry counts what arrives.
@@ -284,6 +301,14 @@ check_eq "bpfix stopped: datagrams in its records" "$(metered tc-xdp)" "$N"
 check_eq "the other XDP program still attached" "$(xdp_mode "$NS_B" "$IF_B" | cut -d' ' -f1)" generic
 nsx "$NS_B" xdp-loader unload "$IF_B" --all
 SEEN_MAP="pinned $OTHER/maps/seen"
+
+info "legacy tc at --tc-prio 7 --tc-handle 0x1234 ($(($(date +%s) - T0)) s)"
+PIN_TAG=slot
+agent_start slot "$NS_B" "$IF_B" -f json --tc-mode legacy --tc-prio 7 --tc-handle 0x1234
+check_eq "filters at the slot asked for" "$(nsx "$NS_B" tc filter show dev "$IF_B" egress |
+	sed -n 's/.* pref \([0-9]*\) bpf .* handle \(0x[0-9a-f]*\) \([a-z_]*\).*/\1 \2 \3/p')" \
+	"7 0x1234 bpfix_tc_egress"
+agent_stop "$NS_B" "$IF_B"
 
 # ---- a dead agent's filters at another priority -----------------------------------
 # bpfix attached at prio 1 before TCX (and at any --tc-prio since): its
