@@ -62,12 +62,14 @@ check "bad values: nothing pinned" test ! -e "$BPFFS/bpfix-$$-bad"
 
 quiet_pair coex 86 1
 # The redirect's way out: coex-rx, whose peer coex-ry counts what arrives.
-ip -n "$NS_B" link add coex-rx type veth peer name coex-ry &&
-	ip -n "$NS_B" link set coex-rx up && ip -n "$NS_B" link set coex-ry up ||
+if ! { ip -n "$NS_B" link add coex-rx type veth peer name coex-ry &&
+	ip -n "$NS_B" link set coex-rx up && ip -n "$NS_B" link set coex-ry up; }; then
 	fail "cannot create the redirect's veth pair"
+fi
 bpf_load "$OTHER_OBJ" other
 OTHER=$BPF_PIN
 RX_IDX=$(ifindex_of "$NS_B" coex-rx)
+# shellcheck disable=SC2046 # four words, the ifindex's bytes (little-endian)
 nsx "$NS_B" bpftool map update pinned "$OTHER/maps/redirect_to" key 0 0 0 0 \
 	value $(printf '%08x' "$RX_IDX" | sed 's/\(..\)\(..\)\(..\)\(..\)/0x\4 0x\3 0x\2 0x\1/') ||
 	fail "cannot set redirect_to"
