@@ -258,6 +258,8 @@ done
 # libxdp user's would: in a dispatcher where the kernel can run one, else
 # (as here: no freplace programs, README) alone.
 info "XDP: another owner's program through xdp-loader ($(($(date +%s) - T0)) s)"
+# libxdp keeps its lock (and any dispatcher's pins) under $BPFFS/xdp
+[ -e "$BPFFS/xdp" ] || defer "rmdir '$BPFFS/xdp' 2>/dev/null"
 nsx "$NS_B" xdp-loader load -m skb "$IF_B" "$OTHER_OBJ" -n other_xdp_drop ||
 	fail "xdp-loader cannot load other_xdp_drop"
 defer "nsenter --net='$NETNS_DIR/$NS_B' xdp-loader unload '$IF_B' --all"
