@@ -58,6 +58,9 @@ USER_HDRS  := $(wildcard user/*.h) $(wildcard include/*.h)
 
 TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Other owners' programs and a TCX tool for tests/ns/test_coexist.sh
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
+TEST_TOOLS := $(BUILD)/tests/tcx_tool
 BENCH_SRCS := $(wildcard tests/bench_*.c)
 BENCH_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRCS))
 
@@ -66,7 +69,7 @@ BENCH_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRCS))
 .PHONY: all deps run test bench soak clean as-root-run as-root-test as-root-bench as-root-soak
 .PHONY: static cross-arm64 test-deploy deps-deploy as-root-test-deploy
 
-all: $(BUILD)/bpfix $(BPF_OBJS) $(TEST_BINS) $(BENCH_BINS)
+all: $(BUILD)/bpfix $(BPF_OBJS) $(TEST_BINS) $(BENCH_BINS) $(TEST_BPF_OBJS) $(TEST_TOOLS)
 
 # ---- root wrappers ---------------------------------------------------------
 ifeq ($(shell id -u),0)
@@ -183,6 +186,10 @@ as-root-test-deploy: deps-deploy
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(SKELS) $(AGENT_LIB) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(AGENT_LIB) $(LDLIBS) -lcmocka -lm -o $@
+
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/vmlinux.h Makefile | $(BUILD)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD) $(BUILD)/user $(BUILD)/tests:
 	$(Q)mkdir -p $@

@@ -10,7 +10,7 @@
 #include "bpfix.h"
 #include "parse.bpf.h"
 
-#define TC_ACT_UNSPEC_ (-1)	/* let the next program and the stack decide */
+#define TC_ACT_UNSPEC_ (-1)	/* let the next program and the stack decide (TCX_NEXT) */
 #define GSO_BY_FRAGS_  0xffff	/* gso_size of SCTP: segment at the frag_list */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -16,12 +16,14 @@ libmicrohttpd-dev"
 # (clang only recommends it, and recommends are not installed here).
 # prometheus: promtool and a real server scraping --metrics (test_metrics);
 # curl fetches the endpoints; tmux runs bpfix top in a terminal (test_liveview);
-# strace delays a system call to open a race's window (test_pin_race).
+# strace delays a system call to open a race's window (test_pin_race);
+# xdp-tools' xdp-loader puts another owner's program on an XDP hook the
+# way libxdp users do (test_coexist).
 # postgresql: the database behind nfacctd's pgsql plugin (test_fleet_db
 # runs a cluster of its own with initdb and pg_ctl; psql queries it).
 TEST="libcmocka-dev python3 python3-scapy iperf3 hping3 tcpreplay tshark nfdump tmux \
 libfixbuf-tools pmacct softflowd ethtool iputils-ping procps libclang-rt-dev \
-prometheus curl strace postgresql"
+prometheus curl strace xdp-tools postgresql"
 BENCH="valgrind netsniff-ng"
 PKGS="$BUILD $TEST $BENCH"
 # make test-deploy (tests/deploy/): a few hundred MB, so only on request.

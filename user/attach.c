@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
@@ -25,9 +27,45 @@
 #include "errline.h"
 #include "meter.h"
 
-#define BPFIX_TC_HANDLE 0xb9f1	/* our cls_bpf filter's handle, both hooks */
-#define BPFIX_TC_PRIO   1	/* meter before other classifiers can drop */
 #define LOCK_DIR "/run/bpfix"
+
+/*
+ * TCX (kernel 6.6) orders a tc hook's programs itself, and a program
+ * attached through a link is that link's: nobody else replaces or
+ * detaches it, and it goes with the last reference to its link (ours,
+ * and its pin). These uapi numbers are in neither linux/bpf.h here (6.1)
+ * nor libbpf 1.1.2, whose bpf_link_create() passes an attach type it does
+ * not know, the ifindex (target_fd) and the flags through to
+ * BPF_LINK_CREATE unchanged: all TCX needs for the head or the tail of a
+ * hook (no relative program, no expected revision).
+ */
+#define BPFIX_TCX_INGRESS   46	/* enum bpf_attach_type */
+#define BPFIX_TCX_EGRESS    47
+#define BPFIX_LINK_TYPE_TCX 11	/* enum bpf_link_type */
+#ifndef BPF_F_BEFORE
+#define BPF_F_BEFORE (1U << 3)	/* with no relative program: the hook's head */
+#endif
+
+/* struct bpf_link_info as far as its tcx member (6.6): the union is where
+ * linux/bpf.h's netns member, of the same two words, is. */
+struct tcx_link_info {
+	__u32 type, id, prog_id;
+	__u32 pad_;
+	__u32 ifindex, attach_type;
+};
+_Static_assert(offsetof(struct tcx_link_info, ifindex) == offsetof(struct bpf_link_info, netns),
+	       "the tcx member starts the union");
+
+static const __u32 tcx_types[2] = { BPFIX_TCX_INGRESS, BPFIX_TCX_EGRESS };
+static const char *const tcx_where[2] = { "ingress", "egress" };
+
+static void attachment_init(struct attachment *a, unsigned int ifindex, const char *name)
+{
+	memset(a, 0, sizeof(*a));
+	a->ifindex = ifindex;
+	a->lock_fd = a->link_fd[0] = a->link_fd[1] = -1;
+	snprintf(a->name, sizeof(a->name), "%s", name);
+}
 
 /* ---- an earlier agent's programs ---------------------------------------- */
 
@@ -130,67 +168,118 @@ static const char *prog_words(char *buf, size_t len, const char *name, __u32 id)
 	return buf;
 }
 
-/* Filters on IFINDEX's clsact hooks, from the kernel's dump: a qdisc
- * with anyone's filter on it is never removed. A negative errno if the
- * dump fails (then nothing is removed either). */
-static int tc_filters_left(unsigned int ifindex)
+/* One filter on a clsact hook as the kernel's dump has it; prog_id 0
+ * for one that is not cls_bpf. */
+struct tc_filter {
+	__u32 prio, handle, prog_id;
+};
+
+/* Called for each filter; non-zero stops the walk. */
+typedef int (*tc_filter_fn)(void *ctx, const struct tc_filter *f);
+
+/* The filter in RTM_NEWTFILTER @nh: TCA_KIND "bpf", and TCA_OPTIONS'
+ * TCA_BPF_ID, each read within its attribute's bounds. */
+static void tc_filter_parse(struct nlmsghdr *nh, struct tc_filter *f)
 {
-	const __u32 parents[] = { TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
-				  TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS) };
+	struct tcmsg *t = NLMSG_DATA(nh);
+	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*t)), bpf = 0;
+	struct rtattr *rta = (struct rtattr *)((char *)t + NLMSG_ALIGN(sizeof(*t)));
+	__u32 id = 0;
+
+	f->prio = TC_H_MAJ(t->tcm_info) >> 16;
+	f->handle = t->tcm_handle;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == TCA_KIND) {
+			bpf = RTA_PAYLOAD(rta) == 4 && !memcmp(RTA_DATA(rta), "bpf", 4);
+		} else if (rta->rta_type == TCA_OPTIONS) {
+			int olen = (int)RTA_PAYLOAD(rta);
+			struct rtattr *o = RTA_DATA(rta);
+
+			for (; RTA_OK(o, olen); o = RTA_NEXT(o, olen))
+				if (o->rta_type == TCA_BPF_ID && RTA_PAYLOAD(o) >= sizeof(id))
+					memcpy(&id, RTA_DATA(o), sizeof(id));
+		}
+	}
+	f->prog_id = bpf ? id : 0;
+}
+
+/* Every filter on IFINDEX's clsact ingress (@egress 0) or egress hook,
+ * from the kernel's dump, to @fn. 0, or a negative errno if the dump
+ * fails; no clsact is no filters. */
+static int tc_walk(unsigned int ifindex, int egress, tc_filter_fn fn, void *ctx)
+{
 	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int fd, n = 0, ret = 0;
-	size_t i;
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg t;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = (int)ifindex,
+		       .tcm_parent = TC_H_MAKE(TC_H_CLSACT,
+					       egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
+	};
+	int fd, done = 0, stop = 0, ret = 0;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < ARRAY_SIZE(parents) && !ret; i++) {
-		struct {
-			struct nlmsghdr nh;
-			struct tcmsg t;
-		} req = {
-			.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
-				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = i + 1 },
-			.t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = (int)ifindex,
-			       .tcm_parent = parents[i] },
-		};
-		int done = 0;
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		ret = -errno;
+	while (!done && !ret) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
 
-		if (send(fd, &req, sizeof(req), 0) < 0) {
-			ret = -errno;
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			ret = len < 0 ? -errno : -EIO;
 			break;
 		}
-		while (!done && !ret) {
-			ssize_t len = recv(fd, buf, sizeof(buf), 0);
-			struct nlmsghdr *nh;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (__u32)len); nh = NLMSG_NEXT(nh, len)) {
+			struct tc_filter f;
 
-			if (len < 0 && errno == EINTR)
-				continue;
-			if (len <= 0) {
-				ret = len < 0 ? -errno : -EIO;
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
 				break;
 			}
-			for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (__u32)len);
-			     nh = NLMSG_NEXT(nh, len)) {
-				if (nh->nlmsg_type == NLMSG_DONE) {
-					done = 1;
-					break;
-				}
-				if (nh->nlmsg_type == NLMSG_ERROR) {
-					ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-					if (ret == -EINVAL || ret == -ENOENT)
-						ret = 0;	/* no clsact: no filters */
-					done = 1;
-					break;
-				}
-				/* a priority's head has handle 0: not a filter */
-				if (nh->nlmsg_type == RTM_NEWTFILTER &&
-				    ((struct tcmsg *)NLMSG_DATA(nh))->tcm_handle)
-					n++;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				if (ret == -EINVAL || ret == -ENOENT)
+					ret = 0;	/* no clsact: no filters */
+				done = 1;
+				break;
 			}
+			/* a priority's head has handle 0: not a filter; the
+			 * rest of the dump is still read after a stop */
+			if (nh->nlmsg_type != RTM_NEWTFILTER ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)) || stop)
+				continue;
+			tc_filter_parse(nh, &f);
+			if (f.handle)
+				stop = fn(ctx, &f);
 		}
 	}
 	close(fd);
+	return ret;
+}
+
+static int count_filter(void *ctx, const struct tc_filter *f)
+{
+	(void)f;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Filters on IFINDEX's clsact hooks: a qdisc with anyone's filter on it
+ * is never removed. A negative errno if the dump fails (then nothing is
+ * removed either). */
+static int tc_filters_left(unsigned int ifindex)
+{
+	int n = 0, ret = tc_walk(ifindex, 0, count_filter, &n);
+
+	if (!ret)
+		ret = tc_walk(ifindex, 1, count_filter, &n);
 	return ret ? ret : n;
 }
 
@@ -289,8 +378,8 @@ static int tc_earlier(struct meter *m, struct attachment *a, enum bpf_tc_attach_
 		      __u32 *id, char *name, size_t len)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, query, .handle = BPFIX_TC_HANDLE,
-			    .priority = BPFIX_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, query, .handle = m->tc_handle,
+			    .priority = m->tc_prio);
 
 	*id = 0;
 	name[0] = '\0';
@@ -310,30 +399,58 @@ static void say_earlier(struct meter *m, struct attachment *a, const char *what,
 			prog_words(pw, sizeof(pw), name, id), done);
 }
 
-/* Remove the earlier agent's tc filters on @a (it meters in another mode
- * now, or not at all): counted, and said with -v. */
-static void remove_tc_earlier(struct meter *m, struct attachment *a)
+/* An earlier agent's filters on a hook, wherever they are: at this
+ * run's --tc-prio and --tc-handle, another run's, or prio 1, where bpfix
+ * attached before TCX (and where a successor that did not look would
+ * leave them metering into the tables it adopts: each packet twice). */
+#define TC_EARLIER_MAX 8
+
+struct tc_earlier_walk {
+	struct meter *m;
+	struct tc_filter f[TC_EARLIER_MAX];
+	int n;
+};
+
+static int collect_earlier(void *ctx, const struct tc_filter *f)
 {
-	const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	struct tc_earlier_walk *w = ctx;
 	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
 
-	for (size_t i = 0; i < ARRAY_SIZE(points); i++) {
+	if (f->prog_id && earlier_prog(w->m, f->prog_id, name, sizeof(name)) != -ENOENT)
+		w->f[w->n++] = *f;
+	return w->n == TC_EARLIER_MAX;
+}
+
+/* Remove the earlier agent's tc filters on @a (it meters in another mode
+ * now, or not at all), but for one in this run's slot if @keep_ours (the
+ * legacy attach takes that over): counted, and said with -v. */
+static void remove_tc_earlier(struct meter *m, struct attachment *a, int keep_ours)
+{
+	char name[BPF_OBJ_NAME_LEN];
+
+	for (int egress = 0; egress < 2; egress++) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
-				    .attach_point = points[i]);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFIX_TC_HANDLE,
-				    .priority = BPFIX_TC_PRIO);
-		const char *what = i ? "tc egress filter" : "tc ingress filter";
+				    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		const char *what = egress ? "tc egress filter" : "tc ingress filter";
+		struct tc_earlier_walk w = { .m = m };
 
-		if (tc_earlier(m, a, points[i], &id, name, sizeof(name)) == -ENOENT)
+		if (tc_walk(a->ifindex, egress, collect_earlier, &w))
 			continue;
-		a->inherited = 1;
-		if (bpf_tc_detach(&hook, &opts)) {
-			say_earlier(m, a, what, name, id, "cannot remove it");
-			continue;
+		for (int i = 0; i < w.n; i++) {
+			DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = w.f[i].handle,
+					    .priority = w.f[i].prio);
+
+			if (keep_ours && w.f[i].prio == m->tc_prio && w.f[i].handle == m->tc_handle)
+				continue;
+			earlier_prog(m, w.f[i].prog_id, name, sizeof(name));
+			a->inherited = 1;
+			if (bpf_tc_detach(&hook, &opts)) {
+				say_earlier(m, a, what, name, w.f[i].prog_id, "cannot remove it");
+				continue;
+			}
+			m->removed++;
+			say_earlier(m, a, what, name, w.f[i].prog_id, "removed");
 		}
-		m->removed++;
-		say_earlier(m, a, what, name, id, "removed");
 	}
 }
 
@@ -377,12 +494,172 @@ static void remove_xdp_earlier(struct meter *m, struct attachment *a, __u32 keep
 	}
 }
 
+/* ---- TCX links ---------------------------------------------------------- */
+/*
+ * Our links are pinned on the pin path as tcx-NETNS-IFINDEX-ingress and
+ * -egress, so that a killed agent's go on metering into the pinned
+ * tables, as its legacy filters would, and its successor (holding the pin
+ * path's lock, so that agent is gone) finds them: it puts its program in
+ * their place (BPF_LINK_UPDATE: where the link is among the others, with
+ * no moment unmetered), or unpins them where it meters otherwise. The
+ * namespace is in the name because ifindexes are per namespace and a pin
+ * path is not.
+ */
+
+static void tcx_pin_path(const struct meter *m, unsigned int ifindex, int dir, char *buf,
+			 size_t len)
+{
+	snprintf(buf, len, "%s/tcx-%lu-%u-%s", m->pin_dir, m->netns_ino, ifindex, tcx_where[dir]);
+}
+
+/* The link pinned at @path, if it still holds hook @dir of @ifindex: its
+ * fd, and its program's id in *@prog_id. -ENOENT: no pin; -ESTALE: a pin
+ * of a link that holds nothing here (its interface went: the kernel
+ * keeps such a link, detached, as long as it is pinned); another negative
+ * errno: a pin that cannot be opened, left as it is. */
+static int tcx_pinned(const char *path, unsigned int ifindex, int dir, __u32 *prog_id)
+{
+	struct tcx_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPFIX_LINK_TYPE_TCX ||
+	    info.ifindex != ifindex || info.attach_type != tcx_types[dir]) {
+		close(fd);
+		return -ESTALE;
+	}
+	*prog_id = info.prog_id;
+	return fd;
+}
+
+/* Whether the kernel has TCX: it answers a query of lo's hook (ifindex 1
+ * in every namespace); a kernel before 6.6 knows no such attach type. */
+static int tcx_probe(void)
+{
+	DECLARE_LIBBPF_OPTS(bpf_prog_query_opts, q);
+
+	return !bpf_prog_query_opts(1, BPFIX_TCX_INGRESS, &q) || errno != EINVAL;
+}
+
+/* Detach and unpin an earlier agent's links on @a (it meters otherwise
+ * now, or not at all), and the pins of links that hold nothing here. */
+static void remove_tcx_earlier(struct meter *m, struct attachment *a)
+{
+	char path[PATH_MAX + 64], name[BPF_OBJ_NAME_LEN], what[32];
+
+	for (int dir = 0; dir < 2; dir++) {
+		__u32 id = 0;
+		int fd;
+
+		tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
+		fd = tcx_pinned(path, a->ifindex, dir, &id);
+		if (fd < 0 && fd != -ESTALE)
+			continue;
+		if (fd >= 0)
+			bpf_link_detach(fd);	/* now, not when the kernel frees it */
+		unlink(path);
+		if (fd < 0)
+			continue;
+		close(fd);
+		if (earlier_prog(m, id, name, sizeof(name)) == -ENOENT)
+			prog_name_of_id(id, name, sizeof(name));
+		m->removed++;
+		snprintf(what, sizeof(what), "TCX %s link", tcx_where[dir]);
+		say_earlier(m, a, what, name, id, "removed");
+	}
+}
+
+static int attach_tcx_hook(struct meter *m, struct attachment *a, int dir,
+			   const struct bpf_program *prog, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
+			    .flags = m->tc_position == TC_POS_FIRST ? BPF_F_BEFORE : 0);
+	char path[PATH_MAX + 64], name[BPF_OBJ_NAME_LEN], what[32];
+	__u32 id = 0;
+	int fd, ret;
+
+	tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
+	fd = tcx_pinned(path, a->ifindex, dir, &id);
+	if (fd == -ESTALE)
+		unlink(path);
+	else if (fd < 0 && fd != -ENOENT)
+		return err_line(err, errlen, fd, "%s: %s", path, strerror(-fd));
+	if (fd >= 0) {
+		ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
+		if (ret) {
+			close(fd);
+			return err_line(err, errlen, ret, "%s: cannot take over the TCX %s link "
+				    "pinned at %s: %s", a->name, tcx_where[dir], path,
+				    strerror(-ret));
+		}
+		a->link_fd[dir] = fd;
+		if (earlier_prog(m, id, name, sizeof(name)) == -ENOENT)
+			prog_name_of_id(id, name, sizeof(name));
+		m->taken_over++;
+		snprintf(what, sizeof(what), "TCX %s link", tcx_where[dir]);
+		say_earlier(m, a, what, name, id, "taken over");
+		return 0;
+	}
+	fd = bpf_link_create(bpf_program__fd(prog), (int)a->ifindex, tcx_types[dir], &opts);
+	if (fd < 0)
+		return err_line(err, errlen, fd, "%s: cannot attach a TCX %s link: %s", a->name,
+			    tcx_where[dir], strerror(-fd));
+	if (bpf_obj_pin(fd, path)) {
+		ret = -errno;
+		close(fd);
+		return err_line(err, errlen, ret, "%s: %s", path, strerror(-ret));
+	}
+	chmod(path, 0600);
+	a->link_fd[dir] = fd;
+	return 0;
+}
+
+/* Our link on hook @dir goes: detached at once (the kernel frees a link
+ * in a work item after its last reference goes), then its pin and fd. */
+static void detach_tcx_hook(struct meter *m, struct attachment *a, int dir)
+{
+	char path[PATH_MAX + 64];
+
+	if (a->link_fd[dir] < 0)
+		return;
+	bpf_link_detach(a->link_fd[dir]);
+	tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
+	unlink(path);
+	close(a->link_fd[dir]);
+	a->link_fd[dir] = -1;
+}
+
+static int attach_tcx(struct meter *m, struct attachment *a, char *err, size_t errlen)
+{
+	int ret;
+
+	/* Another mode's leftovers first: XDP, legacy filters and the
+	 * clsact they were on, if nothing else is. */
+	remove_xdp_earlier(m, a, 0);
+	remove_tc_earlier(m, a, 0);
+	remove_qdisc_if_empty(a, m->verbose);
+	a->inherited = 0;
+	ret = attach_tcx_hook(m, a, 0, m->skel->progs.bpfix_tc_ingress, err, errlen);
+	if (ret)
+		return ret;
+	a->attached_in = 1;
+	ret = attach_tcx_hook(m, a, 1, m->skel->progs.bpfix_tc_egress, err, errlen);
+	if (ret)
+		return ret;
+	a->attached_eg = 1;
+	return 0;
+}
+
+/* ---- legacy tc: cls_bpf filters on clsact --------------------------------- */
+
 static int attach_tc_hook(struct meter *m, struct attachment *a, enum bpf_tc_attach_point point,
 			  const struct bpf_program *prog, char *err, size_t errlen)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFIX_TC_HANDLE,
-			    .priority = BPFIX_TC_PRIO, .prog_fd = bpf_program__fd(prog));
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = m->tc_handle,
+			    .priority = m->tc_prio, .prog_fd = bpf_program__fd(prog));
 	const char *where = point == BPF_TC_INGRESS ? "ingress" : "egress";
 	char name[BPF_OBJ_NAME_LEN], pw[96], what[32];
 	__u32 id;
@@ -395,8 +672,8 @@ static int attach_tc_hook(struct meter *m, struct attachment *a, enum bpf_tc_att
 	if (id && ret == -ENOENT)
 		return err_line(err, errlen, -EBUSY,
 			    "%s: tc %s filter handle 0x%x prio %u belongs to %s, not to a bpfix "
-			    "that ran with this --pin-path", a->name, where, BPFIX_TC_HANDLE,
-			    BPFIX_TC_PRIO, prog_words(pw, sizeof(pw), name, id));
+			    "that ran with this --pin-path", a->name, where, m->tc_handle,
+			    m->tc_prio, prog_words(pw, sizeof(pw), name, id));
 	if (id)
 		opts.flags = BPF_TC_F_REPLACE;
 	ret = bpf_tc_attach(&hook, &opts);
@@ -419,6 +696,10 @@ static int attach_tc(struct meter *m, struct attachment *a, char *err, size_t er
 	int ret;
 
 	remove_xdp_earlier(m, a, 0);
+	remove_tcx_earlier(m, a);
+	/* Another run's slot: removed, not moved (a filter cannot change
+	 * its priority), before ours goes in: never both metering. */
+	remove_tc_earlier(m, a, 1);
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
 		return err_line(err, errlen, ret, "%s: cannot create clsact qdisc: %s", a->name,
@@ -451,7 +732,8 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 
 	/* Another mode's leftovers first: tc filters, XDP in the other mode;
 	 * then the clsact they were on, if nothing else is. */
-	remove_tc_earlier(m, a);
+	remove_tcx_earlier(m, a);
+	remove_tc_earlier(m, a, 0);
 	remove_qdisc_if_empty(a, m->verbose);
 	a->inherited = 0;
 	remove_xdp_earlier(m, a, xdp_mode_flag(m->mode));
@@ -459,8 +741,8 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 		old_fd = earlier_prog(m, id, name, sizeof(name));
 		if (old_fd == -ENOENT)
 			return err_line(err, errlen, -EBUSY,
-				    "%s: XDP %s is attached; bpfix leaves it alone", a->name,
-				    prog_words(pw, sizeof(pw), name, id));
+				    "%s: XDP %s is attached; bpfix leaves it alone (meter %s with "
+				    "-m tc)", a->name, prog_words(pw, sizeof(pw), name, id), a->name);
 		/* An earlier bpfix's program: replace it in place. */
 		if (old_fd < 0)
 			old_fd = own = bpf_prog_get_fd_by_id(id);
@@ -494,16 +776,51 @@ static int attach_xdp(struct meter *m, struct attachment *a, char *err, size_t e
 static int has_earlier(struct meter *m, struct attachment *a)
 {
 	DECLARE_LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
+	char name[BPF_OBJ_NAME_LEN], path[PATH_MAX + 64];
 
-	if (tc_earlier(m, a, BPF_TC_INGRESS, &id, name, sizeof(name)) != -ENOENT ||
-	    tc_earlier(m, a, BPF_TC_EGRESS, &id, name, sizeof(name)) != -ENOENT)
-		return 1;
+	for (int dir = 0; dir < 2; dir++) {
+		tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
+		if (!access(path, F_OK))
+			return 1;
+	}
+	for (int egress = 0; egress < 2; egress++) {
+		struct tc_earlier_walk w = { .m = m };
+
+		if (!tc_walk(a->ifindex, egress, collect_earlier, &w) && w.n)
+			return 1;
+	}
 	if (bpf_xdp_query(a->ifindex, 0, &q))
 		return 0;
 	return (q.drv_prog_id && earlier_prog(m, q.drv_prog_id, name, sizeof(name)) != -ENOENT) ||
 	       (q.skb_prog_id && earlier_prog(m, q.skb_prog_id, name, sizeof(name)) != -ENOENT);
+}
+
+/* The pins of an earlier agent's links in this namespace whose interfaces
+ * are gone: such a link meters nothing, and holds its program and our
+ * tables' memory for as long as it is pinned. */
+static void remove_tcx_defunct(struct meter *m)
+{
+	int dfd = dup(m->pin_dir_fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	char prefix[32], ifname[IF_NAMESIZE];
+	struct dirent *e;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "tcx-%lu-", m->netns_ino);
+	while ((e = readdir(d))) {
+		unsigned int ifindex;
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
+		    sscanf(e->d_name + strlen(prefix), "%u-", &ifindex) != 1 ||
+		    if_indextoname(ifindex, ifname))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }
 
 /*
@@ -525,12 +842,12 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 	m->pinned_only = 1;
 	ifs = if_nameindex();
 	for (i = ifs; i && i->if_index; i++) {
-		struct attachment o = { .ifindex = i->if_index, .lock_fd = -1 };
+		struct attachment o;
 		int metered = 0;
 
+		attachment_init(&o, i->if_index, i->if_name);
 		for (int k = 0; k < cfg->n_ifaces; k++)
 			metered |= cfg->ifaces[k].ifindex == i->if_index;
-		snprintf(o.name, sizeof(o.name), "%s", i->if_name);
 		if (metered || !has_earlier(m, &o))
 			continue;
 		if (lock_iface(&o, scratch, sizeof(scratch))) {
@@ -539,7 +856,8 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 					"alone: %s\n", o.name, scratch);
 			continue;
 		}
-		remove_tc_earlier(m, &o);
+		remove_tcx_earlier(m, &o);
+		remove_tc_earlier(m, &o, 0);
 		remove_qdisc_if_empty(&o, m->verbose);
 		remove_xdp_earlier(m, &o, 0);
 		unlock_iface(&o);
@@ -547,16 +865,20 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 	if (ifs)
 		if_freenameindex(ifs);
 	m->pinned_only = 0;
+	remove_tcx_defunct(m);
 }
 
 /* Undo what attaching @a did, and let its lock go. */
 static void detach_one(struct meter *m, struct attachment *a)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFIX_TC_HANDLE,
-			    .priority = BPFIX_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = m->tc_handle,
+			    .priority = m->tc_prio);
 
-	if (m->mode == MODE_TC) {
+	if (m->mode == MODE_TC && m->tcx) {
+		detach_tcx_hook(m, a, 0);
+		detach_tcx_hook(m, a, 1);
+	} else if (m->mode == MODE_TC) {
 		if (a->attached_in) {
 			hook.attach_point = BPF_TC_INGRESS;
 			bpf_tc_detach(&hook, &opts);
@@ -574,8 +896,7 @@ static void detach_one(struct meter *m, struct attachment *a)
 		bpf_xdp_detach(a->ifindex, xdp_mode_flag(m->mode) | XDP_FLAGS_REPLACE, &xopts);
 	}
 	unlock_iface(a);
-	memset(a, 0, sizeof(*a));
-	a->lock_fd = -1;
+	attachment_init(a, 0, "");
 }
 
 int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, char *err,
@@ -588,14 +909,12 @@ int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, 
 		return err_line(err, errlen, -ENOSPC, "%s: at most %d interfaces are metered",
 			    name, MAX_IFACES);
 	a = &m->att[m->n_att];
-	memset(a, 0, sizeof(*a));
-	a->lock_fd = -1;
-	a->ifindex = ifindex;
-	snprintf(a->name, sizeof(a->name), "%s", name);
+	attachment_init(a, ifindex, name);
 	ret = lock_iface(a, err, errlen);
 	if (!ret)
-		ret = m->mode == MODE_TC ? attach_tc(m, a, err, errlen)
-					 : attach_xdp(m, a, err, errlen);
+		ret = m->mode != MODE_TC ? attach_xdp(m, a, err, errlen)
+		      : m->tcx		 ? attach_tcx(m, a, err, errlen)
+					 : attach_tc(m, a, err, errlen);
 	m->n_att++;
 	if (ret)
 		meter_detach_iface(m, ifindex);
@@ -615,9 +934,20 @@ void meter_detach_iface(struct meter *m, unsigned int ifindex)
 
 int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
 {
+	struct stat ns;
 	int i, ret;
 
 	m->verbose = cfg->verbose;
+	m->tc_position = cfg->tc_position;
+	m->tc_prio = cfg->tc_prio;
+	m->tc_handle = cfg->tc_handle;
+	m->netns_ino = stat("/proc/self/ns/net", &ns) ? 0 : (unsigned long)ns.st_ino;
+	if (m->mode == MODE_TC && cfg->tc_mode != TC_MODE_LEGACY) {
+		m->tcx = tcx_probe();
+		if (!m->tcx && cfg->tc_mode == TC_MODE_TCX)
+			return err_line(err, errlen, -EOPNOTSUPP, "--tc-mode tcx: this kernel has "
+				    "no TCX (Linux 6.6 and later); use --tc-mode legacy");
+	}
 	for (i = 0; i < cfg->n_ifaces; i++) {
 		ret = meter_attach_iface(m, cfg->ifaces[i].ifindex, cfg->ifaces[i].name, err,
 					 errlen);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Command line -> struct bpfix_config. Every bad value gets one line that
  * names the option and the cause; nothing is attached until this passed. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -282,6 +283,24 @@ static int parse_pin_path(struct bpfix_config *cfg, const char *dir, char *err, 
 	return 0;
 }
 
+/* --tc-handle: decimal, or hex with 0x as tc prints it; not 0 (the
+ * kernel picks one then, and it would not be known as ours). */
+static int parse_tc_handle(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int hex = !strncmp(arg, "0x", 2) || !strncmp(arg, "0X", 2);
+	const char *digits = hex ? arg + 2 : arg;
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(digits, &end, hex ? 16 : 10);
+	if (!isxdigit((unsigned char)*digits) || errno || *end || !v || v > UINT32_MAX)
+		return err_line(err, errlen, -EINVAL,
+			    "--tc-handle %s: use 1..4294967295 or 0x1..0xffffffff", arg);
+	cfg->tc_handle = (uint32_t)v;
+	return 0;
+}
+
 /* ---- the options: one table for getopt, the usage and the defaults ---------- */
 
 enum opt_kind {
@@ -325,9 +344,11 @@ struct opt_row {
 	 0 * sizeof(_Generic(((struct bpfix_config *)0)->f, type: 1)))
 /* Field 0 is the interfaces, never a "given" flag. */
 _Static_assert(offsetof(struct bpfix_config, ifaces) == 0, "CFG_FIELD 0 means none");
-_Static_assert(sizeof(enum attach_mode) == sizeof(int) && sizeof(enum out_format) == sizeof(int),
+_Static_assert(sizeof(enum attach_mode) == sizeof(int) && sizeof(enum out_format) == sizeof(int) &&
+	       sizeof(enum tc_mode) == sizeof(int) && sizeof(enum tc_position) == sizeof(int),
 	       "OPT_ENUM writes an int");
 /* --memory's default as the usage says it. */
+_Static_assert(DEFAULT_TC_HANDLE == 0xb9f1, "--tc-handle's dflt_text names DEFAULT_TC_HANDLE");
 _Static_assert(BUDGET_DEFAULT_BYTES == 64ull << 20 && BUDGET_MIN_FLOWS == 1024,
 	       "--memory's dflt_text names BUDGET_DEFAULT_BYTES and BUDGET_MIN_FLOWS");
 
@@ -347,6 +368,12 @@ _Static_assert(BUDGET_DEFAULT_BYTES == 64ull << 20 && BUDGET_MIN_FLOWS == 1024,
 static const struct opt_choice modes[] = {
 	{ "tc", MODE_TC }, { "xdp", MODE_XDP }, { "xdp-generic", MODE_XDP_GENERIC }, { NULL, 0 },
 };
+static const struct opt_choice tc_modes[] = {
+	{ "auto", TC_MODE_AUTO }, { "tcx", TC_MODE_TCX }, { "legacy", TC_MODE_LEGACY }, { NULL, 0 },
+};
+static const struct opt_choice tc_positions[] = {
+	{ "first", TC_POS_FIRST }, { "last", TC_POS_LAST }, { NULL, 0 },
+};
 static const struct opt_choice formats[] = {
 	{ "text", FORMAT_TEXT }, { "json", FORMAT_JSON }, { NULL, 0 },
 };
@@ -360,6 +387,16 @@ static const struct opt_row opt_rows[] = {
 	{ "mode", 'm', "MODE", ENUM(mode, enum attach_mode, modes, MODE_TC),
 	  .help = "tc: clsact ingress and egress; xdp: native XDP, ingress only; "
 		  "xdp-generic: skb XDP" },
+	{ "tc-mode", 0, "TCMODE", ENUM(tc_mode, enum tc_mode, tc_modes, TC_MODE_AUTO),
+	  .help = "-m tc: TCX links (kernel 6.6+), legacy cls_bpf filters, or auto: TCX "
+		  "where the kernel has it" },
+	{ "tc-position", 0, "POS",
+	  ENUM(tc_position, enum tc_position, tc_positions, TC_POS_FIRST),
+	  .help = "TCX: ahead of the programs already on the hook, or behind them" },
+	{ "tc-prio", 0, "N", UINT(tc_prio, 1, 65535, DEFAULT_TC_PRIO),
+	  .help = "legacy tc: the filters' priority (1 is Cilium's)" },
+	{ "tc-handle", 0, "HANDLE", FUNC(parse_tc_handle),
+	  .help = "legacy tc: the filters' handle", .dflt_text = "0xb9f1" },
 	{ "collector", 'c', "URI", FUNC(add_collector), .many = 1,
 	  .help = "IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT, file:PATH; repeat for more",
 	  .dflt_text = "print to stdout" },
@@ -433,6 +470,7 @@ void config_defaults(struct bpfix_config *cfg)
 			*(int *)((char *)cfg + r->off) = (int)r->dflt;
 	}
 	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
+	cfg->tc_handle = DEFAULT_TC_HANDLE;
 }
 
 /* The option as messages name it: "-m", "--idle-timeout". */

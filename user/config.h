@@ -40,6 +40,24 @@ enum attach_mode {
 	MODE_XDP_GENERIC,	/* generic (skb) XDP, ingress */
 };
 
+/* -m tc: how the filters are attached (README, "Beside other programs"). */
+enum tc_mode {
+	TC_MODE_AUTO,		/* TCX links where the kernel has TCX (6.6+), else legacy */
+	TC_MODE_TCX,		/* TCX links only: an error where the kernel has none */
+	TC_MODE_LEGACY,		/* cls_bpf filters on a clsact qdisc */
+};
+
+/* Where our TCX links go among the others on the hook. */
+enum tc_position {
+	TC_POS_FIRST,		/* ahead of every program there now */
+	TC_POS_LAST,		/* behind them */
+};
+
+/* Legacy tc: the lowest priority that is not Cilium's (prio 1 handle 1
+ * on its lxc devices), and a handle of our own. */
+#define DEFAULT_TC_PRIO   2
+#define DEFAULT_TC_HANDLE 0xb9f1
+
 enum out_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
@@ -68,6 +86,10 @@ struct bpfix_config {
 	struct iface ifaces[MAX_IFACES];
 	int n_ifaces;			/* 0 until resolved: default route's */
 	enum attach_mode mode;
+	enum tc_mode tc_mode;
+	enum tc_position tc_position;
+	uint32_t tc_prio;		/* legacy tc: the filters' priority */
+	uint32_t tc_handle;		/* legacy tc: the filters' handle */
 	struct collector collectors[MAX_COLLECTORS];
 	int n_collectors;		/* 0: text or JSON on stdout */
 	enum out_format format;

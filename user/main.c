@@ -128,7 +128,9 @@ int main(int argc, char **argv)
 		for (i = 0; i < cfg.n_ifaces; i++)
 			fprintf(stderr, " %s", cfg.ifaces[i].name);
 		fprintf(stderr, " (%s)%s; maps pinned at %s\n",
-			cfg.mode == MODE_TC ? "tc" : cfg.mode == MODE_XDP ? "xdp" : "xdp-generic",
+			cfg.mode == MODE_XDP ? "xdp" : cfg.mode == MODE_XDP_GENERIC ? "xdp-generic"
+			: !agent.meter.tcx ? "tc, legacy filters"
+			: cfg.tc_position == TC_POS_FIRST ? "tc, TCX links first" : "tc, TCX links last",
 			agent.meter.adopted ? ", adopted an earlier run's tables" : "",
 			cfg.pin_path);
 		budget_print(stderr, &cfg.mem);

@@ -31,6 +31,7 @@ struct attachment {
 	int created_qdisc;	/* we created clsact in this run */
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */
+	int link_fd[2];		/* TCX links, ingress and egress (pinned), or -1 */
 };
 
 /*
@@ -67,6 +68,10 @@ struct dead_prog {
 struct meter {
 	struct bpfix *skel;
 	enum attach_mode mode;
+	int tcx;		/* -m tc through TCX links, not legacy filters */
+	enum tc_position tc_position;	/* where new TCX links go */
+	__u32 tc_prio, tc_handle;	/* legacy filters' */
+	unsigned long netns_ino;	/* names our TCX links' pins */
 	int ncpus;		/* possible CPUs: per-CPU value slots */
 	int table_fd[FLOW_TABLES];
 	int tables_fd;		/* flow_tables (map of maps) */

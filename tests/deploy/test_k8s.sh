@@ -139,7 +139,8 @@ t0=$(now_ms)
 podman pod stop -t 30 "$POD" > /dev/null
 info "podman pod stop took $(($(now_ms) - t0)) ms"
 check_eq "exit code after podman pod stop" "$(podman inspect "$CTR" --format '{{.State.ExitCode}}')" 0
-check "no filter left on $IF_H" sh -c "! tc filter show dev '$IF_H' ingress | grep -q bpfix"
+check_eq "no filter or TCX link left on $IF_H" \
+	"$(tc filter show dev "$IF_H" ingress | grep -c bpfix) $("$TCX_TOOL" show "$IF_H" ingress)" "0 "
 check "no pins left" test ! -e "$PIN"
 stop "$NF_PID" TERM 10	# nfcapd writes its file at exit
 nfdump -R "$TEST_TMP/nfcapd" -q -o raw "proto icmp and src ip $IP4_N" > "$TEST_TMP/nfdump" 2>&1

@@ -91,8 +91,7 @@ pod_meters() {
 		$(($(rec_sum "$RECS" packets proto=ICMP src="$IP4_N") + \
 		   $(rec_sum "$RECS" rev_packets proto=ICMP src="$IP4_N"))) 6
 	check_eq "$1: lines that are not JSON records" "$(rec_count "$RECS" invalid=1)" 0
-	check "$1: no filter left on $IF_C" \
-		sh -c "! nsenter --net='$NETNS_DIR/$NS_C' tc filter show dev '$IF_C' ingress | grep -q bpfix"
+	check_eq "$1: no filter or TCX link of bpfix's left on $IF_C" "$(bpfix_tc "$NS_C" "$IF_C")" 0
 	check "$1: no pins left" test ! -e "$PIN"
 }
 

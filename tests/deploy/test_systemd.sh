@@ -117,7 +117,7 @@ wait_metering() {
 		_wm_pid=$(unit_prop MainPID)
 		[ "$(unit_prop ActiveState)" = active ] && [ "$_wm_pid" != 0 ] &&
 			ctl journalctl --no-pager -o cat "_PID=$_wm_pid" | grep -q '^bpfix: metering' &&
-			nsx "$NS_C" tc filter show dev "$IF_C" ingress | grep -q bpfix && return 0
+			[ "$(bpfix_tc "$NS_C" "$IF_C")" = 2 ] && return 0
 		sleep 0.2
 	done
 	return 1
@@ -154,8 +154,7 @@ info "systemctl stop took $t ms"
 check_eq "Result after systemctl stop" "$(unit_prop Result)" success
 check_eq "exit status after systemctl stop" "$(unit_prop ExecMainStatus)" 0
 check "stopped within 5 s (TimeoutStopSec=$(unit_prop TimeoutStopUSec))" test "$t" -lt 5000
-check "filter removed at stop" \
-	sh -c "! nsenter --net='$NETNS_DIR/$NS_C' tc filter show dev '$IF_C' ingress | grep -q bpfix"
+check_eq "bpfix's TCX links or filters removed at stop" "$(bpfix_tc "$NS_C" "$IF_C")" 0
 check_eq "ICMP packets in the exported IPFIX (ipfixDump, both ways)" \
 	"$(ipfix_icmp_packets "$ROOT/var/lib/bpfix/flows.ipfix" "$IP4_N" "$IP4_C")" 10 ||
 	{ ctl journalctl -u bpfix --no-pager | tail -n 8; grep -c 'data record' "$ROOT/var/lib/bpfix/flows.ipfix.dump"; }
@@ -174,7 +173,7 @@ try_setting() {
 	_ts=breaks
 	for _t in $(seq 25); do
 		[ "$(unit_prop ActiveState)" = active ] &&
-			nsx "$NS_C" tc filter show dev "$IF_C" ingress | grep -q bpfix && { _ts=meters; break; }
+			[ "$(bpfix_tc "$NS_C" "$IF_C")" = 2 ] && { _ts=meters; break; }
 		sleep 0.2
 	done
 	[ "$_ts" = breaks ] &&

@@ -713,20 +713,37 @@ proc_alive() {
 	! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
 }
 
-# attached NS IF: "clsact N, xdp M", the clsact qdiscs and XDP programs on
-# IF in NS.
+# tcx_progs NS IF: the programs on IF's TCX hooks in NS, by name, in the
+# order they run: "ingress: A B / egress: C" (iproute2 and bpftool here
+# know no TCX; tests/tcx_tool.c asks the kernel).
+TCX_TOOL=${TCX_TOOL:-$BUILD/tests/tcx_tool}
+tcx_progs() {
+	printf 'ingress: %s / egress: %s' "$(nsx "$1" "$TCX_TOOL" show "$2" ingress)" \
+		"$(nsx "$1" "$TCX_TOOL" show "$2" egress)"
+}
+
+# attached NS IF: "clsact N, tcx T, xdp M", the clsact qdiscs, programs on
+# the TCX hooks and XDP programs on IF in NS.
 attached() {
-	printf 'clsact %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
+	printf 'clsact %s, tcx %s, xdp %s' "$(nsx "$1" tc qdisc show dev "$2" | grep -c clsact)" \
+		"$(tcx_progs "$1" "$2" | tr ' ' '\n' | grep -c -v -e : -e / -e '^$')" \
 		"$(ip -n "$1" link show dev "$2" | grep -c 'prog/xdp')"
 }
 
-# nothing_left NS IF PIN [WHAT]: no clsact qdisc and no XDP program on IF
+# bpfix_tc NS IF: bpfix's attachments on IF's tc hooks in NS, of either
+# kind: legacy filters (programs bpfix_tc_*) and TCX links.
+bpfix_tc() {
+	echo $(($(for _bt in ingress egress; do nsx "$1" tc filter show dev "$2" "$_bt"; done |
+		grep -c ' bpfix_tc_') + $(tcx_progs "$1" "$2" | tr ' ' '\n' | grep -c '^bpfix_tc_')))
+}
+
+# nothing_left NS IF PIN [WHAT]: no clsact qdisc, TCX link or XDP program on IF
 # in NS (when LEFT_ON is set and not empty: exactly what it says, as
 # attached prints it; someone else's), and no PIN. WHAT begins both check
 # lines (default "bpfix exited").
 nothing_left() {
 	_nl_what=${4:-bpfix exited}
-	check_eq "$_nl_what: then on $2" "$(attached "$1" "$2")" "${LEFT_ON:-clsact 0, xdp 0}"
+	check_eq "$_nl_what: then on $2" "$(attached "$1" "$2")" "${LEFT_ON:-clsact 0, tcx 0, xdp 0}"
 	check "$_nl_what: then no $3" test ! -e "$3"
 }
 

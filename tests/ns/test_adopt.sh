@@ -40,10 +40,9 @@ kill9() {
 	bg_untrack "$AGENT_PID"
 }
 
+# bpfix's TCX links (the default) or legacy filters on IF in NS_B
 bpfix_filters() {
-	for _bf in ingress egress; do
-		nsx "$NS_B" tc filter show dev "$1" "$_bf"
-	done | grep -c 'handle 0xb9f1'
+	bpfix_tc "$NS_B" "$1"
 }
 
 icmp_sum() {
@@ -58,9 +57,9 @@ kill9
 check_eq "after SIGKILL: bpfix filters on $IF_B" "$(bpfix_filters "$IF_B")" 2
 agent_start mode2 "$NS_B" "$IF_B" -m xdp -f json --idle-timeout 60 --active-timeout 60
 check_eq "xdp agent running: bpfix tc filters on $IF_B, clsact" \
-	"$(bpfix_filters "$IF_B"), $(attached "$NS_B" "$IF_B")" "0, clsact 0, xdp 1"
+	"$(bpfix_filters "$IF_B"), $(attached "$NS_B" "$IF_B")" "0, clsact 0, tcx 0, xdp 1"
 check_eq "-v lines on the dead agent's filters" \
-	"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: removed$" "$AGENT_ERR")" 2
+	"$(grep -c "^bpfix: $IF_B: an earlier agent's TCX .* link, .*: removed$" "$AGENT_ERR")" 2
 check "-v count line" grep -q "^bpfix: an earlier agent's attachments: 0 taken over, 2 removed$" \
 	"$AGENT_ERR"
 ping_ok "$NS_A" 10 "$IP4_B"
@@ -78,7 +77,7 @@ PIN_TAG=mode2
 agent_start back1 "$NS_B" "$IF_B" -m xdp-generic -f json
 kill9
 agent_start back2 "$NS_B" "$IF_B" -m tc -f json --idle-timeout 60 --active-timeout 60
-check_eq "tc agent running: on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 1, xdp 0"
+check_eq "tc agent running: on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 2, xdp 0"
 check "-v line on the dead agent's program" \
 	grep -q "^bpfix: $IF_B: an earlier agent's generic XDP program, .*: removed$" "$AGENT_ERR"
 ping_ok "$NS_A" 3 "$IP4_B"
@@ -97,18 +96,18 @@ check_eq "after SIGKILL: bpfix filters on $IF_B2, its lock file" \
 	"$(bpfix_filters "$IF_B2") $(ls /run/bpfix/"$NSINO-$B2IDX.lock" 2>/dev/null | wc -l)" "2 1"
 agent_start two2 "$NS_B" "$IF_B" -m tc -f json --idle-timeout 60 --active-timeout 60
 check_eq "restarted on $IF_B: on $IF_B2 filters, qdisc" \
-	"$(bpfix_filters "$IF_B2"), $(attached "$NS_B" "$IF_B2")" "0, clsact 0, xdp 0"
+	"$(bpfix_filters "$IF_B2"), $(attached "$NS_B" "$IF_B2")" "0, clsact 0, tcx 0, xdp 0"
 check "restarted on $IF_B: $IF_B2's stale lock file removed" \
 	test ! -e "/run/bpfix/$NSINO-$B2IDX.lock"
 check_eq "-v lines: $IF_B taken over, $IF_B2 removed" \
-	"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: taken over$" "$AGENT_ERR") $(grep -c "^bpfix: $IF_B2: an earlier agent's tc .* filter, .*: removed$" "$AGENT_ERR")" \
+	"$(grep -c "^bpfix: $IF_B: an earlier agent's TCX .* link, .*: taken over$" "$AGENT_ERR") $(grep -c "^bpfix: $IF_B2: an earlier agent's TCX .* link, .*: removed$" "$AGENT_ERR")" \
 	"2 2"
 check "-v count line" grep -q "^bpfix: an earlier agent's attachments: 2 taken over, 2 removed$" \
 	"$AGENT_ERR"
 ping_ok "$NS_A" 3 "$IP4_B2"
 ping_ok "$NS_A" 4 "$IP4_B"
 agent_stop "$NS_B" "$IF_B"
-check_eq "after: on $IF_B2" "$(attached "$NS_B" "$IF_B2")" "clsact 0, xdp 0"
+check_eq "after: on $IF_B2" "$(attached "$NS_B" "$IF_B2")" "clsact 0, tcx 0, xdp 0"
 agent_records two
 check_eq "pings over $IF_B2 after the restart: records" \
 	"$(rec_count "$RECS" protocol=1 dst="$IP4_B2")" 0

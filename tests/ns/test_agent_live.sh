@@ -464,8 +464,8 @@ run_restart() {
 	kill -KILL "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null
 	bg_untrack "$AGENT_PID"
-	check_eq "after SIGKILL: bpfix filters on $IF_B, pinned maps, pinned programs" \
-		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | grep -c -v "^bpfix_"), $(ls "$AGENT_PIN" | grep -c "^bpfix_tc_")" "2, 8, 2"
+	check_eq "after SIGKILL: bpfix TCX links on $IF_B, pinned maps, programs, links" \
+		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | grep -c -v -e "^bpfix_" -e "^tcx-"), $(ls "$AGENT_PIN" | grep -c "^bpfix_tc_"), $(ls "$AGENT_PIN" | grep -c "^tcx-")" "2, 8, 2, 2"
 	check_eq "after SIGKILL: records printed" "$(wc -l <"$AGENT_OUT")" 0
 	ping_ok "$NS_A" 4 -s "$PING_SIZE" "$IP4_B"
 	agent_start crash2 "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60 \
@@ -482,8 +482,8 @@ run_restart() {
 		[ "${_rj_packets:-0}" -ge 6 ]
 	check_eq "restarted agent: bpfix filters on $IF_B" "$(tc_bpfix_filters)" 2
 	ping_ok "$NS_A" 2 -s "$PING_SIZE" "$IP4_B"
-	# The crashed agent created the clsact qdisc; its lock file says so,
-	# and the restarted one removes it when it stops.
+	# The restarted agent took the crashed one's pinned links over; they
+	# go when it stops.
 	agent_stop "$NS_B" "$IF_B"
 	# shellcheck disable=SC2034 # read by lib.sh's agent_start
 	PIN_TAG=''
@@ -498,9 +498,7 @@ run_restart() {
 }
 
 tc_bpfix_filters() {
-	for _tb in ingress egress; do
-		nsx "$NS_B" tc filter show dev "$IF_B" "$_tb"
-	done | grep -c 'handle 0xb9f1 bpfix_'
+	bpfix_tc "$NS_B" "$IF_B"
 }
 
 # ---- the runs ----------------------------------------------------------------------

@@ -259,7 +259,7 @@ ro_case() {
 	check_eq "bpfix --pin-path $2 (read-only bpffs): exit, stdout lines, stderr lines" \
 		"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
 	check "  -> $(head -n 1 "$ERR")" matches "$(head -n 1 "$ERR")" "^bpfix: .*($3)"
-	check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+	check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 0, xdp 0"
 }
 ro_case "mount -t bpf -o ro bpf '$RO'" "$RO/pins" "--pin-path $RO/pins: Read-only file system"
 check_eq "  -> then $RO/pins" "$RO_AFTER" absent
@@ -345,11 +345,11 @@ fails 1 "file:$TEST_TMP: cannot open .*Is a directory" -i "$IF_B" -c "file:$TEST
 
 for dev in lo br0; do
 	fails 1 "$dev: the driver cannot run native XDP; try -m xdp-generic" -i "$dev" -m xdp
-	check_eq "  -> then on $dev" "$(attached "$NS_B" "$dev")" "clsact 0, xdp 0"
+	check_eq "  -> then on $dev" "$(attached "$NS_B" "$dev")" "clsact 0, tcx 0, xdp 0"
 done
 if ip -n "$NS_B" link add dummy0 type dummy 2>/dev/null; then
 	fails 1 "dummy0: the driver cannot run native XDP" -i dummy0 -m xdp
-	check_eq "  -> then on dummy0" "$(attached "$NS_B" dummy0)" "clsact 0, xdp 0"
+	check_eq "  -> then on dummy0" "$(attached "$NS_B" dummy0)" "clsact 0, tcx 0, xdp 0"
 else
 	info "no dummy interfaces in this kernel: that case is skipped"
 fi
@@ -360,17 +360,17 @@ info "a second agent ($(($(date +%s) - T0)) s)"
 PIN_TAG=cli-first	# for every agent_start: their pins are PIN1
 agent_start agent "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60
 PIN1=$AGENT_PIN
-before=$(tc_filters "$NS_B" "$IF_B")
-check "first agent's filters: $before" test -n "$before"
-LEFT_ON="clsact 1, xdp 0"	# the first agent's
+before=$(tcx_progs "$NS_B" "$IF_B")
+check_eq "first agent's TCX links" "$before" "ingress: bpfix_tc_ingres / egress: bpfix_tc_egress"
+LEFT_ON="clsact 0, tcx 2, xdp 0"	# the first agent's
 fails 1 "$IF_B: already metered by another bpfix \(pid $AGENT_PID\)" -i "$IF_B"
 fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp-generic
 fails 1 "$IF_B: already metered by another bpfix" -i "$IF_B" -m xdp
 fails 1 "--pin-path $PIN1: another bpfix is running with it" -i br0 --pin-path "$PIN1"
-check_eq "  -> then on br0" "$(attached "$NS_B" br0)" "clsact 0, xdp 0"
+check_eq "  -> then on br0" "$(attached "$NS_B" br0)" "clsact 0, tcx 0, xdp 0"
 # shellcheck disable=SC2034
 LEFT_ON=
-check_eq "first agent's filters after them" "$(tc_filters "$NS_B" "$IF_B")" "$before"
+check_eq "first agent's TCX links after them" "$(tcx_progs "$NS_B" "$IF_B")" "$before"
 check "first agent still running" proc_alive "$AGENT_PID"
 check "first agent's pins still there" test -e "$PIN1/stats"
 # shellcheck disable=SC2086
@@ -410,7 +410,7 @@ done
 check_eq "  -> frag_table max_entries" "$(map_field "$AGENT_PIN/frag_table" max_entries)" "$frags"
 memlock=0 nmaps=0
 for m in "$AGENT_PIN"/*; do
-	case ${m##*/} in bpfix_*) continue ;; esac	# the programs (user/meter.c)
+	case ${m##*/} in bpfix_* | tcx-*) continue ;; esac	# programs, TCX links (user/attach.c)
 	memlock=$((memlock + $(map_field "$m" bytes_memlock)))
 	nmaps=$((nmaps + 1))
 done
@@ -432,7 +432,7 @@ RC=$?
 check_eq "bpfix as uid 65534: exit, stdout lines, stderr lines" \
 	"$RC $(wc -l <"$OUT") $(wc -l <"$ERR")" "1 0 1"
 check "  -> $(head -n 1 "$ERR")" grep -q -E '^bpfix: .*(privileges|permitted|denied).*root' "$ERR"
-check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+check_eq "  -> then on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 0, xdp 0"
 check_eq "  -> then $PIN2 exists" "$(test -e "$PIN2" && echo yes || echo no)" no
 
 # Another program's XDP attachment stays; bpfix refuses to replace it.
@@ -468,7 +468,7 @@ ip netns exec "$NS_B" tc filter add dev "$IF_B" ingress prio 5 bpf direct-action
 	obj "$BUILD/bpfix.bpf.o" sec tc 2>"$TEST_TMP/tc.err" ||
 	{ cat "$TEST_TMP/tc.err" >&2; fail "cannot add a bpf filter to $IF_B"; }
 theirs=$(tc_filters "$NS_B" "$IF_B")
-agent_start agent "$NS_B" "$IF_B" -f json
+agent_start agent "$NS_B" "$IF_B" -f json --tc-mode legacy
 check "bpfix added its filters to theirs: $(tc_filters "$NS_B" "$IF_B")" \
 	test "$(tc_filters "$NS_B" "$IF_B" | grep -o 0xb9f1 | wc -l)" -eq 2
 agent_stop -INT
@@ -488,7 +488,7 @@ ip netns exec "$NS_B" "$BPFIX" -i "$IF_B" -v -f json --pin-path /sys/fs/bpf/bpfi
 AGENT_PID=$!
 bg_track "$AGENT_PID"
 agent_wait_metering
-check_eq "under ip netns exec: attached to $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 1, xdp 0"
+check_eq "under ip netns exec: attached to $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 2, xdp 0"
 nsx_timeout 10 "$NS_A" ping -n -q -c 2 -i 0.05 "$IP4_B" >/dev/null 2>&1
 agent_stop -TERM
 check_eq "under ip netns exec: the ping's record (packets, rev_packets, end_reason)" \
@@ -496,7 +496,7 @@ check_eq "under ip netns exec: the ping's record (packets, rev_packets, end_reas
 r = [json.loads(l) for l in sys.stdin if l.strip()]
 print(*[(x["packets"], x["rev_packets"], x["end_reason"]) for x in r
         if x["protocol"] == 1 and x.get("icmp_type") == 8])' <"$AGENT_OUT")" "(2, 2, 'forced')"
-check_eq "under ip netns exec, after SIGTERM: on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+check_eq "under ip netns exec, after SIGTERM: on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 0, xdp 0"
 
 info "took $(($(date +%s) - T0)) s"
 test_done

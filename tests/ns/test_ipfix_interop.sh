@@ -236,8 +236,8 @@ wait_for "$TMP/B-bpfix.err" "^bpfix: metering" "bpfix B" "$B_AGENT"
 for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
 	# shellcheck disable=SC2086 # two words
 	set -- $_e
-	nsx "$1" tc filter show dev "$2" ingress | grep -q bpf ||
-		fail "no tc ingress filter on $2 although bpfix says it meters"
+	[ "$(bpfix_tc "$1" "$2")" = 2 ] ||
+		fail "bpfix's programs not on $2's tc hooks although it says it meters"
 done
 
 # ---- traffic ----------------------------------------------------------------------

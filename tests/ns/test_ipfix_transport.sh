@@ -109,8 +109,8 @@ bg "$NS_A" "$BPFIX" -i "$IF_A" --pin-path "$PIN" -v --sweep-interval 100 --idle-
 	-c "file:$TMP/ref.ipfix" >"$TMP/bpfix.out" 2>"$TMP/bpfix.err"
 BPFIX_PID=$!
 wait_for "$TMP/bpfix.err" "^bpfix: metering" "bpfix" "$BPFIX_PID"
-nsx "$NS_A" tc filter show dev "$IF_A" ingress | grep -q bpf ||
-	fail "no tc ingress filter on $IF_A although bpfix says it meters"
+[ "$(bpfix_tc "$NS_A" "$IF_A")" = 2 ] ||
+	fail "bpfix's programs not on $IF_A's tc hooks although it says it meters"
 
 # ---- a late collector --------------------------------------------------------------
 

@@ -127,7 +127,7 @@ bpfix_once notlocal --metrics "$IP4_A:$PORT"
 check_eq "--metrics on another host's address: exit status" "$RC" 1
 check_eq "... one line, the address and the cause" \
 	"$(cat "$ERR")" "bpfix: --metrics $IP4_A:$PORT: cannot listen: Cannot assign requested address (not an address of this host)"
-check_eq "... nothing attached" "$(attached "$NS_B" "$IF_B")" "clsact 0, xdp 0"
+check_eq "... nothing attached" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 0, xdp 0"
 
 # ---- the main run ------------------------------------------------------------------
 agent_start main "$NS_B" "$IF_B" -f json --idle-timeout 1 --sweep-interval 200 --flows 4096 \

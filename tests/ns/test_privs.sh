@@ -38,7 +38,7 @@ caps_run +bpf,+net_admin,+perfmon -f json --idle-timeout 1 --sweep-interval 200 
 AGENT_PID=$!
 bg_track "$AGENT_PID"
 i=0
-until [ -e "$PIN/stats" ] && nsx "$NS_B" tc filter show dev "$IF_B" egress | grep -q bpfix; do
+until [ -e "$PIN/stats" ] && [ "$(bpfix_tc "$NS_B" "$IF_B")" = 2 ]; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "agent not attached after 10 s: $(cat "$TEST_TMP/err")"
 	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(cat "$TEST_TMP/err")"
@@ -71,8 +71,7 @@ for line in open(sys.argv[1]):
     if r["proto"] == "ICMP" and r["icmp_type"] == 8:
         n += r["packets"] + r["rev_packets"]
 print(n)' "$TEST_TMP/out.json")" 6
-check "no filter left on $IF_B" \
-	sh -c "! nsx_out=\$(nsenter --net=$NETNS_DIR/$NS_B tc filter show dev $IF_B ingress 2>/dev/null) || [ -z \"\$nsx_out\" ]"
+check_eq "nothing left on $IF_B" "$(attached "$NS_B" "$IF_B")" "clsact 0, tcx 0, xdp 0"
 check "no pins left" test ! -e "$PIN"
 
 # ---- without CAP_PERFMON -------------------------------------------------------

@@ -48,7 +48,7 @@ others() {
 # crashed_agent TAG: a tc agent on IF_B (pins PIN_TAG), SIGKILLed once it
 # meters: its filters, the clsact it created and its lock file stay.
 crashed_agent() {
-	agent_start "$1" "$NS_B" "$IF_B" -f json
+	agent_start "$1" "$NS_B" "$IF_B" -f json --tc-mode legacy
 	kill -KILL "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null
 	bg_untrack "$AGENT_PID"
@@ -70,9 +70,9 @@ mkdir -p /run/bpfix
 printf '99999\nclsact=created\n' >"$LOCK"
 defer "rm -f '$LOCK'"
 check_eq "before bpfix: others' filters" "$(others)" 2
-agent_start word "$NS_B" "$IF_B" -f json
+agent_start word "$NS_B" "$IF_B" -f json --tc-mode legacy
 ping_ok "$NS_A" 2 "$IP4_B"
-LEFT_ON="clsact 1, xdp 0"
+LEFT_ON="clsact 1, tcx 0, xdp 0"
 agent_stop "$NS_B" "$IF_B"
 check_eq "after bpfix: others' filters (ingress, egress)" "$(others)" 2
 check_eq "after bpfix: bpfix's filters" \
@@ -90,7 +90,7 @@ crashed_agent rep1
 nsx "$NS_B" tc qdisc del dev "$IF_B" clsact &&
 	nsx "$NS_B" tc qdisc add dev "$IF_B" clsact &&
 	other_filter ingress 5 || fail "cannot replace the clsact qdisc"
-agent_start rep2 "$NS_B" "$IF_B" -f json
+agent_start rep2 "$NS_B" "$IF_B" -f json --tc-mode legacy
 agent_stop "$NS_B" "$IF_B"
 check_eq "after bpfix: the user's filter" "$(others)" 1
 reliability "SIGKILL, the user replaces clsact with theirs, a new agent" \
@@ -102,7 +102,7 @@ info "SIGKILL, the user adds a filter to the dead agent's clsact, a new agent"
 PIN_TAG=added
 crashed_agent add1
 other_filter egress 7
-agent_start add2 "$NS_B" "$IF_B" -f json
+agent_start add2 "$NS_B" "$IF_B" -f json --tc-mode legacy
 check_eq "restarted: the dead agent's filters taken over" \
 	"$(grep -c "^bpfix: $IF_B: an earlier agent's tc .* filter, .*: taken over$" "$AGENT_ERR")" 2
 agent_stop "$NS_B" "$IF_B"
