@@ -515,7 +515,7 @@ static int has_earlier(struct meter *m, struct attachment *a)
  * of programs it pinned here: a program known by its name alone may be
  * another pin path's agent's, whose successor takes it over.
  */
-static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config *cfg)
+static void remove_earlier_elsewhere(struct meter *m)
 {
 	struct if_nameindex *ifs, *i;
 	char scratch[256];
@@ -526,10 +526,8 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 	ifs = if_nameindex();
 	for (i = ifs; i && i->if_index; i++) {
 		struct attachment o = { .ifindex = i->if_index, .lock_fd = -1 };
-		int metered = 0;
+		int metered = meter_iface(m, i->if_index) != NULL;
 
-		for (int k = 0; k < cfg->n_ifaces; k++)
-			metered |= cfg->ifaces[k].ifindex == i->if_index;
 		snprintf(o.name, sizeof(o.name), "%s", i->if_name);
 		if (metered || !has_earlier(m, &o))
 			continue;
@@ -578,15 +576,71 @@ static void detach_one(struct meter *m, struct attachment *a)
 	a->lock_fd = -1;
 }
 
+struct attachment *meter_iface(struct meter *m, unsigned int ifindex)
+{
+	for (int i = 0; i < m->n_att; i++)
+		if (m->att[i].ifindex == ifindex)
+			return &m->att[i];
+	return NULL;
+}
+
+int meter_iface_intact(struct meter *m, const struct attachment *a)
+{
+	const struct bpf_program *prog = m->mode == MODE_TC ? m->skel->progs.bpfix_tc_ingress :
+							      m->skel->progs.bpfix_xdp;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, query, .handle = BPFIX_TC_HANDLE,
+			    .priority = BPFIX_TC_PRIO);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), id = 0;
+
+	if (!a->attached_in)
+		return 1;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return 1;	/* cannot tell: say nothing */
+	if (m->mode == MODE_TC)
+		return !bpf_tc_query(&hook, &query) && query.prog_id == info.id;
+	if (bpf_xdp_query_id(a->ifindex, xdp_mode_flag(m->mode), &id))
+		return 1;
+	return id == info.id;
+}
+
+/* Room for one more attachment: grown by half, up to MAX_FOLLOWED. */
+static int att_room(struct meter *m)
+{
+	struct attachment *n;
+	int cap;
+
+	if (m->n_att < m->cap_att)
+		return 0;
+	if (m->cap_att >= MAX_FOLLOWED)
+		return -ENOSPC;
+	cap = m->cap_att ? m->cap_att + m->cap_att / 2 : 16;
+	if (cap > MAX_FOLLOWED)
+		cap = MAX_FOLLOWED;
+	n = realloc(m->att, sizeof(*n) * (size_t)cap);
+	if (!n)
+		return -ENOMEM;
+	m->att = n;
+	m->cap_att = cap;
+	return 0;
+}
+
 int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, char *err,
 		       size_t errlen)
 {
 	struct attachment *a;
 	int ret;
 
-	if (m->n_att == MAX_IFACES)
-		return err_line(err, errlen, -ENOSPC, "%s: at most %d interfaces are metered",
-			    name, MAX_IFACES);
+	if (meter_iface(m, ifindex))
+		return 0;
+	ret = att_room(m);
+	if (ret == -ENOSPC)
+		return err_line(err, errlen, ret, "%s: at most %d interfaces are metered",
+			    name, MAX_FOLLOWED);
+	if (ret)
+		return err_line(err, errlen, ret, "%s: %s", name, strerror(-ret));
 	a = &m->att[m->n_att];
 	memset(a, 0, sizeof(*a));
 	a->lock_fd = -1;
@@ -604,29 +658,38 @@ int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, 
 
 void meter_detach_iface(struct meter *m, unsigned int ifindex)
 {
-	for (int i = 0; i < m->n_att; i++) {
-		if (m->att[i].ifindex != ifindex)
-			continue;
-		detach_one(m, &m->att[i]);
-		m->att[i] = m->att[--m->n_att];
+	struct attachment *a = meter_iface(m, ifindex);
+
+	if (!a)
 		return;
-	}
+	detach_one(m, a);
+	*a = m->att[--m->n_att];
 }
 
-int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
+void meter_forget_iface(struct meter *m, unsigned int ifindex)
+{
+	struct attachment *a = meter_iface(m, ifindex);
+
+	if (!a)
+		return;
+	unlock_iface(a);
+	*a = m->att[--m->n_att];
+}
+
+int meter_attach(struct meter *m, const struct iface *ifs, int n, int verbose, char *err,
+		 size_t errlen)
 {
 	int i, ret;
 
-	m->verbose = cfg->verbose;
-	for (i = 0; i < cfg->n_ifaces; i++) {
-		ret = meter_attach_iface(m, cfg->ifaces[i].ifindex, cfg->ifaces[i].name, err,
-					 errlen);
+	m->verbose = verbose;
+	for (i = 0; i < n; i++) {
+		ret = meter_attach_iface(m, ifs[i].ifindex, ifs[i].name, err, errlen);
 		if (ret) {
 			meter_detach(m);
 			return ret;
 		}
 	}
-	remove_earlier_elsewhere(m, cfg);
+	remove_earlier_elsewhere(m);
 	if (m->verbose && (m->taken_over || m->removed))
 		fprintf(stderr, "bpfix: an earlier agent's attachments: %u taken over, %u removed\n",
 			m->taken_over, m->removed);
