@@ -337,8 +337,9 @@ static void test_pattern_errors(void **state)
 	assert_string_equal(err, "-i '/': not an interface name or pattern");
 	assert_int_equal(cfg_parse(&cfg, err, "-i", "veth*", "-i", "veth*", NULL), -EINVAL);
 	assert_string_equal(err, "-i veth*: given twice");
-	assert_int_equal(cfg_parse(&cfg, err, "-i", "a\tb*", NULL), -EINVAL);
-	assert_string_equal(err, "-i: a control character in the pattern");
+	/* a lone '[' is part of a name (an escape sequence, test_ifnames) */
+	assert_int_equal(cfg_parse(&cfg, err, "-i", "no\033[2Jsuch", NULL), -EINVAL);
+	assert_string_equal(err, "no?[2Jsuch: no such interface");
 	/* an --exclude name that does not exist is fine: it may come */
 	assert_int_equal(cfg_parse(&cfg, err, "-i", "lo", "--exclude", "nosuchif0", NULL), 0);
 }

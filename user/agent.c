@@ -266,6 +266,8 @@ static void prefetch_flow(void *tab, const struct flow_key *key)
 	flowtab_prefetch(tab, key);
 }
 
+static void tell_outputs(struct agent *a, uint32_t ifindex, const char *name);
+
 /* An earlier agent's journal of another geometry: its flows go out now as
  * forced-end records, what it never sent is counted as not sent. */
 static void export_old_journal(struct agent *a)
@@ -286,7 +288,14 @@ static void export_old_journal(struct agent *a)
 	a->adopted_packets += d.packets;
 	fprintf(stderr, "bpfix: %s: an earlier agent's journal for %u flows: "
 		"%u flows exported now (forced end)\n", old->path, old->h->capacity, t.used);
+	/* under the names it knew them by, not a number's name now */
+	for (uint32_t i = 0; old->h->version >= 4 && i < old->h->n_ifaces; i++)
+		if (old->h->ifaces[i].ifindex && memchr(old->h->ifaces[i].name, '\0', IF_NAMESIZE))
+			tell_outputs(a, old->h->ifaces[i].ifindex, old->h->ifaces[i].name);
 	flowtab_flush(&t, FLOW_END_FORCED);
+	for (uint32_t i = 0; old->h->version >= 4 && i < old->h->n_ifaces; i++)
+		if (old->h->ifaces[i].ifindex)
+			tell_outputs(a, old->h->ifaces[i].ifindex, NULL);
 	flowtab_free(&t);
 	journal_close(old, 0);
 	free(old);
@@ -372,15 +381,22 @@ static void say(const char *fmt, ...)
 	fprintf(stderr, "bpfix: %s\n", line);
 }
 
-/* The outputs and the per-interface counters learn what @ifindex is
- * called now, or (@name NULL) that it is gone and its records are out. */
+static void tell_outputs(struct agent *a, uint32_t ifindex, const char *name)
+{
+	for (int i = 0; i < a->n_out; i++)
+		if (a->out[i]->ops->iface)
+			a->out[i]->ops->iface(a->out[i], ifindex, name);
+}
+
+/* The outputs, the journal and the per-interface counters learn what
+ * @ifindex is called now, or (@name NULL) that it is gone and its records
+ * are out. */
 static void tell_iface(struct agent *a, uint32_t ifindex, const char *name)
 {
 	int i;
 
-	for (i = 0; i < a->n_out; i++)
-		if (a->out[i]->ops->iface)
-			a->out[i]->ops->iface(a->out[i], ifindex, name);
+	journal_iface(&a->jr, ifindex, name);
+	tell_outputs(a, ifindex, name);
 	for (i = 0; i < a->n_ifc && a->ifc[i].ifindex != ifindex; i++)
 		;
 	if (!name) {
@@ -475,6 +491,16 @@ static void let_go(struct agent *a, uint32_t ifindex, int in_kernel, const char 
 	a->gone[a->n_gone++] = ifindex;
 }
 
+/* The interface -i named (by its name now, or the one it had at start):
+ * a rename does not make it another interface, so it stays metered. */
+static int named_by_user(const struct bpfix_config *cfg, const struct attachment *att)
+{
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		if (cfg->ifaces[i].ifindex == att->ifindex || !strcmp(cfg->ifaces[i].name, att->name))
+			return 1;
+	return 0;
+}
+
 static void on_link(void *ctx, const struct link_event *ev)
 {
 	struct agent *a = ctx;
@@ -487,7 +513,7 @@ static void on_link(void *ctx, const struct link_event *ev)
 	if (!ev->name[0])
 		return;
 	if (att && strcmp(att->name, ev->name)) {
-		if (!config_iface_wanted(a->cfg, ev->name)) {
+		if (!config_iface_wanted(a->cfg, ev->name) && !named_by_user(a->cfg, att)) {
 			char why[64];
 
 			snprintf(why, sizeof(why), "renamed %s", ev->name);
@@ -592,6 +618,60 @@ void agent_follow(struct agent *a)
 	}
 }
 
+/* The distinct interfaces of the flows in @t, at most @cap into @out. */
+static uint32_t table_ifaces(const struct flowtab *t, uint32_t *out, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->scan_end; i++) {
+		for (int s = 0; s < 2 && t->e[i].used; s++) {
+			uint32_t x = t->e[i].side[s].ifindex, k;
+
+			for (k = 0; k < n && out[k] != x; k++)
+				;
+			if (x && k == n && n < cap)
+				out[n++] = x;
+		}
+	}
+	return n;
+}
+
+/*
+ * An earlier agent's flows (its journal, adopted) on an interface that is
+ * gone, or whose number another interface holds now (a name other than
+ * the journal's): exported now as forced end under the journal's name,
+ * after a sweep drains what the kernel tables still hold of them, before
+ * anything is attached under that number. Then the journal's table is
+ * this agent's to fill.
+ */
+static void end_adopted_gone(struct agent *a)
+{
+	uint32_t ifs[256], n, gone = 0;
+	char now[IF_NAMESIZE];
+
+	if (!a->jr.rec.adopted)
+		return;
+	n = table_ifaces(&a->tab, ifs, ARRAY_SIZE(ifs));
+	for (uint32_t i = 0; i < n; i++) {
+		const char *was = journal_iface_name(&a->jr, ifs[i]);
+
+		if (!was || (if_indextoname(ifs[i], now) && !strcmp(now, was)))
+			continue;
+		tell_outputs(a, ifs[i], was);
+		ifs[gone++] = ifs[i];
+	}
+	if (gone) {
+		agent_sweep(a);
+		flowtab_flush_ifaces(&a->tab, ifs, gone, FLOW_END_FORCED);
+		for (uint32_t i = 0; i < gone; i++) {
+			say("%s (ifindex %u): gone since an earlier agent metered it: its flows "
+			    "exported (forced end)", journal_iface_name(&a->jr, ifs[i]), ifs[i]);
+			tell_outputs(a, ifs[i], NULL);
+		}
+	}
+	journal_ifaces_clear(&a->jr);
+}
+
 /* At start: -i's names (as meter_attach always did: a failure is the
  * agent's), then every other link a pattern matches (a failure is said
  * and counted), each with the MTU a later event compares. */
@@ -602,6 +682,7 @@ static int attach_start(struct agent *a, char *err, size_t errlen)
 	struct iface named[MAX_IFACES];
 	int n = 0, i, ret;
 
+	end_adopted_gone(a);
 	ret = links_dump(&a->links, collect_link, &l);
 	if (ret || l.nomem) {
 		free(l.ev);

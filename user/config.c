@@ -245,7 +245,17 @@ int config_default_iface(struct iface *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* "/re/" is a regex, a name with * ? or [ a glob, anything else a name.
+/* A '*', a '?' or a bracket expression ("[0-9]"): a lone '[' is a name's. */
+static int is_glob(const char *s)
+{
+	const char *open = strchr(s, '[');
+
+	return strpbrk(s, "*?") || (open && strchr(open + 1, ']'));
+}
+
+/* "/re/" is a regex ('/' is in no interface name), the name of an
+ * interface that exists a name (Linux takes '*', '?' and '[' in names),
+ * else a glob (is_glob), anything else a name.
  * A regex is compiled here once to say what is wrong with it, and again
  * at each match (links come and go a few a second: no state to free). */
 static int parse_pattern(const char *opt, const char *arg, struct iface_pattern *p, char *err,
@@ -256,10 +266,6 @@ static int parse_pattern(const char *opt, const char *arg, struct iface_pattern 
 	if (len >= sizeof(p->text))
 		return err_line(err, errlen, -EINVAL, "%s '%.32s...': longer than %d characters",
 				opt, arg, PATTERN_MAX - 1);
-	for (const char *c = arg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return err_line(err, errlen, -EINVAL, "%s: a control character in the pattern",
-					opt);
 	if (len >= 2 && arg[0] == '/' && arg[len - 1] == '/') {
 		regex_t re;
 		int rc;
@@ -280,7 +286,8 @@ static int parse_pattern(const char *opt, const char *arg, struct iface_pattern 
 	if (!len || (arg[0] == '/' && len == 1))
 		return err_line(err, errlen, -EINVAL, "%s '%s': not an interface name or pattern",
 				opt, arg);
-	p->kind = strpbrk(arg, "*?[") ? PATTERN_GLOB : PATTERN_EXACT;
+	p->kind = is_glob(arg) && !(len < IF_NAMESIZE && if_nametoindex(arg)) ?
+		  PATTERN_GLOB : PATTERN_EXACT;
 	if (p->kind == PATTERN_EXACT && len >= IF_NAMESIZE)
 		return err_line(err, errlen, -EINVAL, "%s '%s': not an interface name", opt, arg);
 	memcpy(p->text, arg, len + 1);
