@@ -618,57 +618,42 @@ void agent_follow(struct agent *a)
 	}
 }
 
-/* The distinct interfaces of the flows in @t, at most @cap into @out. */
-static uint32_t table_ifaces(const struct flowtab *t, uint32_t *out, uint32_t cap)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < t->scan_end; i++) {
-		for (int s = 0; s < 2 && t->e[i].used; s++) {
-			uint32_t x = t->e[i].side[s].ifindex, k;
-
-			for (k = 0; k < n && out[k] != x; k++)
-				;
-			if (x && k == n && n < cap)
-				out[n++] = x;
-		}
-	}
-	return n;
-}
-
 /*
- * An earlier agent's flows (its journal, adopted) on an interface that is
- * gone, or whose number another interface holds now (a name other than
- * the journal's): exported now as forced end under the journal's name,
- * after a sweep drains what the kernel tables still hold of them, before
- * anything is attached under that number. Then the journal's table is
+ * An earlier agent's interfaces (its journal, adopted) that are gone, or
+ * whose number another interface holds now (a name other than the
+ * journal's): a sweep drains what the kernel tables still hold, and their
+ * flows are exported now as forced end under the journal's names, before
+ * anything is attached under those numbers. Then the journal's table is
  * this agent's to fill.
  */
 static void end_adopted_gone(struct agent *a)
 {
-	uint32_t ifs[256], n, gone = 0;
+	const struct journal_hdr *h = a->jr.h;
+	uint32_t *ifs, n = 0;
 	char now[IF_NAMESIZE];
 
-	if (!a->jr.rec.adopted)
+	if (!a->jr.rec.adopted || !h || h->version < 4 || !h->n_ifaces ||
+	    h->n_ifaces > JOURNAL_IFACES)
 		return;
-	n = table_ifaces(&a->tab, ifs, ARRAY_SIZE(ifs));
-	for (uint32_t i = 0; i < n; i++) {
-		const char *was = journal_iface_name(&a->jr, ifs[i]);
+	ifs = calloc(h->n_ifaces, sizeof(*ifs));
+	for (uint32_t i = 0; ifs && i < h->n_ifaces; i++) {
+		const char *was = journal_iface_name(&a->jr, h->ifaces[i].ifindex);
 
-		if (!was || (if_indextoname(ifs[i], now) && !strcmp(now, was)))
+		if (!was || (if_indextoname(h->ifaces[i].ifindex, now) && !strcmp(now, was)))
 			continue;
-		tell_outputs(a, ifs[i], was);
-		ifs[gone++] = ifs[i];
+		tell_outputs(a, h->ifaces[i].ifindex, was);
+		ifs[n++] = h->ifaces[i].ifindex;
 	}
-	if (gone) {
+	if (n) {
 		agent_sweep(a);
-		flowtab_flush_ifaces(&a->tab, ifs, gone, FLOW_END_FORCED);
-		for (uint32_t i = 0; i < gone; i++) {
+		flowtab_flush_ifaces(&a->tab, ifs, n, FLOW_END_FORCED);
+		for (uint32_t i = 0; i < n; i++) {
 			say("%s (ifindex %u): gone since an earlier agent metered it: its flows "
 			    "exported (forced end)", journal_iface_name(&a->jr, ifs[i]), ifs[i]);
 			tell_outputs(a, ifs[i], NULL);
 		}
 	}
+	free(ifs);
 	journal_ifaces_clear(&a->jr);
 }
 

@@ -25,7 +25,10 @@
 #      of a churned one is left; the agent's RSS is measured before and
 #      after (flat: within CHURN_RSS_KIB); the steady interfaces' records
 #      are exact;
-#   6. SIGINT: exit status 0, nothing left on the interfaces, no lock.
+#   6. SIGINT: exit status 0, nothing left on the interfaces, no lock;
+#   7. an agent SIGKILLed with fw1's flows in its journal; fw1 deleted and
+#      fw7 made with its index: the next agent exports fw1's flows under
+#      fw1's name (forced end, exact) and fw7's under fw7's.
 #
 #   env BUILD=build sh tests/ns/test_follow.sh
 # shellcheck source=tests/ns/lib.sh
@@ -237,6 +240,7 @@ agent_stop
 agent_records final
 check_eq "fw1: packets in its records = frames that crossed it ($FW1)" \
 	"$(packets_in interface=fw1)" "$FW1"
+LOST_STEADY=$((FW1 + FW6 - $(packets_in interface=fw1) - $(packets_in interface=fw6)))
 check_eq "fw6: packets in its records = frames that crossed it ($FW6)" \
 	"$(packets_in interface=fw6)" "$FW6"
 check_eq "fw4 (index $REUSE, deleted): packets in records named fw4 = its frames ($FW4)" \
@@ -261,8 +265,43 @@ done
 check_eq "lock files of H's interfaces after exit" \
 	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
 check "no pins left" test ! -e "$AGENT_PIN"
+# ---- 7. a killed agent's flows, their interface gone and its number reused ----
+PIN_TAG=crash
+agent_start crash1 "$NS_H" 'fw*' -f json --sweep-interval "$SWEEP_MS" --idle-timeout 60 \
+	--active-timeout 120 --flows 4096
+B1=$(frames fw1)
+pings "$NS_P" 1 12
+sleep $((SWEEP_MS * 3 / 1000 + 1))
+K1=$(($(frames fw1) - B1))
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+bg_untrack "$AGENT_PID"
+ip -n "$NS_H" link del fw1 || fail "cannot delete fw1"
+mkpair fw7 p7 9 "$IDX1"
+agent_start crash2 "$NS_H" 'fw*' -f json --sweep-interval "$SWEEP_MS" --idle-timeout 60 \
+	--active-timeout 120 --flows 4096
+PIN_TAG=
+check "restart: fw1's flows in the journal said gone" \
+	grep -q "fw1 (ifindex $IDX1): gone since an earlier agent metered it" "$AGENT_ERR"
+check "restart: fw7 attached under fw1's number $IDX1" \
+	grep -q "fw7: attached (ifindex $IDX1)" "$AGENT_ERR"
+pings "$NS_P" 9 5
+K7=$(frames fw7)
+agent_stop
+agent_records crash2
+check_eq "restart: packets in records named fw1 = what crossed it under the killed agent ($K1)" \
+	"$(packets_in interface=fw1)" "$K1"
+check_eq "restart: fw1's records not forced end" "$(rec_count "$RECS" interface=fw1 end_reason_code!=4)" 0
+check_eq "restart: packets in records named fw7 = its frames ($K7)" "$(packets_in interface=fw7)" "$K7"
+check_eq "restart: records of index $IDX1 named neither" \
+	"$(rec_count "$RECS" ifindex="$IDX1" interface!=fw1 interface!=fw7)" 0
+for dev in fw3b fw5 fw6 fw7; do
+	check_eq "$dev after the restarted agent's exit" "$(attached "$NS_H" "$dev")" "clsact 0, xdp 0"
+done
+check_eq "lock files of H's interfaces after its exit" \
+	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+
 reliability "follow: $made veth pairs churned beside 2 steady ones" \
-	"RSS $RSS0 -> $RSS1 KiB; fw1 $FW1 fw6 $FW6 frames" \
-	"$((FW1 + FW6 - $(packets_in interface=fw1) - $(packets_in interface=fw6)))"
+	"RSS $RSS0 -> $RSS1 KiB; fw1 $FW1 fw6 $FW6 frames" "$LOST_STEADY"
 info "ran in $(elapsed)"
 test_done
