@@ -28,7 +28,9 @@
 #   6. SIGINT: exit status 0, nothing left on the interfaces, no lock;
 #   7. an agent SIGKILLed with fw1's flows in its journal; fw1 deleted and
 #      fw7 made with its index: the next agent exports fw1's flows under
-#      fw1's name (forced end, exact) and fw7's under fw7's.
+#      fw1's name (forced end, exact) and fw7's under fw7's;
+#   8. -m xdp: fx1's program removed behind the agent's back and its MTU
+#      changed (as a driver may do): said, and attached again.
 #
 #   env BUILD=build sh tests/ns/test_follow.sh
 # shellcheck source=tests/ns/lib.sh
@@ -300,6 +302,26 @@ for dev in fw3b fw5 fw6 fw7; do
 done
 check_eq "lock files of H's interfaces after its exit" \
 	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+
+# ---- 8. XDP: the program gone after an MTU change, attached again ----------
+agent_start xdp "$NS_H" 'fx*' -m xdp -f json --sweep-interval "$SWEEP_MS"
+mkpair fx1 px1x 10
+wait_line "fx1: attached" "fx1 (XDP)" 5000 >/dev/null
+check_eq "fx1 (native XDP)" "$(attached "$NS_H" fx1)" "clsact 0, xdp 1"
+# what a driver that reconfigures for an MTU may do: drop the program
+ip -n "$NS_H" link set dev fx1 xdp off || fail "cannot remove fx1's XDP program"
+ip -n "$NS_H" link set dev fx1 mtu 1400 || fail "cannot set fx1's MTU"
+wait_line "fx1: MTU 1500 -> 1400: bpfix's program is no longer attached; attaching again" \
+	"fx1's MTU change" 5000 >/dev/null
+wait_line "fx1: attached" "fx1 attached again" 5000 >/dev/null
+sleep 0.2
+check_eq "fx1 after the MTU change" "$(attached "$NS_H" fx1)" "clsact 0, xdp 1"
+check "bpfix still running" proc_alive "$AGENT_PID"
+agent_stop
+check_eq "fx1 after exit" "$(attached "$NS_H" fx1)" "clsact 0, xdp 0"
+check_eq "-v exit line (XDP): interfaces" \
+	"$(grep '^bpfix exit: ' "$AGENT_ERR" | sed -n 's/.*| \(interfaces .*\)$/\1/p')" \
+	"interfaces 0 attached 2 let-go 0 failed 0 resyncs 0"
 
 reliability "follow: $made veth pairs churned beside 2 steady ones" \
 	"RSS $RSS0 -> $RSS1 KiB; fw1 $FW1 fw6 $FW6 frames" "$LOST_STEADY"
