@@ -30,7 +30,10 @@
 #      fw7 made with its index: the next agent exports fw1's flows under
 #      fw1's name (forced end, exact) and fw7's under fw7's;
 #   8. -m xdp: fx1's program removed behind the agent's back and its MTU
-#      changed (as a driver may do): said, and attached again.
+#      changed (as a driver may do): said, and attached again;
+#   9. a receive buffer too small for a burst of 60 new links made while
+#      the agent is stopped (SIGSTOP), fr1 deleted meanwhile: ENOBUFS, a
+#      resync from a dump lets fr1 go and attaches the 60, counted.
 #
 #   env BUILD=build sh tests/ns/test_follow.sh
 # shellcheck source=tests/ns/lib.sh
@@ -322,6 +325,33 @@ check_eq "fx1 after exit" "$(attached "$NS_H" fx1)" "clsact 0, xdp 0"
 check_eq "-v exit line (XDP): interfaces" \
 	"$(grep '^bpfix exit: ' "$AGENT_ERR" | sed -n 's/.*| \(interfaces .*\)$/\1/p')" \
 	"interfaces 0 attached 2 let-go 0 failed 0 resyncs 0"
+
+# ---- 9. link events lost (ENOBUFS): a resync from a dump ---------------------
+export BPFIX_NETLINK_RCVBUF=4096
+agent_start resync "$NS_H" 'fr*' -f json --sweep-interval "$SWEEP_MS"
+unset BPFIX_NETLINK_RCVBUF
+mkpair fr1 pr1 11
+wait_line "fr1: attached" "fr1" 5000 >/dev/null
+IDXR=$(ifindex_of "$NS_H" fr1)
+kill -STOP "$AGENT_PID"
+: >"$TEST_TMP/burst"
+for i in $(seq 60); do
+	printf 'link add frn%d type veth peer name prn%d netns %s\n' "$i" "$i" "$NS_P" >>"$TEST_TMP/burst"
+done
+ip -n "$NS_H" -batch "$TEST_TMP/burst" || fail "cannot make the burst of links"
+ip -n "$NS_H" link del fr1 || fail "cannot delete fr1"
+kill -CONT "$AGENT_PID"
+wait_line "link events lost (ENOBUFS): resynced" "the resync" 10000 >/dev/null
+check "fr1, deleted while events were lost: let go" \
+	grep -q "fr1: let go (ifindex $IDXR, gone while link events were lost)" "$AGENT_ERR"
+wait_line "frn60: attached" "frn60 after the resync" 10000 >/dev/null
+check_eq "the burst's interfaces attached, each once" \
+	"$(grep -c 'frn[0-9]*: attached' "$AGENT_ERR")" 60
+agent_stop
+check "-v exit line: a resync counted" \
+	sh -c "grep '^bpfix exit: ' '$AGENT_ERR' | grep -q 'failed 0 resyncs [1-9]'"
+check_eq "lock files of H's interfaces after its exit" \
+	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
 
 reliability "follow: $made veth pairs churned beside 2 steady ones" \
 	"RSS $RSS0 -> $RSS1 KiB; fw1 $FW1 fw6 $FW6 frames" "$LOST_STEADY"
