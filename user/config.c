@@ -263,6 +263,7 @@ static int parse_pattern(const char *opt, const char *arg, struct iface_pattern 
 {
 	size_t len = strlen(arg);
 
+	memset(p, 0, sizeof(*p));	/* configurations compare whole (fuzz_config) */
 	if (len >= sizeof(p->text))
 		return err_line(err, errlen, -EINVAL, "%s '%.32s...': longer than %d characters",
 				opt, arg, PATTERN_MAX - 1);
@@ -331,7 +332,7 @@ int config_iface_wanted(const struct bpfix_config *cfg, const char *name)
  * agent); a pattern may match nothing yet. */
 static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size_t errlen)
 {
-	struct iface_pattern p;
+	struct iface_pattern p = { 0 };
 	struct iface *ifc;
 	int i, ret;
 
