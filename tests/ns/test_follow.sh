@@ -33,7 +33,10 @@
 #      changed (as a driver may do): said, and attached again;
 #   9. a receive buffer too small for a burst of 60 new links made while
 #      the agent is stopped (SIGSTOP), fr1 deleted meanwhile: ENOBUFS, a
-#      resync from a dump lets fr1 go and attaches the 60, counted.
+#      resync from a dump lets fr1 go and attaches the 60, counted;
+#  10. -c file: fq1 and then fq2 with the same index: in the IPFIX file
+#      (ipfixDump), each flow record of that index comes after an interface
+#      table options record that gives it its own interface's name.
 #
 #   env BUILD=build sh tests/ns/test_follow.sh
 # shellcheck source=tests/ns/lib.sh
@@ -46,7 +49,7 @@ CHURN_RSS_KIB=${CHURN_RSS_KIB:-1024}
 SWEEP_MS=500
 
 need_root
-need_cmds ip tc nsenter bpftool ping python3 stat
+need_cmds ip tc nsenter bpftool ping python3 stat ipfixDump
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
 use_python3
@@ -352,6 +355,45 @@ check "-v exit line: a resync counted" \
 	sh -c "grep '^bpfix exit: ' '$AGENT_ERR' | grep -q 'failed 0 resyncs [1-9]'"
 check_eq "lock files of H's interfaces after its exit" \
 	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+
+# ---- 10. the IPFIX interface table as an ifindex is reused --------------------
+agent_start ipfix "$NS_H" 'fq*' -c "file:$TEST_TMP/reuse.ipfix" --sweep-interval "$SWEEP_MS"
+IDXQ=$((REUSE + 100))
+mkpair fq1 pq1 12 "$IDXQ"
+wait_line "fq1: attached (ifindex $IDXQ)" "fq1" 5000 >/dev/null
+pings "$NS_P" 12 4
+sleep $((SWEEP_MS * 3 / 1000 + 1))
+ip -n "$NS_H" link del fq1 || fail "cannot delete fq1"
+mkpair fq2 pq2 13 "$IDXQ"
+wait_line "fq2: attached (ifindex $IDXQ)" "fq2 (fq1's index)" 5000 >/dev/null
+pings "$NS_P" 13 4
+sleep $((SWEEP_MS * 3 / 1000 + 1))
+agent_stop
+ipfixDump --in "$TEST_TMP/reuse.ipfix" >"$TEST_TMP/reuse.dump" 2>"$TEST_TMP/reuse.err"
+check_eq "ipfixDump's complaints" "$(grep -c . "$TEST_TMP/reuse.err")" 0
+# Each flow record of index IDXQ, in file order, against the name the
+# interface table options record last gave that index: "net name" lines,
+# net a (10.77.12.x: fq1's) or b (10.77.13.x: fq2's).
+awk -v idx="$IDXQ" '
+	function flush() {
+		if (desc != "" && ing == idx)
+			name = desc
+		else if (src != "" && (ing == idx || eg == idx))
+			print (src dst ~ /10\.77\.12\./ ? "a" : src dst ~ /10\.77\.13\./ ? "b" : "?"), name
+		desc = ""; src = ""; dst = ""; ing = ""; eg = ""
+	}
+	/^--- /				{ flush() }
+	/interfaceDescription :/	{ desc = $NF }
+	/ ingressInterface :/		{ ing = $NF }
+	/ egressInterface :/		{ eg = $NF }
+	/ sourceIPv4Address :/		{ src = $NF }
+	/ destinationIPv4Address :/	{ dst = $NF }
+	END				{ flush() }' "$TEST_TMP/reuse.dump" >"$TEST_TMP/reuse.names"
+check "IPFIX: fq1's flow records there" grep -q '^a ' "$TEST_TMP/reuse.names"
+check "IPFIX: fq2's flow records there" grep -q '^b ' "$TEST_TMP/reuse.names"
+check_eq "IPFIX: flow records of index $IDXQ the interface table names wrongly" \
+	"$(grep -c -v -e '^a fq1$' -e '^b fq2$' "$TEST_TMP/reuse.names")" 0 ||
+	sed 's/^/    /' "$TEST_TMP/reuse.names"
 
 reliability "follow: $made veth pairs churned beside 2 steady ones" \
 	"RSS $RSS0 -> $RSS1 KiB; fw1 $FW1 fw6 $FW6 frames" "$LOST_STEADY"
