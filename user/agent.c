@@ -510,7 +510,7 @@ static void on_link(void *ctx, const struct link_event *ev)
 		let_go(a, ev->ifindex, 0, "gone");
 		return;
 	}
-	if (!ev->name[0])
+	if (!ev->name[0] || a->stopping)
 		return;
 	if (att && strcmp(att->name, ev->name)) {
 		if (!config_iface_wanted(a->cfg, ev->name) && !named_by_user(a->cfg, att)) {
@@ -867,8 +867,12 @@ int agent_stop(struct agent *a, const volatile int *abort)
 {
 	int i, failing = 0;
 
-	/* Stop metering first; then two flips drain both slots, the second
-	 * catching packets that raced with the detach. */
+	/* Interfaces deleted just now are forgotten first, not detached:
+	 * their numbers may be another interface's already. Then stop
+	 * metering; two flips drain both slots, the second catching packets
+	 * that raced with the detach. */
+	a->stopping = 1;
+	agent_follow(a);
 	meter_detach(&a->meter);
 	agent_sweep(a);
 	sample_clocks(a);

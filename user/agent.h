@@ -63,6 +63,7 @@ struct agent {
 	uint32_t *gone;
 	uint32_t n_gone, cap_gone;
 	uint64_t ifaces_attached, ifaces_let_go, attach_failures, xdp_detached;
+	int stopping;			/* agent_stop: only deletions are heeded */
 };
 
 /* What one drain read, and the agent it feeds. */
