@@ -20,9 +20,10 @@
 #define LISTEN_RELOAD_MS 1000	/* a server started a second ago counts */
 
 /* The counters of interface @ifindex: one of the first few, nearly always.
- * An ifindex no -i named (an earlier run's adopted flows) gets a slot of
- * its own while there are slots; then the last slot, ifindex 0, takes the
- * rest. */
+ * An ifindex the agent was not told of (an earlier run's adopted flows)
+ * gets a slot of its own while there are slots; then one slot, ifindex 0,
+ * takes the rest (wherever it is: slots of interfaces let go are removed,
+ * tell_iface). */
 static struct metrics_iface *iface_counts(struct agent *a, uint32_t ifindex)
 {
 	struct metrics_iface *c;
@@ -31,11 +32,16 @@ static struct metrics_iface *iface_counts(struct agent *a, uint32_t ifindex)
 	for (i = 0; i < a->n_ifc; i++)
 		if (a->ifc[i].ifindex == ifindex)
 			return &a->ifc[i];
-	if (a->n_ifc == METRICS_IFACES)
-		return &a->ifc[METRICS_IFACES - 1];
+	if (a->n_ifc >= METRICS_IFACES - 1) {
+		for (i = 0; i < a->n_ifc; i++)
+			if (!a->ifc[i].ifindex)
+				return &a->ifc[i];
+		ifindex = 0;
+	}
 	c = &a->ifc[a->n_ifc++];
-	c->ifindex = a->n_ifc < METRICS_IFACES ? ifindex : 0;
-	if (!c->ifindex || !if_indextoname(ifindex, c->name))
+	memset(c, 0, sizeof(*c));
+	c->ifindex = ifindex;
+	if (ifindex && !if_indextoname(ifindex, c->name))
 		c->name[0] = '\0';
 	return c;
 }
