@@ -102,6 +102,12 @@ pings() {
 	ping_ok "$1" "$3" "10.77.$2.1"
 }
 
+# locks: how many lock files of H's interfaces there are.
+locks() {
+	set -- /run/bpfix/"$NS_INO"-*.lock
+	if [ -e "$1" ]; then echo $#; else echo 0; fi
+}
+
 # lock_of IFINDEX: bpfix's lock file for IFINDEX in H.
 lock_of() {
 	echo "/run/bpfix/$NS_INO-$1.lock"
@@ -238,7 +244,7 @@ for dev in $(ip -n "$NS_H" -o link show | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p')
 done
 check_eq "tc filter show: bpfix filters on interfaces not metered" "$left" 0
 check_eq "lock files of H's interfaces (fw1 fw3b fw5 fw6)" \
-	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 4
+	"$(locks)" 4
 
 # ---- the steady and reused interfaces: exact ----------------------------------
 FW1=$(frames fw1)
@@ -271,7 +277,7 @@ for dev in fw1 fw3b fw5 fw6; do
 	check_eq "$dev after exit" "$(attached "$NS_H" "$dev")" "clsact 0, xdp 0"
 done
 check_eq "lock files of H's interfaces after exit" \
-	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+	"$(locks)" 0
 check "no pins left" test ! -e "$AGENT_PIN"
 # ---- 7. a killed agent's flows, their interface gone and its number reused ----
 PIN_TAG=crash
@@ -307,7 +313,7 @@ for dev in fw3b fw5 fw6 fw7; do
 	check_eq "$dev after the restarted agent's exit" "$(attached "$NS_H" "$dev")" "clsact 0, xdp 0"
 done
 check_eq "lock files of H's interfaces after its exit" \
-	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+	"$(locks)" 0
 
 # ---- 8. XDP: the program gone after an MTU change, attached again ----------
 agent_start xdp "$NS_H" 'fx*' -m xdp -f json --sweep-interval "$SWEEP_MS"
@@ -354,7 +360,7 @@ agent_stop
 check "-v exit line: a resync counted" \
 	sh -c "grep '^bpfix exit: ' '$AGENT_ERR' | grep -q 'failed 0 resyncs [1-9]'"
 check_eq "lock files of H's interfaces after its exit" \
-	"$(ls /run/bpfix/ 2>/dev/null | grep -c "^$NS_INO-")" 0
+	"$(locks)" 0
 
 # ---- 10. the IPFIX interface table as an ifindex is reused --------------------
 agent_start ipfix "$NS_H" 'fq*' -c "file:$TEST_TMP/reuse.ipfix" --sweep-interval "$SWEEP_MS"
