@@ -8,19 +8,22 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "agent.h"
+#include "errline.h"
 
 #define LISTEN_RELOAD_MS 1000	/* a server started a second ago counts */
 
 /* The counters of interface @ifindex: one of the first few, nearly always.
- * An ifindex no -i named (an earlier run's adopted flows) gets a slot of
- * its own while there are slots; then the last slot, ifindex 0, takes the
- * rest. */
+ * An ifindex the agent was not told of (an earlier run's adopted flows)
+ * gets a slot of its own while there are slots; then one slot, ifindex 0,
+ * takes the rest (wherever it is: slots of interfaces let go are removed,
+ * tell_iface). */
 static struct metrics_iface *iface_counts(struct agent *a, uint32_t ifindex)
 {
 	struct metrics_iface *c;
@@ -29,11 +32,16 @@ static struct metrics_iface *iface_counts(struct agent *a, uint32_t ifindex)
 	for (i = 0; i < a->n_ifc; i++)
 		if (a->ifc[i].ifindex == ifindex)
 			return &a->ifc[i];
-	if (a->n_ifc == METRICS_IFACES)
-		return &a->ifc[METRICS_IFACES - 1];
+	if (a->n_ifc >= METRICS_IFACES - 1) {
+		for (i = 0; i < a->n_ifc; i++)
+			if (!a->ifc[i].ifindex)
+				return &a->ifc[i];
+		ifindex = 0;
+	}
 	c = &a->ifc[a->n_ifc++];
-	c->ifindex = a->n_ifc < METRICS_IFACES ? ifindex : 0;
-	if (!c->ifindex || !if_indextoname(ifindex, c->name))
+	memset(c, 0, sizeof(*c));
+	c->ifindex = ifindex;
+	if (ifindex && !if_indextoname(ifindex, c->name))
 		c->name[0] = '\0';
 	return c;
 }
@@ -186,6 +194,8 @@ static int drain_slot(struct agent *a, int slot)
 	return 0;
 }
 
+static void end_gone(struct agent *a);
+
 static void sample_clocks(struct agent *a)
 {
 	a->offset_ns = clock_mono_offset_ns();
@@ -206,6 +216,7 @@ int agent_sweep(struct agent *a)
 	if (slot < 0)
 		return slot;
 	ret = drain_slot(a, slot);
+	end_gone(a);
 	flowtab_expire(&a->tab, a->now_ms);
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->tick(a->out[i], &a->totals);
@@ -279,6 +290,8 @@ static void say_orphans(struct agent *a, const struct journal_recovery *r)
 	}
 }
 
+static void tell_outputs(struct agent *a, uint32_t ifindex, const char *name);
+
 /* An earlier agent's journal of another geometry: its flows go out now as
  * forced-end records, what it never sent is counted as not sent. */
 static void export_old_journal(struct agent *a)
@@ -302,7 +315,14 @@ static void export_old_journal(struct agent *a)
 	a->adopted_packets += d.packets;
 	fprintf(stderr, "bpfix: %s: an earlier agent's journal for %u flows: "
 		"%u flows exported now (forced end)\n", old->path, old->h->capacity, t.used);
+	/* under the names it knew them by, not a number's name now */
+	for (uint32_t i = 0; old->h->version >= 4 && i < old->h->n_ifaces; i++)
+		if (old->h->ifaces[i].ifindex && memchr(old->h->ifaces[i].name, '\0', IF_NAMESIZE))
+			tell_outputs(a, old->h->ifaces[i].ifindex, old->h->ifaces[i].name);
 	flowtab_flush(&t, FLOW_END_FORCED);
+	for (uint32_t i = 0; old->h->version >= 4 && i < old->h->n_ifaces; i++)
+		if (old->h->ifaces[i].ifindex)
+			tell_outputs(a, old->h->ifaces[i].ifindex, NULL);
 	flowtab_free(&t);
 	journal_close(old, 0);
 	free(old);
@@ -373,6 +393,343 @@ static int journal_start(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- FOLLOWING THE NODE (agent.h) --------------------------------------- */
+
+/* One line on stderr, control characters of names replaced (err_line). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char raw[512], line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	err_line(line, sizeof(line), 0, "%s", raw);
+	fprintf(stderr, "bpfix: %s\n", line);
+}
+
+static void tell_outputs(struct agent *a, uint32_t ifindex, const char *name)
+{
+	for (int i = 0; i < a->n_out; i++)
+		if (a->out[i]->ops->iface)
+			a->out[i]->ops->iface(a->out[i], ifindex, name);
+}
+
+/* The outputs, the journal and the per-interface counters learn what
+ * @ifindex is called now, or (@name NULL) that it is gone and its records
+ * are out. */
+static void tell_iface(struct agent *a, uint32_t ifindex, const char *name)
+{
+	int i;
+
+	journal_iface(&a->jr, ifindex, name);
+	tell_outputs(a, ifindex, name);
+	for (i = 0; i < a->n_ifc && a->ifc[i].ifindex != ifindex; i++)
+		;
+	if (!name) {
+		if (i < a->n_ifc) {
+			memmove(&a->ifc[i], &a->ifc[i + 1], sizeof(a->ifc[0]) * (a->n_ifc - i - 1));
+			a->n_ifc--;
+		}
+		return;
+	}
+	if (i == a->n_ifc) {
+		if (a->n_ifc >= METRICS_IFACES - 1)
+			return;	/* counted in the last slot, for the rest */
+		memset(&a->ifc[i], 0, sizeof(a->ifc[i]));
+		a->ifc[i].ifindex = ifindex;
+		a->n_ifc++;
+	}
+	snprintf(a->ifc[i].name, sizeof(a->ifc[i].name), "%s", name);
+}
+
+/* The flows of the interfaces let go since the last sweep end now, the
+ * kernel's last counts for them drained (the flip before this waited for
+ * every program that could still be counting on them). */
+static void end_gone(struct agent *a)
+{
+	if (!a->n_gone)
+		return;
+	flowtab_flush_ifaces(&a->tab, a->gone, a->n_gone, FLOW_END_FORCED);
+	for (uint32_t i = 0; i < a->n_gone; i++)
+		tell_iface(a, a->gone[i], NULL);
+	a->n_gone = 0;
+}
+
+static int gone_pending(const struct agent *a, uint32_t ifindex)
+{
+	for (uint32_t i = 0; i < a->n_gone; i++)
+		if (a->gone[i] == ifindex)
+			return 1;
+	return 0;
+}
+
+static int attach_one(struct agent *a, uint32_t ifindex, const char *name, uint32_t mtu)
+{
+	char err[256];
+	int ret;
+
+	/* A number just let go: its flows end first (end_gone). */
+	if (gone_pending(a, ifindex))
+		agent_sweep(a);
+	ret = meter_attach_iface(&a->meter, ifindex, name, err, sizeof(err));
+	if (ret) {
+		a->attach_failures++;
+		say("%s", err);
+		return ret;
+	}
+	meter_iface(&a->meter, ifindex)->mtu = mtu;
+	a->ifaces_attached++;
+	tell_iface(a, ifindex, name);
+	say("%s: attached (ifindex %u)", name, ifindex);
+	return 0;
+}
+
+/* @in_kernel: the interface is still there (renamed out of the patterns),
+ * and our attachments come off it; else the kernel took them with it. */
+static void let_go(struct agent *a, uint32_t ifindex, int in_kernel, const char *why)
+{
+	struct attachment *att = meter_iface(&a->meter, ifindex);
+	char name[IF_NAMESIZE];
+
+	if (!att)
+		return;
+	snprintf(name, sizeof(name), "%s", att->name);
+	if (in_kernel)
+		meter_detach_iface(&a->meter, ifindex);
+	else
+		meter_forget_iface(&a->meter, ifindex);
+	a->ifaces_let_go++;
+	say("%s: let go (ifindex %u, %s): its flows end (forced end)", name, ifindex, why);
+	if (a->n_gone == a->cap_gone) {
+		uint32_t cap = a->cap_gone ? a->cap_gone * 2 : 16;
+		uint32_t *g = realloc(a->gone, sizeof(*g) * cap);
+
+		if (!g) {
+			/* no room to wait for the next sweep: this one now */
+			agent_sweep(a);
+			flowtab_flush_ifaces(&a->tab, &ifindex, 1, FLOW_END_FORCED);
+			tell_iface(a, ifindex, NULL);
+			return;
+		}
+		a->gone = g;
+		a->cap_gone = cap;
+	}
+	a->gone[a->n_gone++] = ifindex;
+}
+
+/* The interface -i named (by its name now, or the one it had at start):
+ * a rename does not make it another interface, so it stays metered. */
+static int named_by_user(const struct bpfix_config *cfg, const struct attachment *att)
+{
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		if (cfg->ifaces[i].ifindex == att->ifindex || !strcmp(cfg->ifaces[i].name, att->name))
+			return 1;
+	return 0;
+}
+
+static void on_link(void *ctx, const struct link_event *ev)
+{
+	struct agent *a = ctx;
+	struct attachment *att = meter_iface(&a->meter, ev->ifindex);
+
+	if (ev->gone) {
+		let_go(a, ev->ifindex, 0, "gone");
+		return;
+	}
+	if (!ev->name[0] || a->stopping)
+		return;
+	if (att && strcmp(att->name, ev->name)) {
+		if (!config_iface_wanted(a->cfg, ev->name) && !named_by_user(a->cfg, att)) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "renamed %s", ev->name);
+			let_go(a, ev->ifindex, 1, why);
+			return;
+		}
+		say("%s: renamed %s, still metered", att->name, ev->name);
+		snprintf(att->name, sizeof(att->name), "%s", ev->name);
+		tell_iface(a, ev->ifindex, ev->name);
+	}
+	if (att && ev->mtu && att->mtu != ev->mtu) {
+		uint32_t was = att->mtu;
+
+		att->mtu = ev->mtu;
+		if (meter_iface_intact(&a->meter, att))
+			return;
+		/* the driver dropped our program for the new MTU: counted,
+		 * and attached again if it takes it */
+		a->xdp_detached++;
+		say("%s: MTU %u -> %u: bpfix's program is no longer attached; attaching again",
+		    ev->name, was, ev->mtu);
+		meter_detach_iface(&a->meter, ev->ifindex);
+		attach_one(a, ev->ifindex, ev->name, ev->mtu);
+		return;
+	}
+	if (att || !config_iface_wanted(a->cfg, ev->name))
+		return;
+	attach_one(a, ev->ifindex, ev->name, ev->mtu);
+}
+
+/* A dump's links, kept for a look at all of them together. */
+struct link_list {
+	struct link_event *ev;
+	uint32_t n, cap;
+	int nomem;
+};
+
+static void collect_link(void *ctx, const struct link_event *ev)
+{
+	struct link_list *l = ctx;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		struct link_event *e = realloc(l->ev, sizeof(*e) * cap);
+
+		if (!e) {
+			l->nomem = 1;
+			return;
+		}
+		l->ev = e;
+		l->cap = cap;
+	}
+	l->ev[l->n++] = *ev;
+}
+
+static const struct link_event *list_find(const struct link_list *l, uint32_t ifindex)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->ev[i].ifindex == ifindex)
+			return &l->ev[i];
+	return NULL;
+}
+
+/* Events were lost: what is there now is the truth. An attachment whose
+ * interface is not in the dump, or holds none of our programs (its number
+ * names another interface now), is let go; then each link as if new. */
+static void resync(struct agent *a)
+{
+	struct link_list l = { 0 };
+	int ret = links_dump(&a->links, collect_link, &l);
+
+	if (ret || l.nomem) {
+		say("link events lost (ENOBUFS) and the links cannot be listed: %s",
+		    strerror(ret ? -ret : ENOMEM));
+		free(l.ev);
+		return;
+	}
+	for (int i = a->meter.n_att - 1; i >= 0; i--) {
+		struct attachment *att = &a->meter.att[i];
+
+		if (!list_find(&l, att->ifindex) || !meter_iface_intact(&a->meter, att))
+			let_go(a, att->ifindex, 0, "gone while link events were lost");
+	}
+	for (uint32_t i = 0; i < l.n; i++)
+		on_link(a, &l.ev[i]);
+	say("link events lost (ENOBUFS): resynced from a dump of %u links", l.n);
+	free(l.ev);
+}
+
+void agent_follow(struct agent *a)
+{
+	int ret;
+
+	if (a->links.fd < 0)
+		return;
+	if (links_read(&a->links, on_link, a) == -ENOBUFS)
+		resync(a);
+	if (a->n_gone) {
+		ret = agent_sweep(a);
+		if (ret)
+			say("sweep: %s", strerror(-ret));
+	}
+}
+
+/*
+ * An earlier agent's interfaces (its journal, adopted) that are gone, or
+ * whose number another interface holds now (a name other than the
+ * journal's): a sweep drains what the kernel tables still hold, and their
+ * flows are exported now as forced end under the journal's names, before
+ * anything is attached under those numbers. Then the journal's table is
+ * this agent's to fill.
+ */
+static void end_adopted_gone(struct agent *a)
+{
+	const struct journal_hdr *h = a->jr.h;
+	uint32_t *ifs, n = 0;
+	char now[IF_NAMESIZE];
+
+	if (!a->jr.rec.adopted || !h || h->version < 4 || !h->n_ifaces ||
+	    h->n_ifaces > JOURNAL_IFACES)
+		return;
+	ifs = calloc(h->n_ifaces, sizeof(*ifs));
+	for (uint32_t i = 0; ifs && i < h->n_ifaces; i++) {
+		const char *was = journal_iface_name(&a->jr, h->ifaces[i].ifindex);
+
+		if (!was || (if_indextoname(h->ifaces[i].ifindex, now) && !strcmp(now, was)))
+			continue;
+		tell_outputs(a, h->ifaces[i].ifindex, was);
+		ifs[n++] = h->ifaces[i].ifindex;
+	}
+	if (n) {
+		agent_sweep(a);
+		flowtab_flush_ifaces(&a->tab, ifs, n, FLOW_END_FORCED);
+		for (uint32_t i = 0; i < n; i++) {
+			say("%s (ifindex %u): gone since an earlier agent metered it: its flows "
+			    "exported (forced end)", journal_iface_name(&a->jr, ifs[i]), ifs[i]);
+			tell_outputs(a, ifs[i], NULL);
+		}
+	}
+	free(ifs);
+	journal_ifaces_clear(&a->jr);
+}
+
+/* At start: -i's names (as meter_attach always did: a failure is the
+ * agent's), then every other link a pattern matches (a failure is said
+ * and counted), each with the MTU a later event compares. */
+static int attach_start(struct agent *a, char *err, size_t errlen)
+{
+	const struct bpfix_config *cfg = a->cfg;
+	struct link_list l = { 0 };
+	struct iface named[MAX_IFACES];
+	int n = 0, i, ret;
+
+	end_adopted_gone(a);
+	ret = links_dump(&a->links, collect_link, &l);
+	if (ret || l.nomem) {
+		free(l.ev);
+		return err_line(err, errlen, ret ? ret : -ENOMEM, "cannot list the interfaces "
+				"(rtnetlink): %s", strerror(ret ? -ret : ENOMEM));
+	}
+	a->meter.verbose = cfg->verbose;
+	for (i = 0; i < cfg->n_ifaces; i++)
+		if (config_iface_wanted(cfg, cfg->ifaces[i].name))
+			named[n++] = cfg->ifaces[i];
+	ret = meter_attach(&a->meter, cfg, named, n, err, errlen);
+	if (ret) {
+		free(l.ev);
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		const struct link_event *ev = list_find(&l, named[i].ifindex);
+		struct attachment *att = meter_iface(&a->meter, named[i].ifindex);
+
+		if (att)
+			att->mtu = ev ? ev->mtu : 0;
+		a->ifaces_attached++;
+		tell_iface(a, named[i].ifindex, named[i].name);
+	}
+	for (uint32_t k = 0; k < l.n; k++)
+		if (l.ev[k].name[0] && !meter_iface(&a->meter, l.ev[k].ifindex) &&
+		    config_iface_wanted(cfg, l.ev[k].name))
+			attach_one(a, l.ev[k].ifindex, l.ev[k].name, l.ev[k].mtu);
+	free(l.ev);
+	if (config_has_patterns(cfg) && !a->meter.n_att)
+		say("no interface matches -i yet: each is metered as it appears");
+	return 0;
+}
+
 int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size_t errlen)
 {
 	int ret, i;
@@ -380,6 +737,7 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 	memset(a, 0, sizeof(*a));
 	a->cfg = cfg;
 	a->jr.fd = -1;
+	a->links.fd = -1;
 	ret = open_outputs(a, err, errlen);
 	if (ret)
 		goto fail;
@@ -423,7 +781,11 @@ int agent_start(struct agent *a, const struct bpfix_config *cfg, char *err, size
 	for (i = 0; i < FLOW_TABLES; i++)
 		a->slot_known[i] = !a->meter.adopted;
 
-	ret = meter_attach(&a->meter, cfg, err, errlen);
+	/* subscribed before the dump: no link comes between unseen */
+	ret = links_open(&a->links, err, errlen);
+	if (ret)
+		goto fail_meter;
+	ret = attach_start(a, err, errlen);
 	if (ret)
 		goto fail_meter;
 	sample_clocks(a);
@@ -446,6 +808,7 @@ fail_meter:
 		a->out[i]->stats = &a->out[i]->own;
 	journal_close(&a->jr, !a->jr.rec.adopted);
 	meter_close(&a->meter, !a->meter.adopted);
+	links_close(&a->links);
 fail:
 	for (i = 0; i < a->n_out; i++)
 		a->out[i]->ops->close(a->out[i], &a->totals);
@@ -484,11 +847,13 @@ uint64_t agent_pump(struct agent *a)
 
 void agent_wait(struct agent *a, uint64_t deadline_ns)
 {
-	struct pollfd pfd[MAX_COLLECTORS + 1];
+	struct pollfd pfd[MAX_COLLECTORS + 2];
 	uint64_t now = clock_mono_ns();
 	struct timespec ts;
 	int i, n = 0;
 
+	if (a->links.fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = a->links.fd, .events = POLLIN };
 	for (i = 0; i < a->n_out; i++) {
 		int fd = a->out[i]->ops->wait_fd ? a->out[i]->ops->wait_fd(a->out[i]) : -1;
 
@@ -533,8 +898,12 @@ int agent_stop(struct agent *a, const volatile int *abort)
 {
 	int i, failing = 0;
 
-	/* Stop metering first; then two flips drain both slots, the second
-	 * catching packets that raced with the detach. */
+	/* Interfaces deleted just now are forgotten first, not detached:
+	 * their numbers may be another interface's already. Then stop
+	 * metering; two flips drain both slots, the second catching packets
+	 * that raced with the detach. */
+	a->stopping = 1;
+	agent_follow(a);
 	meter_detach(&a->meter);
 	agent_sweep(a);
 	sample_clocks(a);
@@ -558,6 +927,10 @@ int agent_stop(struct agent *a, const volatile int *abort)
 	/* Everything went out or was counted: nothing for a successor. */
 	journal_close(&a->jr, 1);
 	meter_close(&a->meter, 1);
+	links_close(&a->links);
+	free(a->gone);
+	a->gone = NULL;
+	a->n_gone = a->cap_gone = 0;
 	flowtab_free(&a->tab);
 	frag_snapshot_free(&a->frags);
 	return failing ? -EIO : 0;
@@ -578,7 +951,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		"records %llu exported %llu not-sent %llu | lost flows %llu packets %llu | "
 		"malformed %llu | adopted flows %llu packets %llu | "
 		"held fragments resolved %llu unmatched %llu waiting %u | table %u/%u | "
-		"sweeps %llu last %.1f ms max %.1f ms\n",
+		"sweeps %llu last %.1f ms max %.1f ms | "
+		"interfaces %d attached %llu let-go %llu failed %llu resyncs %llu\n",
 		when, (unsigned long long)t->packets_seen, (unsigned long long)t->octets_seen,
 		(unsigned long long)t->flows_observed, (unsigned long long)a->drained_flows,
 		(unsigned long long)t->records_emitted, (unsigned long long)exported,
@@ -587,7 +961,9 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		(unsigned long long)a->adopted_flows, (unsigned long long)a->adopted_packets,
 		(unsigned long long)a->tab.stats.held_resolved,
 		(unsigned long long)a->tab.stats.held_unmatched, a->tab.held, a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,
-		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6);
+		a->sweep_ns_last / 1e6, a->sweep_ns_max / 1e6, a->meter.n_att,
+		(unsigned long long)a->ifaces_attached, (unsigned long long)a->ifaces_let_go,
+		(unsigned long long)a->attach_failures, (unsigned long long)a->links.resyncs);
 	fflush(f);
 }
 
@@ -624,5 +1000,12 @@ void agent_snapshot(const struct agent *a, struct metrics_snapshot *s)
 	}
 	s->n_ifc = a->n_ifc;
 	memcpy(s->ifc, a->ifc, sizeof(s->ifc[0]) * a->n_ifc);
+	s->ifaces_metered = (uint32_t)a->meter.n_att;
+	s->ifaces_attached = a->ifaces_attached;
+	s->ifaces_let_go = a->ifaces_let_go;
+	s->attach_failures = a->attach_failures;
+	s->xdp_detached = a->xdp_detached;
+	s->netlink_resyncs = a->links.resyncs;
+	s->netlink_malformed = a->links.malformed;
 	s->mem = a->cfg->mem;
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "flowtab.h"
 #include "journal.h"
+#include "links.h"
 #include "meter.h"
 #include "metrics.h"
 #include "output.h"
@@ -56,6 +57,17 @@ struct agent {
 					 * table in one interval: sweep sooner */
 	uint64_t flip_ns;		/* monotonic time of the last drain */
 	struct frag_snapshot frags;	/* frag_table, read when held keys wait */
+
+	/* FOLLOWING THE NODE: interfaces attached and let go as links come
+	 * and go (agent_follow). One let go has its number here until the
+	 * next sweep drained what the kernel counted for it and ended its
+	 * flows (forced end): no interface is attached under that number
+	 * before, so nothing of a new one lands in the old one's flows. */
+	struct links links;
+	uint32_t *gone;
+	uint32_t n_gone, cap_gone;
+	uint64_t ifaces_attached, ifaces_let_go, attach_failures, xdp_detached;
+	int stopping;			/* agent_stop: only deletions are heeded */
 };
 
 /* What one drain read, and the agent it feeds. */
@@ -90,6 +102,12 @@ uint64_t agent_pump(struct agent *a);
  * under that signal mask: the caller blocks SIGINT and SIGTERM outside
  * it, so a signal that comes just before the wait is not slept through. */
 void agent_wait(struct agent *a, uint64_t deadline_ns);
+/* Read the link events waiting (agent_wait woke for them, or not: it
+ * never blocks): a wanted interface that appears is attached, one that
+ * goes away, is renamed out of the patterns or excluded is let go, and a
+ * sweep runs at once if one was, to end its flows. ENOBUFS: a dump of
+ * every link instead, counted as a resync. */
+void agent_follow(struct agent *a);
 /* Every output is gone (its reader went away): nothing left to meter for. */
 int agent_outputs_gone(const struct agent *a);
 /* Detach, drain everything, emit all as forced end, let the outputs

@@ -832,7 +832,7 @@ static void remove_tcx_defunct(struct meter *m)
  * of programs it pinned here: a program known by its name alone may be
  * another pin path's agent's, whose successor takes it over.
  */
-static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config *cfg)
+static void remove_earlier_elsewhere(struct meter *m)
 {
 	struct if_nameindex *ifs, *i;
 	char scratch[256];
@@ -843,11 +843,9 @@ static void remove_earlier_elsewhere(struct meter *m, const struct bpfix_config 
 	ifs = if_nameindex();
 	for (i = ifs; i && i->if_index; i++) {
 		struct attachment o;
-		int metered = 0;
+		int metered = meter_iface(m, i->if_index) != NULL;
 
 		attachment_init(&o, i->if_index, i->if_name);
-		for (int k = 0; k < cfg->n_ifaces; k++)
-			metered |= cfg->ifaces[k].ifindex == i->if_index;
 		if (metered || !has_earlier(m, &o))
 			continue;
 		if (lock_iface(&o, scratch, sizeof(scratch))) {
@@ -899,15 +897,80 @@ static void detach_one(struct meter *m, struct attachment *a)
 	attachment_init(a, 0, "");
 }
 
+struct attachment *meter_iface(struct meter *m, unsigned int ifindex)
+{
+	for (int i = 0; i < m->n_att; i++)
+		if (m->att[i].ifindex == ifindex)
+			return &m->att[i];
+	return NULL;
+}
+
+int meter_iface_intact(struct meter *m, const struct attachment *a)
+{
+	const struct bpf_program *prog = m->mode == MODE_TC ? m->skel->progs.bpfix_tc_ingress :
+							      m->skel->progs.bpfix_xdp;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, query, .handle = m->tc_handle,
+			    .priority = m->tc_prio);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), id = 0;
+
+	if (!a->attached_in)
+		return 1;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return 1;	/* cannot tell: say nothing */
+	if (m->mode == MODE_TC && a->link_fd[0] >= 0) {
+		/* a TCX link: still on this interface's hook, with our program */
+		struct tcx_link_info li = {};
+		__u32 llen = sizeof(li);
+
+		if (bpf_obj_get_info_by_fd(a->link_fd[0], &li, &llen))
+			return 1;
+		return li.ifindex == a->ifindex && li.prog_id == info.id;
+	}
+	if (m->mode == MODE_TC)
+		return !bpf_tc_query(&hook, &query) && query.prog_id == info.id;
+	if (bpf_xdp_query_id(a->ifindex, xdp_mode_flag(m->mode), &id))
+		return 1;
+	return id == info.id;
+}
+
+/* Room for one more attachment: grown by half, up to MAX_FOLLOWED. */
+static int att_room(struct meter *m)
+{
+	struct attachment *n;
+	int cap;
+
+	if (m->n_att < m->cap_att)
+		return 0;
+	if (m->cap_att >= MAX_FOLLOWED)
+		return -ENOSPC;
+	cap = m->cap_att ? m->cap_att + m->cap_att / 2 : 16;
+	if (cap > MAX_FOLLOWED)
+		cap = MAX_FOLLOWED;
+	n = realloc(m->att, sizeof(*n) * (size_t)cap);
+	if (!n)
+		return -ENOMEM;
+	m->att = n;
+	m->cap_att = cap;
+	return 0;
+}
+
 int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, char *err,
 		       size_t errlen)
 {
 	struct attachment *a;
 	int ret;
 
-	if (m->n_att == MAX_IFACES)
-		return err_line(err, errlen, -ENOSPC, "%s: at most %d interfaces are metered",
-			    name, MAX_IFACES);
+	if (meter_iface(m, ifindex))
+		return 0;
+	ret = att_room(m);
+	if (ret == -ENOSPC)
+		return err_line(err, errlen, ret, "%s: at most %d interfaces are metered",
+			    name, MAX_FOLLOWED);
+	if (ret)
+		return err_line(err, errlen, ret, "%s: %s", name, strerror(-ret));
 	a = &m->att[m->n_att];
 	attachment_init(a, ifindex, name);
 	ret = lock_iface(a, err, errlen);
@@ -923,16 +986,26 @@ int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, 
 
 void meter_detach_iface(struct meter *m, unsigned int ifindex)
 {
-	for (int i = 0; i < m->n_att; i++) {
-		if (m->att[i].ifindex != ifindex)
-			continue;
-		detach_one(m, &m->att[i]);
-		m->att[i] = m->att[--m->n_att];
+	struct attachment *a = meter_iface(m, ifindex);
+
+	if (!a)
 		return;
-	}
+	detach_one(m, a);
+	*a = m->att[--m->n_att];
 }
 
-int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen)
+void meter_forget_iface(struct meter *m, unsigned int ifindex)
+{
+	struct attachment *a = meter_iface(m, ifindex);
+
+	if (!a)
+		return;
+	unlock_iface(a);
+	*a = m->att[--m->n_att];
+}
+
+int meter_attach(struct meter *m, const struct bpfix_config *cfg, const struct iface *ifs, int n,
+		 char *err, size_t errlen)
 {
 	struct stat ns;
 	int i, ret;
@@ -948,15 +1021,14 @@ int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, siz
 			return err_line(err, errlen, -EOPNOTSUPP, "--tc-mode tcx: this kernel has "
 				    "no TCX (Linux 6.6 and later); use --tc-mode legacy");
 	}
-	for (i = 0; i < cfg->n_ifaces; i++) {
-		ret = meter_attach_iface(m, cfg->ifaces[i].ifindex, cfg->ifaces[i].name, err,
-					 errlen);
+	for (i = 0; i < n; i++) {
+		ret = meter_attach_iface(m, ifs[i].ifindex, ifs[i].name, err, errlen);
 		if (ret) {
 			meter_detach(m);
 			return ret;
 		}
 	}
-	remove_earlier_elsewhere(m, cfg);
+	remove_earlier_elsewhere(m);
 	if (m->verbose && (m->taken_over || m->removed))
 		fprintf(stderr, "bpfix: an earlier agent's attachments: %u taken over, %u removed\n",
 			m->taken_over, m->removed);

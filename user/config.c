@@ -3,7 +3,9 @@
  * names the option and the cause; nothing is attached until this passed. */
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,13 +246,109 @@ int config_default_iface(struct iface *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* A '*', a '?' or a bracket expression ("[0-9]"): a lone '[' is a name's. */
+static int is_glob(const char *s)
+{
+	const char *open = strchr(s, '[');
+
+	return strpbrk(s, "*?") || (open && strchr(open + 1, ']'));
+}
+
+/* "/re/" is a regex ('/' is in no interface name), the name of an
+ * interface that exists a name (Linux takes '*', '?' and '[' in names),
+ * else a glob (is_glob), anything else a name.
+ * A regex is compiled here once to say what is wrong with it, and again
+ * at each match (links come and go a few a second: no state to free). */
+static int parse_pattern(const char *opt, const char *arg, struct iface_pattern *p, char *err,
+			 size_t errlen)
+{
+	size_t len = strlen(arg);
+
+	memset(p, 0, sizeof(*p));	/* configurations compare whole (fuzz_config) */
+	if (len >= sizeof(p->text))
+		return err_line(err, errlen, -EINVAL, "%s '%.32s...': longer than %d characters",
+				opt, arg, PATTERN_MAX - 1);
+	if (len >= 2 && arg[0] == '/' && arg[len - 1] == '/') {
+		regex_t re;
+		int rc;
+
+		p->kind = PATTERN_REGEX;
+		memcpy(p->text, arg + 1, len - 2);
+		p->text[len - 2] = '\0';
+		rc = regcomp(&re, p->text, REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			char why[96];
+
+			regerror(rc, &re, why, sizeof(why));
+			return err_line(err, errlen, -EINVAL, "%s %s: %s", opt, arg, why);
+		}
+		regfree(&re);
+		return 0;
+	}
+	if (!len || (arg[0] == '/' && len == 1))
+		return err_line(err, errlen, -EINVAL, "%s '%s': not an interface name or pattern",
+				opt, arg);
+	p->kind = is_glob(arg) && !(len < IF_NAMESIZE && if_nametoindex(arg)) ?
+		  PATTERN_GLOB : PATTERN_EXACT;
+	if (p->kind == PATTERN_EXACT && len >= IF_NAMESIZE)
+		return err_line(err, errlen, -EINVAL, "%s '%s': not an interface name", opt, arg);
+	memcpy(p->text, arg, len + 1);
+	return 0;
+}
+
+static int pattern_matches(const struct iface_pattern *p, const char *name)
+{
+	regex_t re;
+	int hit;
+
+	switch (p->kind) {
+	case PATTERN_EXACT:
+		return !strcmp(p->text, name);
+	case PATTERN_GLOB:
+		return !fnmatch(p->text, name, 0);
+	case PATTERN_REGEX:
+		if (regcomp(&re, p->text, REG_EXTENDED | REG_NOSUB))
+			return 0;	/* compiled at parse: cannot happen */
+		hit = !regexec(&re, name, 0, NULL, 0);
+		regfree(&re);
+		return hit;
+	}
+	return 0;
+}
+
+int config_iface_wanted(const struct bpfix_config *cfg, const char *name)
+{
+	int wanted = 0, i;
+
+	for (i = 0; i < cfg->n_ifaces && !wanted; i++)
+		wanted = !strcmp(cfg->ifaces[i].name, name);
+	for (i = 0; i < cfg->n_match && !wanted; i++)
+		wanted = pattern_matches(&cfg->match[i], name);
+	for (i = 0; i < cfg->n_exclude && wanted; i++)
+		wanted = !pattern_matches(&cfg->exclude[i], name);
+	return wanted;
+}
+
+/* -i: a plain name must exist now (a typo is an error, not a silent
+ * agent); a pattern may match nothing yet. */
 static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size_t errlen)
 {
+	struct iface_pattern p = { 0 };
 	struct iface *ifc;
-	int i;
+	int i, ret;
 
-	if (!*name || strlen(name) >= IF_NAMESIZE)
-		return err_line(err, errlen, -EINVAL, "-i '%s': not an interface name", name);
+	ret = parse_pattern("-i", name, &p, err, errlen);
+	if (ret)
+		return ret;
+	if (p.kind != PATTERN_EXACT) {
+		if (cfg->n_match == MAX_IFACES)
+			return err_line(err, errlen, -EINVAL, "-i: at most %d patterns", MAX_IFACES);
+		for (i = 0; i < cfg->n_match; i++)
+			if (cfg->match[i].kind == p.kind && !strcmp(cfg->match[i].text, p.text))
+				return err_line(err, errlen, -EINVAL, "-i %s: given twice", name);
+		cfg->match[cfg->n_match++] = p;
+		return 0;
+	}
 	if (cfg->n_ifaces == MAX_IFACES)
 		return err_line(err, errlen, -EINVAL, "-i: at most %d interfaces", MAX_IFACES);
 	for (i = 0; i < cfg->n_ifaces; i++)
@@ -263,6 +361,15 @@ static int add_iface(struct bpfix_config *cfg, const char *name, char *err, size
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
 	cfg->n_ifaces++;
 	return 0;
+}
+
+/* --exclude: any kind, and a name that does not exist is no error (it
+ * may come later). */
+static int add_exclude(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->n_exclude == MAX_IFACES)
+		return err_line(err, errlen, -EINVAL, "--exclude: at most %d patterns", MAX_IFACES);
+	return parse_pattern("--exclude", arg, &cfg->exclude[cfg->n_exclude++], err, errlen);
 }
 
 static int add_collector(struct bpfix_config *cfg, const char *uri, char *err, size_t errlen)
@@ -382,8 +489,11 @@ static const struct opt_choice formats[] = {
  * defaults all come from here. */
 static const struct opt_row opt_rows[] = {
 	{ "interface", 'i', "IFACE", FUNC(add_iface), .many = 1,
-	  .help = "interface to meter; repeat for more",
+	  .help = "interface to meter: a name, a glob ('veth*') or /regex/; repeat for more; "
+		  "interfaces that match later are metered as they come",
 	  .dflt_text = "the interface of the default route" },
+	{ "exclude", 0, "IFACE", FUNC(add_exclude), .many = 1,
+	  .help = "not these, of what -i matches: a name, glob or /regex/; repeat for more" },
 	{ "mode", 'm', "MODE", ENUM(mode, enum attach_mode, modes, MODE_TC),
 	  .help = "tc: clsact ingress and egress; xdp: native XDP, ingress only; "
 		  "xdp-generic: skb XDP" },
@@ -627,6 +737,8 @@ void config_usage(FILE *f)
 		"  bpfix -i eth0 -f json --idle-timeout 5      JSON lines, quick expiry\n"
 		"  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
 		"                                              native XDP, IPFIX over UDP\n"
+		"  bpfix -i 'lxc*' -i eth0 --exclude lxc_health -c udp://192.0.2.9:4739\n"
+		"                                              a node's pod veths as they come\n"
 		"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
 		"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
 		"                                              and metrics for Prometheus\n");

@@ -13,7 +13,14 @@
 
 #define BPFIX_VERSION "0.1.0"
 
+/* -i exact names given at once, and -i / --exclude patterns, each; the
+ * interfaces followed are not bounded by it (MAX_FOLLOWED). */
 #define MAX_IFACES     32
+/* Interfaces metered at once (meter.h, struct attachment; allocated as
+ * they come): a node with a few thousand pod veths. One more is counted as
+ * an attach failure with one line. */
+#define MAX_FOLLOWED   4096
+#define PATTERN_MAX    128	/* octets of one -i / --exclude pattern, NUL included */
 #define MAX_COLLECTORS 8
 
 /* Defaults (docs/reference.md "Timeouts" explains them against nProbe, ipfixprobe and
@@ -82,9 +89,27 @@ struct iface {
 	unsigned int ifindex;
 };
 
+/* An -i or --exclude argument that is not a plain name: a glob (fnmatch:
+ * "veth*", "eth[0-9]") or /regex/ (POSIX ERE, unanchored unless ^$ say). */
+enum pattern_kind {
+	PATTERN_GLOB,
+	PATTERN_REGEX,
+	PATTERN_EXACT,		/* --exclude only: -i's plain names are ifaces[] */
+};
+
+struct iface_pattern {
+	enum pattern_kind kind;
+	char text[PATTERN_MAX];	/* the glob, or the regex without its slashes */
+};
+
 struct bpfix_config {
+	/* -i plain names: each must exist at start (then followed by name) */
 	struct iface ifaces[MAX_IFACES];
 	int n_ifaces;			/* 0 until resolved: default route's */
+	struct iface_pattern match[MAX_IFACES];	/* -i globs and /regexes/ */
+	int n_match;
+	struct iface_pattern exclude[MAX_IFACES];	/* --exclude, any kind */
+	int n_exclude;
 	enum attach_mode mode;
 	enum tc_mode tc_mode;
 	enum tc_position tc_position;
@@ -132,6 +157,15 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
  * addresses only, no name is resolved. */
 int config_parse_metrics(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen);
 int config_default_iface(struct iface *out, char *err, size_t errlen);
+/* Whether interface @name is one to meter: an -i name or pattern matches
+ * it and no --exclude does. */
+int config_iface_wanted(const struct bpfix_config *cfg, const char *name);
+/* Whether -i named patterns (else only plain names: nothing new can
+ * match but those names coming back). */
+static inline int config_has_patterns(const struct bpfix_config *cfg)
+{
+	return cfg->n_match > 0;
+}
 void config_usage(FILE *f);
 /* --udp-queue when not given: room for every flow the table holds (a
  * shutdown ends them all at once), at least DEFAULT_UDP_QUEUE_RECORDS. */

@@ -665,3 +665,23 @@ uint32_t flowtab_flush(struct flowtab *t, uint8_t reason)
 			expire_entry(t, &t->e[i], reason);
 	return (uint32_t)(t->stats.records - before);
 }
+
+uint32_t flowtab_flush_ifaces(struct flowtab *t, const uint32_t *ifindex, uint32_t n,
+			      uint8_t reason)
+{
+	uint64_t before = t->stats.records;
+
+	for (uint32_t i = 0; i < t->scan_end; i++) {
+		struct flowtab_entry *e = &t->e[i];
+		int hit = 0;
+
+		if (!e->used)
+			continue;
+		for (uint32_t k = 0; k < n && !hit; k++)
+			hit = (e->side[0].ifindex == ifindex[k] && e->side[0].ifindex) ||
+			      (e->side[1].ifindex == ifindex[k] && e->side[1].ifindex);
+		if (hit)
+			expire_entry(t, e, reason);
+	}
+	return (uint32_t)(t->stats.records - before);
+}

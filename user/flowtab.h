@@ -134,5 +134,9 @@ uint32_t flowtab_resolve_held(struct flowtab *t, frag_find_fn find, void *ctx);
 uint32_t flowtab_expire(struct flowtab *t, uint64_t now_ms);
 /* Emit everything with @reason (FLOW_END_FORCED at shutdown). */
 uint32_t flowtab_flush(struct flowtab *t, uint8_t reason);
+/* Emit with @reason every flow either side of which is on one of the @n
+ * interfaces @ifindex (they went away: FLOW_END_FORCED); returns how many. */
+uint32_t flowtab_flush_ifaces(struct flowtab *t, const uint32_t *ifindex, uint32_t n,
+			      uint8_t reason);
 
 #endif /* BPFIX_FLOWTAB_H */

@@ -106,16 +106,38 @@ void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 	x->octets_sent += len;
 }
 
-/* The interface table's names as they are now: a renamed interface
- * shows its new name (one lookup per interface per options burst). */
-void ipx_refresh_names(struct ipfix_out *x)
+/* The table holds what the agent said (attached, renamed, gone): never
+ * a name looked up by number, which may be another interface's by then. */
+void ipx_iface(struct output *o, uint32_t ifindex, const char *name)
 {
-	for (int i = 0; i < x->n_ifaces; i++) {
-		char name[IF_NAMESIZE];
+	struct ipfix_out *x = to_ipfix(o);
+	int i;
 
-		if (if_indextoname(x->ifaces[i].ifindex, name))
-			memcpy(x->ifaces[i].name, name, IF_NAMESIZE);
+	for (i = 0; i < x->n_ifaces && x->ifaces[i].ifindex != ifindex; i++)
+		;
+	if (!name) {
+		if (i == x->n_ifaces)
+			return;
+		x->ifaces[i] = x->ifaces[--x->n_ifaces];
+		x->opts_due = 1;
+		return;
 	}
+	if (i == x->n_ifaces) {
+		if (x->n_ifaces == x->cap_ifaces) {
+			int cap = x->cap_ifaces ? x->cap_ifaces * 2 : 16;
+			struct iface *n = realloc(x->ifaces, sizeof(*n) * (size_t)cap);
+
+			if (!n)
+				return;	/* not in the table: flows still carry the ifindex */
+			x->ifaces = n;
+			x->cap_ifaces = cap;
+		}
+		x->ifaces[x->n_ifaces++].ifindex = ifindex;
+	} else if (!strncmp(x->ifaces[i].name, name, IF_NAMESIZE - 1)) {
+		return;
+	}
+	snprintf(x->ifaces[i].name, IF_NAMESIZE, "%s", name);
+	x->opts_due = 1;
 }
 
 void ipx_fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
@@ -285,7 +307,6 @@ static void ipx_options(struct ipfix_out *x)
 
 	if (!x->have_totals)
 		return;
-	ipx_refresh_names(x);
 	ipx_fill_stats(x, &s);
 	ipx_msg_done(x);
 	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);
@@ -394,6 +415,7 @@ void ipx_free(struct ipfix_out *x)
 	free(x->uq);
 	free(x->tbuf);
 	free(x->buf);
+	free(x->ifaces);
 	free(x);
 }
 
@@ -418,12 +440,14 @@ static void sync_close(struct output *o, const struct meter_totals *t)
 }
 
 static const struct output_ops file_ops = {
+	.iface = ipx_iface,
 	.record = ipx_record,
 	.tick = sync_tick,
 	.close = sync_close,
 };
 
 static const struct output_ops udp_ops = {
+	.iface = ipx_iface,
 	.record = ipx_record,
 	.tick = sync_tick,
 	.pump = udp_pump,
@@ -506,12 +530,9 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	x->odid = cfg->observation_domain;
 	x->exporter_id = ++exporter_ids;
 	x->refresh_ms = (uint64_t)cfg->template_refresh_s * 1000;
-	x->n_ifaces = cfg->n_ifaces;
-	if (x->n_ifaces < 0 || x->n_ifaces > MAX_IFACES)
-		x->n_ifaces = x->n_ifaces < 0 ? 0 : MAX_IFACES;
-	memcpy(x->ifaces, cfg->ifaces, sizeof(x->ifaces[0]) * x->n_ifaces);
-	for (int i = 0; i < x->n_ifaces; i++)
-		x->ifaces[i].name[IF_NAMESIZE - 1] = '\0';
+	/* -i's names; the agent says the rest as it attaches them */
+	for (int i = 0; i < cfg->n_ifaces && i < MAX_IFACES; i++)
+		ipx_iface(&x->out, cfg->ifaces[i].ifindex, cfg->ifaces[i].name);
 	x->tpl_due = 1;
 	x->opts_due = 1;
 	x->out.stats = &x->out.own;

@@ -47,8 +47,10 @@ struct ipfix_out {
 	uint32_t odid;
 	uint32_t exporter_id;		/* exportingProcessId: 1, 2, ... in open order */
 	uint64_t refresh_ms;
-	int n_ifaces;
-	struct iface ifaces[MAX_IFACES];
+	/* the interface table options record: the interfaces the agent
+	 * follows now (output_ops.iface), cap_ifaces of room */
+	struct iface *ifaces;
+	int n_ifaces, cap_ifaces;
 
 	struct ipfix_msg msg;
 	uint8_t *buf;
@@ -113,7 +115,9 @@ void ipx_count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint6
 /* Message @m went out whole (@len octets on the transport). */
 void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len);
 void ipx_fill_stats(const struct ipfix_out *x, struct ipfix_stats *s);
-void ipx_refresh_names(struct ipfix_out *x);
+/* output_ops.iface: the interface table changes, and is sent again with
+ * the next tick's options. */
+void ipx_iface(struct output *o, uint32_t ifindex, const char *name);
 int ipx_add_templates(struct ipfix_msg *m);
 extern const uint16_t ipx_stats_tids[3];
 size_t ipx_templates_size(void);

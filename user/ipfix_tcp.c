@@ -144,7 +144,6 @@ static void tcp_build(struct ipfix_out *x)
 	if (x->pend_opts) {
 		struct ipfix_stats s;
 
-		ipx_refresh_names(x);
 		ipx_fill_stats(x, &s);
 		for (size_t i = 0; i < ARRAY_SIZE(ipx_stats_tids); i++)
 			ipfix_msg_add_stats(m, ipx_stats_tids[i], &s);
@@ -328,6 +327,7 @@ static void tcp_close(struct output *o, const struct meter_totals *t)
 }
 
 static const struct output_ops tcp_ops = {
+	.iface = ipx_iface,
 	.record = tcp_record,
 	.tick = tcp_tick,
 	.close = tcp_close,

@@ -24,7 +24,7 @@ static size_t round_up(size_t n, size_t to)
 }
 
 /* The header as a version @v journal has it: the fields after runs came
- * with version 3, the outputs' names with version 4. */
+ * with version 3, the outputs' names and the interface table with 4. */
 static size_t hdr_size(uint32_t v)
 {
 	if (v >= JOURNAL_OUTPUT_IDS)
@@ -829,4 +829,63 @@ void journal_fold_staged(struct journal *j, journal_fold_fn fold, void *ctx)
 		if (staged(&j->keys[i]))
 			fold(ctx, i, &j->keys[i], &j->values[(size_t)i * j->h->ncpus],
 			     (int)j->h->ncpus);
+}
+
+/* ---- the interface table ------------------------------------------------ */
+
+static int has_ifaces(const struct journal *j)
+{
+	return j && j->h && j->h->version >= 4 && j->h->n_ifaces <= JOURNAL_IFACES;
+}
+
+void journal_iface(struct journal *j, uint32_t ifindex, const char *name)
+{
+	struct journal_hdr *h;
+	uint32_t i, free_slot = UINT32_MAX;
+
+	if (!has_ifaces(j) || !ifindex)
+		return;
+	h = j->h;
+	/* the old slot goes first: a kill in between leaves no name, never
+	 * a torn one */
+	for (i = 0; i < h->n_ifaces; i++) {
+		if (h->ifaces[i].ifindex == ifindex)
+			h->ifaces[i].ifindex = 0;
+		if (!h->ifaces[i].ifindex && free_slot == UINT32_MAX)
+			free_slot = i;
+	}
+	if (!name)
+		return;
+	if (free_slot == UINT32_MAX) {
+		if (h->n_ifaces == JOURNAL_IFACES)
+			return;	/* MAX_FOLLOWED: attach refuses more */
+		free_slot = h->n_ifaces;
+	}
+	snprintf(h->ifaces[free_slot].name, IF_NAMESIZE, "%s", name);
+	ordered();
+	h->ifaces[free_slot].ifindex = ifindex;
+	ordered();
+	if (free_slot == h->n_ifaces)
+		h->n_ifaces++;
+}
+
+const char *journal_iface_name(const struct journal *j, uint32_t ifindex)
+{
+	if (!has_ifaces(j) || !ifindex)
+		return NULL;
+	for (uint32_t i = 0; i < j->h->n_ifaces; i++)
+		if (j->h->ifaces[i].ifindex == ifindex &&
+		    memchr(j->h->ifaces[i].name, '\0', IF_NAMESIZE))
+			return j->h->ifaces[i].name;
+	return NULL;
+}
+
+void journal_ifaces_clear(struct journal *j)
+{
+	if (!has_ifaces(j))
+		return;
+	for (uint32_t i = 0; i < j->h->n_ifaces; i++)
+		j->h->ifaces[i].ifindex = 0;
+	ordered();
+	j->h->n_ifaces = 0;
 }

@@ -71,12 +71,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 #include "flow.h"
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 4	/* 4: outputs named in the ledgers; 3: entries in
-				 * FLOWS_PIN; 2: JOP_MOVE */
+#define JOURNAL_VERSION 4	/* 4: outputs named in the ledgers, and the interface
+				 * table (ifaces[]): a successor tells the flows of an
+				 * interface gone while no agent ran from those of one
+				 * that took its number; 3: entries in FLOWS_PIN;
+				 * 2: JOP_MOVE */
+#define JOURNAL_IFACES  MAX_FOLLOWED
 #define JOURNAL_ENTRIES_INSIDE 2	/* up to this version the entries were here */
 #define JOURNAL_OUTPUT_IDS 4	/* from this version the ledgers name their outputs */
 #define JOURNAL_OUTPUT_NAME 48	/* an output's name as a message repeats it */
@@ -101,6 +106,13 @@ struct journal_ledger {
 	/* not sent at the ledger's start (an earlier agent's loss): in out[]'s
 	 * not-sent counts, but never handed in this ledger */
 	uint64_t carried[JOURNAL_OUTPUTS][3];
+};
+
+/* One interface the table's flows may be on, by the name the agent knew
+ * it by (agent.c, FOLLOWING THE NODE). */
+struct journal_iface {
+	uint32_t ifindex;		/* 0: a free slot; written after the name (the commit) */
+	char name[IF_NAMESIZE];
 };
 
 struct journal_hdr {
@@ -130,6 +142,10 @@ struct journal_hdr {
 	 * (output_id()), never 0 for an output, and the name's start */
 	uint64_t out_id[2][JOURNAL_OUTPUTS];
 	char out_name[2][JOURNAL_OUTPUTS][JOURNAL_OUTPUT_NAME];
+	/* ... and the interface table */
+	uint32_t n_ifaces;		/* slots of ifaces[] ever used */
+	uint32_t pad2;
+	struct journal_iface ifaces[JOURNAL_IFACES];
 };
 
 /* What a restart found, for the log line and the tests. */
@@ -247,6 +263,16 @@ void journal_emit_begin(struct journal *j, uint32_t entry);
 void journal_move_begin(struct journal *j, uint32_t target, uint32_t held);
 void journal_move_done(struct journal *j);
 void journal_end(struct journal *j);	/* closes EMIT and MOVE */
+
+/* The interface table: @ifindex is called @name for the flows of the
+ * table from now on (attached, renamed), or, @name NULL, has no flows left
+ * (let go, its flows exported). Nothing with a journal of an earlier
+ * version. */
+void journal_iface(struct journal *j, uint32_t ifindex, const char *name);
+/* The name the journal knows @ifindex by, or NULL. */
+const char *journal_iface_name(const struct journal *j, uint32_t ifindex);
+/* Forget every interface of the table (a new agent tells its own). */
+void journal_ifaces_clear(struct journal *j);
 
 /* The agent's side: a record is about to go to the outputs. */
 void journal_handed(struct journal *j, const struct flow_record *r);

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfix: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (!cfg.n_ifaces) {
+	if (!cfg.n_ifaces && !cfg.n_match) {
 		if (config_default_iface(&cfg.ifaces[0], err, sizeof(err))) {
 			fprintf(stderr, "bpfix: %s\n", err);
 			return EXIT_USAGE;
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
 		int i;
 
 		fprintf(stderr, "bpfix: metering");
-		for (i = 0; i < cfg.n_ifaces; i++)
-			fprintf(stderr, " %s", cfg.ifaces[i].name);
+		for (i = 0; i < agent.meter.n_att; i++)
+			fprintf(stderr, " %s", agent.meter.att[i].name);
 		fprintf(stderr, " (%s)%s; maps pinned at %s\n",
 			cfg.mode == MODE_XDP ? "xdp" : cfg.mode == MODE_XDP_GENERIC ? "xdp-generic"
 			: !agent.meter.tcx ? "tc, legacy filters"
@@ -158,6 +158,7 @@ int main(int argc, char **argv)
 		agent_wait(&agent, wake);
 		if (stop_signal)
 			break;
+		agent_follow(&agent);
 		if (agent_outputs_gone(&agent)) {
 			fprintf(stderr, "bpfix: no output left: stopping as on SIGTERM\n");
 			break;

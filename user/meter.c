@@ -404,6 +404,7 @@ void meter_close(struct meter *m, int unpin)
 	if (m->pin_dir_fd >= 0)
 		close(m->pin_dir_fd);
 	free_buffers(m);
+	free(m->att);
 	memset(m, 0, sizeof(*m));
 	m->pin_dir_fd = -1;
 	m->stale_fd[0] = m->stale_fd[1] = -1;

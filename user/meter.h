@@ -32,6 +32,7 @@ struct attachment {
 	int attached_in;	/* TC ingress filter / XDP program in place */
 	int attached_eg;	/* TC egress filter */
 	int link_fd[2];		/* TCX links, ingress and egress (pinned), or -1 */
+	uint32_t mtu;		/* as the last link event said (links.h); 0: not known */
 };
 
 /*
@@ -93,8 +94,8 @@ struct meter {
 	int verbose;		/* -v: each of them said on stderr */
 	int stale_fd[FLOW_TABLES];	/* incompatible tables of an earlier run, or -1 */
 	char pin_dir[PATH_MAX];
-	struct attachment att[MAX_IFACES];
-	int n_att;
+	struct attachment *att;	/* n_att of them, room for cap_att (MAX_FOLLOWED at most) */
+	int n_att, cap_att;
 	struct drain_hooks drain;	/* the hooks', or our own buffers */
 	int buffers_external;		/* drain.keys are the hooks' staging */
 	uint32_t keys_dirty;		/* keys the last batch wrote: zeroed before the next */
@@ -114,9 +115,14 @@ typedef void (*drain_fn)(void *ctx, uint32_t staged, const struct flow_key *key,
 /* Open, size, pin (reusing an earlier run's pins when compatible) and load.
  * Returns 0 or a negative errno with one line in @err. */
 int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen);
-/* Attach to every interface of @cfg; on failure, what was attached is
- * detached again and @err names the interface and the cause. */
-int meter_attach(struct meter *m, const struct bpfix_config *cfg, char *err, size_t errlen);
+/* Attach to the @n interfaces of @ifs (those attached already stay), as
+ * @cfg says (-v, --tc-mode, --tc-position, --tc-prio, --tc-handle: they
+ * hold for interfaces attached later too); on failure, everything attached
+ * is detached again and @err names the interface and the cause. Then an
+ * earlier agent's attachments on interfaces not attached now are removed
+ * (AN EARLIER AGENT'S ATTACHMENTS). */
+int meter_attach(struct meter *m, const struct bpfix_config *cfg, const struct iface *ifs, int n,
+		 char *err, size_t errlen);
 /* Undo exactly what meter_attach did. */
 void meter_detach(struct meter *m);
 /* One interface, attached while running (user/attach.c): locked, an earlier
@@ -126,6 +132,15 @@ int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, 
 		       size_t errlen);
 /* Undo what meter_attach_iface did for @ifindex (none: nothing). */
 void meter_detach_iface(struct meter *m, unsigned int ifindex);
+/* The interface @ifindex is gone: the kernel took our attachments with it
+ * (and may have given the number to another interface already, whose
+ * qdisc and filters are not ours), so only our state and lock go. */
+void meter_forget_iface(struct meter *m, unsigned int ifindex);
+/* Our attachment on @ifindex, or NULL. */
+struct attachment *meter_iface(struct meter *m, unsigned int ifindex);
+/* Whether our program is still where we attached it on @a (XDP: a driver
+ * may drop it when it reconfigures, e.g. for an MTU; TC: always 1). */
+int meter_iface_intact(struct meter *m, const struct attachment *a);
 /* The programs an earlier agent pinned on this pin path (user/attach.c),
  * found at open; forgotten (@unpin: their pins removed too) once each of
  * their attachments is dealt with, or at close. */

@@ -214,6 +214,25 @@ void metrics_format(FILE *f, const struct metrics_snapshot *s)
 		}
 	}
 
+	gauge(f, "bpfix_interfaces", "Interfaces metered now (attached).", s->ifaces_metered);
+	counter(f, "bpfix_interfaces_attached_total",
+		"Interfaces attached: at start, and each that appeared or was renamed into "
+		"the -i patterns since.", s->ifaces_attached);
+	counter(f, "bpfix_interfaces_let_go_total",
+		"Interfaces let go while running: deleted, or renamed out of the patterns "
+		"(their flows ended with reason forced end).", s->ifaces_let_go);
+	counter(f, "bpfix_interface_attach_failures_total",
+		"Attempts to attach to a matching interface that failed (said on stderr).",
+		s->attach_failures);
+	counter(f, "bpfix_interface_program_lost_total",
+		"Times bpfix's program was found gone from an interface it metered after an "
+		"MTU change (attached again if the interface took it).", s->xdp_detached);
+	counter(f, "bpfix_netlink_resyncs_total",
+		"Link events the kernel dropped (ENOBUFS), each answered by a dump of every link.",
+		s->netlink_resyncs);
+	counter(f, "bpfix_netlink_malformed_total",
+		"Link event messages or attributes out of bounds, skipped.", s->netlink_malformed);
+
 	family(f, "bpfix_lost_flows_total", "counter",
 	       "Flows in no record: evicted by the kernel's LRU before a sweep drained them "
 	       "(lru_eviction), or never inserted (insert_failed).");

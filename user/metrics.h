@@ -35,9 +35,10 @@
 	1000000, 2500000, 5000000, 10000000
 #define METRICS_SWEEP_BUCKETS 13	/* bounds above; one more bucket for +Inf */
 
-/* Interfaces whose records are counted apart: the configured ones, and
- * those an earlier run's adopted flows name. */
-#define METRICS_IFACES (2 * MAX_IFACES)
+/* Interfaces whose records are counted apart: the ones metered now (a
+ * slot goes with its interface when it is let go), and those an earlier
+ * run's adopted flows name; past that, one slot (ifindex 0) for the rest. */
+#define METRICS_IFACES 1024
 
 /* The bucket of a sweep that took @ns: 0..METRICS_SWEEP_BUCKETS (+Inf). */
 static inline int metrics_sweep_bucket(uint64_t ns)
@@ -85,6 +86,11 @@ struct metrics_snapshot {
 	int n_out;
 	struct metrics_iface ifc[METRICS_IFACES];
 	int n_ifc;
+	/* interfaces followed (links.h) */
+	uint32_t ifaces_metered;		/* attached now */
+	uint64_t ifaces_attached, ifaces_let_go, attach_failures;
+	uint64_t xdp_detached;			/* our XDP program gone from an interface */
+	uint64_t netlink_resyncs, netlink_malformed;
 	struct memory_budget mem;		/* what --memory bought (budget.h) */
 };
 

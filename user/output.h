@@ -45,6 +45,12 @@ struct output_ops {
 	int (*wait_fd)(struct output *o);
 	/* Shutdown: send what is pending (bounded wait), release. */
 	void (*close)(struct output *o, const struct meter_totals *t);
+	/* May be NULL: interface @ifindex is called @name from now on (it
+	 * was attached, or renamed), or, @name NULL, is gone and its last
+	 * records were handed: its number may name another interface next
+	 * (links.h), and no lookup by number may give old records the new
+	 * one's name or the other way round. */
+	void (*iface)(struct output *o, uint32_t ifindex, const char *name);
 };
 
 /* What every output counts; the agent prints them with -v. */
@@ -99,6 +105,10 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
  * length (snprintf semantics). Used by the stdout output and tests. */
 int flow_format_text(const struct flow_record *r, char *buf, size_t len);
 int flow_format_json(const struct flow_record *r, char *buf, size_t len);
+/* The names flow_format_text/json give interface @ifindex: @name while
+ * the agent follows it (no lookup by number, which another interface may
+ * hold by then), NULL to forget it (then looked up, cached a second). */
+void flow_text_iface(uint32_t ifindex, const char *name);
 /* Header line for the text format. */
 const char *flow_text_header(void);
 

@@ -160,10 +160,66 @@ static const char *name_printable(const char *in, char *out, size_t len)
 	return out;
 }
 
-/* Interface names, cached: a record must not cost a syscall. An entry is
- * looked up again after IFNAME_TTL_MS, so a renamed interface shows its
- * new name. */
+/* Interface names, cached: a record must not cost a syscall. The ones
+ * the agent follows are told (flow_text_iface) and kept while it does,
+ * sorted by ifindex; any other is looked up, and again after
+ * IFNAME_TTL_MS, so a renamed interface shows its new name. */
 #define IFNAME_TTL_MS 1000
+
+struct ifname_told {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+};
+
+static struct {
+	struct ifname_told *e;
+	uint32_t n, cap;
+} told;
+
+/* Where @ifindex is in told.e, or would go. */
+static uint32_t told_at(uint32_t ifindex)
+{
+	uint32_t lo = 0, hi = told.n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (told.e[mid].ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void flow_text_iface(uint32_t ifindex, const char *name)
+{
+	uint32_t i = told_at(ifindex);
+	int here = i < told.n && told.e[i].ifindex == ifindex;
+
+	if (!name) {
+		if (here) {
+			memmove(&told.e[i], &told.e[i + 1], sizeof(told.e[0]) * (told.n - i - 1));
+			told.n--;
+		}
+		return;
+	}
+	if (!here) {
+		if (told.n == told.cap) {
+			uint32_t cap = told.cap ? told.cap * 2 : 64;
+			struct ifname_told *e = realloc(told.e, sizeof(*e) * cap);
+
+			if (!e)
+				return;	/* looked up by number then */
+			told.e = e;
+			told.cap = cap;
+		}
+		memmove(&told.e[i + 1], &told.e[i], sizeof(told.e[0]) * (told.n - i));
+		told.n++;
+		told.e[i].ifindex = ifindex;
+	}
+	snprintf(told.e[i].name, IF_NAMESIZE, "%s", name);
+}
 
 static const char *if_name(uint32_t ifindex)
 {
@@ -173,10 +229,15 @@ static const char *if_name(uint32_t ifindex)
 		char name[IF_NAMESIZE];
 	} cache[64];
 	unsigned int slot = ifindex % 64;
-	uint64_t now = clock_mono_ms();
+	uint64_t now;
+	uint32_t i;
 
 	if (!ifindex)
 		return "-";
+	i = told_at(ifindex);
+	if (i < told.n && told.e[i].ifindex == ifindex)
+		return told.e[i].name;
+	now = clock_mono_ms();
 	if (cache[slot].ifindex != ifindex || now - cache[slot].at_ms > IFNAME_TTL_MS) {
 		if (!if_indextoname(ifindex, cache[slot].name))
 			snprintf(cache[slot].name, IF_NAMESIZE, "if%u", ifindex);
@@ -529,7 +590,14 @@ static void text_close(struct output *o, const struct meter_totals *tot)
 	free(t);
 }
 
+static void text_iface(struct output *o, uint32_t ifindex, const char *name)
+{
+	(void)o;
+	flow_text_iface(ifindex, name);
+}
+
 static const struct output_ops text_ops = {
+	.iface = text_iface,
 	.record = text_record,
 	.tick = text_tick,
 	.pump = text_pump,

@@ -38,6 +38,7 @@ describe() {
 	fuzz_uri)    echo "collector URIs (config_parse_collector)" ;;
 	fuzz_ipfix)  echo "IPFIX encoder: messages decoded back" ;;
 	fuzz_format) echo "text and JSON formats" ;;
+	fuzz_netlink) echo "rtnetlink link messages (links_parse)" ;;
 	*)           echo "$1" ;;
 	esac
 }
