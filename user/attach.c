@@ -1000,6 +1000,17 @@ void meter_forget_iface(struct meter *m, unsigned int ifindex)
 
 	if (!a)
 		return;
+	/* Our TCX links went with the device: the kernel keeps each while
+	 * its pin holds it, detached; the pin and our fd go. */
+	for (int dir = 0; dir < 2; dir++) {
+		char path[PATH_MAX + 64];
+
+		if (a->link_fd[dir] < 0)
+			continue;
+		tcx_pin_path(m, a->ifindex, dir, path, sizeof(path));
+		unlink(path);
+		close(a->link_fd[dir]);
+	}
 	unlock_iface(a);
 	*a = m->att[--m->n_att];
 }

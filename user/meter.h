@@ -134,7 +134,8 @@ int meter_attach_iface(struct meter *m, unsigned int ifindex, const char *name, 
 void meter_detach_iface(struct meter *m, unsigned int ifindex);
 /* The interface @ifindex is gone: the kernel took our attachments with it
  * (and may have given the number to another interface already, whose
- * qdisc and filters are not ours), so only our state and lock go. */
+ * qdisc and filters are not ours), so only our state, lock and link
+ * pins go. */
 void meter_forget_iface(struct meter *m, unsigned int ifindex);
 /* Our attachment on @ifindex, or NULL. */
 struct attachment *meter_iface(struct meter *m, unsigned int ifindex);

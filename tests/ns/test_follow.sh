@@ -132,9 +132,9 @@ mkpair fwx1 px1 2
 mkpair zz1 pz1 3
 sleep 0.3
 check_eq "fwx1 (excluded): bpfix's lines about it" "$(grep -c 'fwx1' "$AGENT_ERR")" 0
-check_eq "fwx1 (excluded)" "$(attached "$NS_H" fwx1)" "clsact 0, xdp 0"
-check_eq "zz1 (no pattern)" "$(attached "$NS_H" zz1)" "clsact 0, xdp 0"
-check_eq "fw1" "$(attached "$NS_H" fw1)" "clsact 1, xdp 0"
+check_eq "fwx1 (excluded)" "$(attached "$NS_H" fwx1)" "clsact 0, tcx 0, xdp 0"
+check_eq "zz1 (no pattern)" "$(attached "$NS_H" zz1)" "clsact 0, tcx 0, xdp 0"
+check_eq "fw1" "$(attached "$NS_H" fw1)" "clsact 0, tcx 2, xdp 0"
 IDX1=$(ifindex_of "$NS_H" fw1)
 check "fw1's lock file" test -e "$(lock_of "$IDX1")"
 pings "$NS_P" 1 40
@@ -170,14 +170,14 @@ sleep 0.2
 FW3=$(frames fw3)
 ip -n "$NS_H" link set fw3 name yy3 || fail "cannot rename fw3"
 wait_line "fw3: let go (ifindex $IDX3, renamed yy3)" "fw3 renamed" 5000 >/dev/null
-check_eq "yy3 (renamed out of the patterns)" "$(attached "$NS_H" yy3)" "clsact 0, xdp 0"
+check_eq "yy3 (renamed out of the patterns)" "$(attached "$NS_H" yy3)" "clsact 0, tcx 0, xdp 0"
 sleep 1
 agent_records now
 check_eq "fw3: packets in its forced-end records = frames ($FW3)" \
 	"$(packets_in ifindex="$IDX3" end_reason_code=4 interface=fw3)" "$FW3"
 ip -n "$NS_H" link set yy3 name fw3b || fail "cannot rename yy3"
 wait_line "fw3b: attached (ifindex $IDX3)" "yy3 renamed fw3b" 5000 >/dev/null
-check_eq "fw3b (renamed back into them)" "$(attached "$NS_H" fw3b)" "clsact 1, xdp 0"
+check_eq "fw3b (renamed back into them)" "$(attached "$NS_H" fw3b)" "clsact 0, tcx 2, xdp 0"
 
 # ---- 4. an ifindex reused ----------------------------------------------------
 REUSE=$((IDX3 + 500))
@@ -232,17 +232,17 @@ check "agent RSS flat over the churn: $RSS0 -> $RSS1 KiB (within $CHURN_RSS_KIB)
 check_eq "churned interfaces attached (lines)" "$(grep -c 'fwc[0-9]*: attached' "$AGENT_ERR")" "$made"
 check_eq "churned interfaces let go (lines)" "$(grep -c 'fwc[0-9]*: let go' "$AGENT_ERR")" "$made"
 check_eq "attach failures said" "$(grep -c 'cannot\|already metered\|at most' "$AGENT_ERR")" 0
-check_eq "clsact qdiscs left in H (fw1 fw3b fw5 fw6)" \
-	"$(nsx "$NS_H" tc qdisc show | grep -c clsact)" 4
-check_eq "bpftool net: tc filters in H (2 for each of fw1 fw3b fw5 fw6)" \
-	"$(nsx "$NS_H" bpftool net show | grep -c 'bpfix_tc_')" 8
-left=0
+check_eq "clsact qdiscs left in H (TCX needs none)" \
+	"$(nsx "$NS_H" tc qdisc show | grep -c clsact)" 0
+left=0 ours=0
 for dev in $(ip -n "$NS_H" -o link show | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p'); do
-	n=$(nsx "$NS_H" tc filter show dev "$dev" ingress 2>/dev/null | grep -c 'bpfix')
-	n=$((n + $(nsx "$NS_H" tc filter show dev "$dev" egress 2>/dev/null | grep -c 'bpfix')))
-	case $dev in fw1|fw3b|fw5|fw6) ;; *) left=$((left + n)) ;; esac
+	n=$(bpfix_tc "$NS_H" "$dev")
+	case $dev in fw1|fw3b|fw5|fw6) ours=$((ours + n)) ;; *) left=$((left + n)) ;; esac
 done
-check_eq "tc filter show: bpfix filters on interfaces not metered" "$left" 0
+check_eq "bpfix's TCX links and tc filters in H (2 for each of fw1 fw3b fw5 fw6)" "$ours" 8
+check_eq "bpfix's TCX links and tc filters on interfaces not metered" "$left" 0
+check_eq "TCX link pins: those of fw1 fw3b fw5 fw6 only" \
+	"$(ls "$AGENT_PIN" | grep -c '^tcx-')" 8
 check_eq "lock files of H's interfaces (fw1 fw3b fw5 fw6)" \
 	"$(locks)" 4
 
@@ -274,7 +274,7 @@ info "exit: $EXITL"
 check_eq "-v exit line: interfaces" "$EXITL" \
 	"interfaces 0 attached $((made + 7)) let-go $((made + 3)) failed 0 resyncs 0"
 for dev in fw1 fw3b fw5 fw6; do
-	check_eq "$dev after exit" "$(attached "$NS_H" "$dev")" "clsact 0, xdp 0"
+	check_eq "$dev after exit" "$(attached "$NS_H" "$dev")" "clsact 0, tcx 0, xdp 0"
 done
 check_eq "lock files of H's interfaces after exit" \
 	"$(locks)" 0
@@ -310,7 +310,7 @@ check_eq "restart: packets in records named fw7 = its frames ($K7)" "$(packets_i
 check_eq "restart: records of index $IDX1 named neither" \
 	"$(rec_count "$RECS" ifindex="$IDX1" interface!=fw1 interface!=fw7)" 0
 for dev in fw3b fw5 fw6 fw7; do
-	check_eq "$dev after the restarted agent's exit" "$(attached "$NS_H" "$dev")" "clsact 0, xdp 0"
+	check_eq "$dev after the restarted agent's exit" "$(attached "$NS_H" "$dev")" "clsact 0, tcx 0, xdp 0"
 done
 check_eq "lock files of H's interfaces after its exit" \
 	"$(locks)" 0
@@ -319,7 +319,7 @@ check_eq "lock files of H's interfaces after its exit" \
 agent_start xdp "$NS_H" 'fx*' -m xdp -f json --sweep-interval "$SWEEP_MS"
 mkpair fx1 px1x 10
 wait_line "fx1: attached" "fx1 (XDP)" 5000 >/dev/null
-check_eq "fx1 (native XDP)" "$(attached "$NS_H" fx1)" "clsact 0, xdp 1"
+check_eq "fx1 (native XDP)" "$(attached "$NS_H" fx1)" "clsact 0, tcx 0, xdp 1"
 # what a driver that reconfigures for an MTU may do: drop the program
 ip -n "$NS_H" link set dev fx1 xdp off || fail "cannot remove fx1's XDP program"
 ip -n "$NS_H" link set dev fx1 mtu 1400 || fail "cannot set fx1's MTU"
@@ -327,10 +327,10 @@ wait_line "fx1: MTU 1500 -> 1400: bpfix's program is no longer attached; attachi
 	"fx1's MTU change" 5000 >/dev/null
 wait_line "fx1: attached" "fx1 attached again" 5000 >/dev/null
 sleep 0.2
-check_eq "fx1 after the MTU change" "$(attached "$NS_H" fx1)" "clsact 0, xdp 1"
+check_eq "fx1 after the MTU change" "$(attached "$NS_H" fx1)" "clsact 0, tcx 0, xdp 1"
 check "bpfix still running" proc_alive "$AGENT_PID"
 agent_stop
-check_eq "fx1 after exit" "$(attached "$NS_H" fx1)" "clsact 0, xdp 0"
+check_eq "fx1 after exit" "$(attached "$NS_H" fx1)" "clsact 0, tcx 0, xdp 0"
 check_eq "-v exit line (XDP): interfaces" \
 	"$(grep '^bpfix exit: ' "$AGENT_ERR" | sed -n 's/.*| \(interfaces .*\)$/\1/p')" \
 	"interfaces 0 attached 2 let-go 0 failed 0 resyncs 0"
