@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Outputs: where flow records go. One interface for the stdout printers
- * (text, JSON lines) and the IPFIX exporting processes (UDP, TCP, file);
+ * (text, JSON lines), the IPFIX exporting processes (UDP, TCP, file) and
+ * the NetFlow v9 and v5 ones (UDP);
  * the agent holds a list of them and hands each record to all.
  */
 #ifndef BPFIX_OUTPUT_H
@@ -85,6 +86,13 @@ void output_write_failed(struct output *o, int err);
 /* A write worked: "works again" if it was failing. */
 void output_write_ok(struct output *o);
 
+/* getaddrinfo for a collector's host and port, or one line in @err (a
+ * name that does not resolve, a link-local address without its
+ * interface). */
+struct addrinfo;
+int output_resolve(const struct collector *c, int socktype, struct addrinfo **res,
+		   char *err, size_t errlen);
+
 /* stdout: one readable line per record, or one JSON object per line. */
 struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen);
 
@@ -94,6 +102,10 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
  * down is not an error: it is retried. */
 struct output *output_ipfix_open(const struct collector *c, const struct bpfix_config *cfg,
 				 char *err, size_t errlen);
+
+/* NetFlow v9 or v5 exporting process to one UDP collector (netflow.c). */
+struct output *output_netflow_open(const struct collector *c, const struct bpfix_config *cfg,
+				   char *err, size_t errlen);
 
 /* Format one record as text or JSON into @buf (no newline). Returns the
  * length (snprintf semantics). Used by the stdout output and tests. */
