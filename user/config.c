@@ -66,9 +66,20 @@ uint32_t config_udp_queue_default(uint32_t flows)
 	return flows > DEFAULT_UDP_QUEUE_RECORDS ? flows : DEFAULT_UDP_QUEUE_RECORDS;
 }
 
+/* Collectors at HOST:PORT, by URI scheme. */
+static const struct {
+	const char *prefix;
+	enum collector_kind kind;
+} schemes[] = {
+	{ "udp://", COLLECTOR_UDP },
+	{ "tcp://", COLLECTOR_TCP },
+	{ "netflow9://", COLLECTOR_NETFLOW9 },
+	{ "netflow5://", COLLECTOR_NETFLOW5 },
+};
+
 int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen)
 {
-	const char *hostport, *colon;
+	const char *hostport = NULL, *colon;
 	size_t hostlen;
 	uint32_t port;
 
@@ -90,16 +101,20 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 		snprintf(c->path, sizeof(c->path), "%s", uri + 5);
 		return 0;
 	}
-	if (!strncmp(uri, "udp://", 6))
-		c->kind = COLLECTOR_UDP;
-	else if (!strncmp(uri, "tcp://", 6))
-		c->kind = COLLECTOR_TCP;
-	else
-		return err_line(err, errlen, -EINVAL,
-			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT or file:PATH)",
-			    uri);
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
+		size_t n = strlen(schemes[i].prefix);
 
-	hostport = uri + 6;
+		if (!strncmp(uri, schemes[i].prefix, n)) {
+			c->kind = schemes[i].kind;
+			hostport = uri + n;
+			break;
+		}
+	}
+	if (!hostport)
+		return err_line(err, errlen, -EINVAL,
+			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT, "
+			    "file:PATH, netflow9://HOST:PORT or netflow5://HOST:PORT)", uri);
+
 	if (*hostport == '[') {			/* [2001:db8::1]:4739 */
 		const char *close = strchr(hostport, ']');
 
@@ -361,7 +376,8 @@ static const struct opt_row opt_rows[] = {
 	  .help = "tc: clsact ingress and egress; xdp: native XDP, ingress only; "
 		  "xdp-generic: skb XDP" },
 	{ "collector", 'c', "URI", FUNC(add_collector), .many = 1,
-	  .help = "IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT, file:PATH; repeat for more",
+	  .help = "collector: IPFIX udp://HOST:PORT, tcp://HOST:PORT, file:PATH; NetFlow "
+		  "netflow9://HOST:PORT, netflow5://HOST:PORT (UDP); repeat for more",
 	  .dflt_text = "print to stdout" },
 	{ "format", 'f', "FORMAT", ENUM(format, enum out_format, formats, FORMAT_TEXT),
 	  .help = "stdout format without -c: text or json" },

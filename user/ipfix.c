@@ -531,6 +531,16 @@ static uint8_t *put_field(uint8_t *p, const struct ipfix_field *f, const struct 
 	return put_uint(p, stats_value(v->stats, f->src), f->len);
 }
 
+uint8_t *ipfix_put_options(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			   const struct ipfix_stats *s, uint32_t ifindex, const char *ifname)
+{
+	struct values v = { .stats = s, .ifindex = ifindex, .ifname = ifname };
+
+	for (unsigned int i = 0; i < n; i++)
+		p = put_field(p, &f[i], &v);
+	return p;
+}
+
 static int add_record(struct ipfix_msg *m, const struct ipfix_template *t,
 		      const struct values *v)
 {

@@ -248,5 +248,9 @@ size_t ipfix_msg_finish(struct ipfix_msg *m, uint32_t export_time, uint32_t seq)
  * wraps). Returns the end. */
 uint8_t *ipfix_put_flow(uint8_t *p, const struct ipfix_field *f, unsigned int n,
 			const struct flow_record *r, uint64_t epoch_ms);
+/* ... and every options record's: statistics @s, an interface's
+ * @ifindex and @ifname (S_IFINDEX, S_IFNAME). */
+uint8_t *ipfix_put_options(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			   const struct ipfix_stats *s, uint32_t ifindex, const char *ifname);
 
 #endif /* BPFIX_IPFIX_H */

@@ -75,7 +75,7 @@
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 3	/* 3: entries in FLOWS_PIN; 2: JOP_MOVE */
+#define JOURNAL_VERSION 4	/* 4: output_stats.records_unsupported; 3: entries in FLOWS_PIN; 2: JOP_MOVE */
 #define JOURNAL_ENTRIES_INSIDE 2	/* up to this version the entries were here */
 #define JOURNAL_OUTPUTS (MAX_COLLECTORS + 1)
 #define JOURNAL_PIN     "agent_journal"

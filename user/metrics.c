@@ -100,8 +100,12 @@ static const struct {
 	  "Packets in the records not sent."),
 	F(octets_not_sent, "bpfix_collector_bytes_not_sent_total",
 	  "IP octets in the records not sent."),
-	F(messages, "bpfix_collector_messages_total", "IPFIX messages sent."),
+	F(messages, "bpfix_collector_messages_total",
+	  "IPFIX messages (NetFlow export packets) sent."),
 	F(errors, "bpfix_collector_errors_total", "Transport errors the output saw."),
+	F(records_unsupported, "bpfix_collector_records_unsupported_total",
+	  "Of the records not sent: those the output's format cannot carry "
+	  "(IPv6 and non-IP flows into NetFlow v5)."),
 #undef F
 };
 

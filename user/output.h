@@ -57,8 +57,10 @@ struct output_stats {
 	uint64_t records_not_sent;	/* dropped (queue full, collector gone) */
 	uint64_t packets_not_sent;
 	uint64_t octets_not_sent;
-	uint64_t messages;		/* IPFIX messages sent */
+	uint64_t messages;		/* IPFIX messages (NetFlow export packets) sent */
 	uint64_t errors;		/* transport errors seen */
+	uint64_t records_unsupported;	/* of records_not_sent: the format cannot
+					 * carry them (IPv6, non-IP into NetFlow v5) */
 };
 
 struct output {
