@@ -17,8 +17,9 @@
 # carry it (tests/ns/ipfix_interop.py's helpers): ICMP echo over IPv4 and
 # IPv6 (class of service 0x20), UDP echo over IPv4 and IPv6, a TCP
 # exchange over IPv4 and IPv6 (3000 octets up, 2000 down, FIN both ways),
-# and what the kernel sends by itself (ARP, neighbour discovery: non-IP
-# and ICMPv6 flows).
+# 45 one-way UDP flows at once (full v5 packets), and what the kernel
+# sends by itself (ARP, neighbour discovery, port unreachables: non-IP,
+# ICMP and ICMPv6 flows).
 #
 # Ground truth: the packets and octets of the pings and UDP datagrams from
 # what was sent; of everything, the reference decode (ipfixDump of the
@@ -36,7 +37,8 @@
 #     FlowSet after its template, source ID the observation domain.
 #   nfdump of nfcapd v5, tshark v5: the IPv4 ones likewise; no IPv6 or
 #     non-IP record; at most 30 records a packet; flow_sequence the records
-#     before each packet; engine type 1, id 2; sampling 0; the agent's exit
+#     before each packet, full ones of 30; engine type 1, id 2; sampling 0;
+#     the agent's exit
 #     line and stderr count and name the IPv6 and non-IP records as
 #     unsupported (not sent), and the v5 output's not-sent records are
 #     exactly them.
@@ -57,7 +59,7 @@ CHECK=$(dirname "$0")/netflow_check.py
 NF9_PORT=2055 NF5_PORT=9995 PM_PORT=2100
 ODID=258		# 0x0102
 IDLE=1 ACTIVE=30 SWEEP_MS=100 REFRESH=3
-ECHO_PORT=7 TCP_PORT=8080
+ECHO_PORT=7 TCP_PORT=8080 SINK_PORT=9 UDP_N=45 UDP_SIZE=40
 PING_N=4 PING_SIZE=100 PING6_N=3 PING6_SIZE=200
 TCP_UP=3000 TCP_DOWN=2000
 
@@ -171,6 +173,14 @@ check "TCP over IPv4: $TCP_UP octets up, $TCP_DOWN down" \
 check "TCP over IPv6: $TCP_UP octets up, $TCP_DOWN down" \
 	nsx_timeout 15 "$NS_B" python3 "$HELPER" tcp-client "$IP6_A" "$TCP_PORT" 40101 "$TCP_UP" "$TCP_DOWN"
 stop "$TCPS_PID" - 5
+# many flows in one sweep: full v5 packets (30 records), v9 ones of many
+# (one way: A answers each with an ICMP port unreachable, one flow)
+check "$UDP_N one-way UDP flows" nsx_timeout 15 "$NS_B" python3 "$HELPER" udp-flows \
+	"$IP4_A" "$SINK_PORT" 41000 "$UDP_N" "$UDP_SIZE" 0
+for _i in 0 1 $((UDP_N - 1)); do
+	expect "udp-many-$_i" ipv=4 proto=17 src="$IP4_B" dst="$IP4_A" sport=$((41000 + _i)) \
+		dport=$SINK_PORT pkts=1 octs=$((UDP_SIZE + 28)) oneway=1
+done
 
 # idle timeout, the TCP end grace, a sweep; then a refresh interval, so
 # options and templates go again
