@@ -369,6 +369,8 @@ static void test_v5_split(void **state)
 
 	r.fwd.packets = 31ull * NF5_COUNTER_MAX;
 	assert_int_equal(nf5_check(&r, &n), NF5_TOO_BIG);
+	r.fwd.packets = UINT64_MAX;	/* must not wrap to a few records */
+	assert_int_equal(nf5_check(&r, &n), NF5_TOO_BIG);
 	assert_int_equal(nf5_msg_add_flow(&m, &r, T0), -EOPNOTSUPP);
 	assert_int_equal(m.count, 3);
 }

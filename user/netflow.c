@@ -410,8 +410,9 @@ void nf5_msg_init(struct nf5_msg *m, unsigned int max_records)
 /* Records one side takes: as many as its largest counter needs. */
 static unsigned int nf5_split(const struct flow_side *s)
 {
-	uint64_t n = (s->packets + NF5_COUNTER_MAX - 1) / NF5_COUNTER_MAX;
-	uint64_t o = (s->octets + NF5_COUNTER_MAX - 1) / NF5_COUNTER_MAX;
+	/* no + MAX - 1: a counter near 2^64 must not wrap to a few records */
+	uint64_t n = s->packets / NF5_COUNTER_MAX + !!(s->packets % NF5_COUNTER_MAX);
+	uint64_t o = s->octets / NF5_COUNTER_MAX + !!(s->octets % NF5_COUNTER_MAX);
 
 	if (o > n)
 		n = o;
