@@ -403,17 +403,17 @@ static const struct opt_row opt_rows[] = {
 	  .help = "where maps are pinned", .dflt_text = DEFAULT_PIN_PATH },
 	{ "template-refresh", 0, "SEC",
 	  UINT(template_refresh_s, 1, 86400, DEFAULT_TEMPLATE_REFRESH_S),
-	  .help = "IPFIX/UDP template and options resend" },
+	  .help = "IPFIX/UDP and NetFlow v9 template and options resend" },
 	{ "ipfix-mtu", 0, "BYTES", UINT(ipfix_mtu, 576, 65535, DEFAULT_IPFIX_MTU),
-	  .help = "IPFIX/UDP path MTU" },
+	  .help = "UDP path MTU (IPFIX, NetFlow)" },
 	{ "tcp-queue", 0, "N", UINT(tcp_queue_records, 1, 1u << 24, DEFAULT_TCP_QUEUE_RECORDS),
 	  .help = "IPFIX/TCP records held while disconnected" },
 	{ "export-rate", 0, "N", UINT(export_rate, 100, 100000000, DEFAULT_EXPORT_RATE),
-	  .help = "IPFIX/UDP records a second at most, per collector; the default is what "
+	  .help = "UDP records a second at most, per collector; the default is what "
 		  "a stock collector takes" },
 	/* 0 until config_parse: from --flows (config_udp_queue_default) */
 	{ "udp-queue", 0, "N", UINT(udp_queue_records, 1, 1u << 26, 0), GIVEN(udp_queue_set),
-	  .help = "IPFIX/UDP records waiting to be sent",
+	  .help = "UDP records waiting to be sent, per collector",
 	  .dflt_text = "--flows, at least " STR(DEFAULT_UDP_QUEUE_RECORDS) },
 	{ "shutdown-timeout", 0, "SEC",
 	  UINT(shutdown_timeout_s, 0, 3600, DEFAULT_SHUTDOWN_TIMEOUT_S),
@@ -603,6 +603,7 @@ void config_usage(FILE *f)
 		"  bpfix -i eth0 -i eth1 -m xdp -c udp://192.0.2.9:4739\n"
 		"                                              native XDP, IPFIX over UDP\n"
 		"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
+		"  bpfix -i eth0 -c netflow9://192.0.2.9:2055 -c netflow5://192.0.2.9:9995\n"
 		"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
 		"                                              and metrics for Prometheus\n");
 }
