@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What an exporting process, IPFIX (ipfix_export.c) or NetFlow v9
- * (netflow.c), knows of itself for the statistics its options records
- * report: one account per output, moved by the same few functions
- * (ipfix_export.c), so both formats count alike.
+ * (netflow_export.c), knows of itself for the statistics its options
+ * records report: one account per output, moved by the same few functions
+ * (exporter.c), so both formats count alike.
  */
 #ifndef BPFIX_EXPORTER_H
 #define BPFIX_EXPORTER_H
