@@ -13,13 +13,16 @@
 #   file:        -> IPFIX, decoded by ipfixDump: the reference
 # and dumpcap captures the three UDP streams for tshark to decode (cflow).
 #
-# Traffic from B to A, the IPFIX interop test's mix where NetFlow can
-# carry it (tests/ns/ipfix_interop.py's helpers): ICMP echo over IPv4 and
-# IPv6 (class of service 0x20), UDP echo over IPv4 and IPv6, a TCP
-# exchange over IPv4 and IPv6 (3000 octets up, 2000 down, FIN both ways),
-# 45 one-way UDP flows at once (full v5 packets), and what the kernel
-# sends by itself (ARP, neighbour discovery, port unreachables: non-IP,
-# ICMP and ICMPv6 flows).
+# Traffic from B to A, the IPFIX interop test's mix (tests/ns/
+# ipfix_interop.py's helpers and frames): ICMP echo over IPv4 and IPv6
+# (class of service 0x20), UDP echo over IPv4 and IPv6, a TCP exchange
+# over IPv4 and IPv6 (3000 octets up, 2000 down, FIN both ways), scapy
+# frames (802.1Q- and QinQ-tagged UDP, a 3000-octet datagram in three IPv4
+# fragments and one in three IPv6 fragments, to a sink), 45 one-way UDP
+# flows at once (full v5 packets), a 4 s ping (--active-timeout 3: two
+# records or more), an IPv6 ping just before the agent stops (forced
+# end), and what the kernel sends by itself (ARP, neighbour discovery:
+# non-IP and ICMPv6 flows).
 #
 # Ground truth: the packets and octets of the pings and UDP datagrams from
 # what was sent; of everything, the reference decode (ipfixDump of the
@@ -31,8 +34,9 @@
 #     directions, with their packets and octets; every unidirectional
 #     record of the reference, record for record, with its key, packets,
 #     octets, TCP flags, class of service, input/output interface and (v9)
-#     direction, first/last times within 1 s of the reference's (v9 says
-#     unix_secs in seconds); tshark: no malformed packet or expert info,
+#     direction and outer VLAN (tshark: TTLs and IP lengths too), first/last
+#     times within 1 s of the reference's (v9 says unix_secs in seconds; v5
+#     in tshark: to the ms); the active-timeout flow in two records or more; tshark: no malformed packet or expert info,
 #     sequence numbers 0, 1, 2 ... one per export packet, every data
 #     FlowSet after its template, source ID the observation domain.
 #   nfdump of nfcapd v5, tshark v5: the IPv4 ones likewise; no IPv6 or
@@ -58,10 +62,14 @@ CHECK=$(dirname "$0")/netflow_check.py
 
 NF9_PORT=2055 NF5_PORT=9995 PM_PORT=2100
 ODID=258		# 0x0102
-IDLE=1 ACTIVE=30 SWEEP_MS=100 REFRESH=3
+# The active timeout is longer than idle timeout plus the length of the
+# short flows, so those end idle, not active.
+IDLE=1 ACTIVE=3 SWEEP_MS=100 REFRESH=3
 ECHO_PORT=7 TCP_PORT=8080 SINK_PORT=9 UDP_N=45 UDP_SIZE=40
 PING_N=4 PING_SIZE=100 PING6_N=3 PING6_SIZE=200
 TCP_UP=3000 TCP_DOWN=2000
+ACTIVE_N=9 ACTIVE_SIZE=64		# one every 0.5 s: 4 s > --active-timeout
+FORCED_N=2 FORCED_SIZE=300
 
 PYTHON3=${PYTHON3:-$(command -v /usr/bin/python3 || command -v python3)}
 if [ -n "$PYTHON3" ]; then
@@ -73,6 +81,7 @@ need_root
 need_cmds ip nsenter python3 ping timeout ethtool tshark dumpcap ipfixDump nfcapd nfdump nfacctd
 need_bpffs
 need_file "$BPFIX" "run make $BPFIX"
+python3 -c 'import scapy.all' 2>/dev/null || skip "$PYTHON3 has no scapy (python3-scapy)"
 export TZ=UTC
 TMP=$TEST_TMP
 [ -n "${BPFIX_TEST_SAVE:-}" ] &&
@@ -81,6 +90,9 @@ T0=$(date +%s%3N)
 elapsed() { echo "$(( ($(date +%s%3N) - T0) / 1000 )) s"; }
 
 topo_pair nf 79 1
+A4_2=10.79.1.11 A6_2=fd00:79:1::11	# A's second addresses
+ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
+ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
 for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
 	# shellcheck disable=SC2086 # two words
 	set -- $_e
@@ -88,6 +100,8 @@ for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
 		fail "ethtool -K $2 tso off gso off gro off failed"
 done
 IFX_A=$(ifindex_of "$NS_A" "$IF_A")
+MAC_A=$(mac_of "$NS_A" "$IF_A")
+MAC_B=$(mac_of "$NS_B" "$IF_B")
 
 # ---- collectors ----------------------------------------------------------------------
 
@@ -129,6 +143,13 @@ wait_for "$TMP/nfcapd-v9.log" "Startup" "nfcapd (v9)"
 wait_for "$TMP/nfcapd-v5.log" "Startup" "nfcapd (v5)"
 wait_for "$TMP/nfacctd.log" "waiting for NetFlow" "nfacctd"
 
+# the interop test's scapy frames: 802.1Q, QinQ, IPv4 and IPv6 fragments,
+# and their ground truth
+TRUTH=$TMP/truth
+: >"$TRUTH"
+check "scapy builds the frames" python3 "$HELPER" frames "$MAC_B" "$MAC_A" "$IP4_B" "$IP4_A" \
+	"$IP6_B" "$IP6_A" "$TMP/frames.hex" "$TRUTH"
+
 # ---- the agent -------------------------------------------------------------------------
 
 defer "rm -rf '$BPFFS/bpfix-$$-nf'"
@@ -143,8 +164,6 @@ wait_for "$TMP/bpfix.err" "^bpfix: metering" "bpfix" "$AGENT_PID"
 
 # ---- traffic ------------------------------------------------------------------------------
 
-TRUTH=$TMP/truth
-: >"$TRUTH"
 expect() {
 	_ex_name=$1
 	shift
@@ -152,6 +171,13 @@ expect() {
 }
 
 info "traffic from $NS_B to $NS_A ($(elapsed))"
+# the active-timeout flow runs alongside the rest
+nsenter --net="$NETNS_DIR/$NS_B" ping -n -q -c "$ACTIVE_N" -i 0.5 -s "$ACTIVE_SIZE" "$A4_2" \
+	>"$TMP/ping-active.out" 2>&1 &
+ACTIVE_PID=$!
+bg_track "$ACTIVE_PID"
+bg "$NS_A" python3 "$HELPER" udp-sink "$SINK_PORT" 20 "$TMP/sink.ready" "$TMP/sink.report"
+SINK_PID=$!
 bg "$NS_A" python3 "$HELPER" tcp-serve "$TCP_PORT" 2 "$TCP_UP" "$TCP_DOWN" \
 	"$TMP/tcp.ready" "$TMP/tcp.report"
 TCPS_PID=$!
@@ -173,18 +199,33 @@ check "TCP over IPv4: $TCP_UP octets up, $TCP_DOWN down" \
 check "TCP over IPv6: $TCP_UP octets up, $TCP_DOWN down" \
 	nsx_timeout 15 "$NS_B" python3 "$HELPER" tcp-client "$IP6_A" "$TCP_PORT" 40101 "$TCP_UP" "$TCP_DOWN"
 stop "$TCPS_PID" - 5
+wait_file "$TMP/sink.ready" "the UDP sink" "$SINK_PID"
+check_eq "scapy frames sent on $IF_B" \
+	"$(nsx_timeout 10 "$NS_B" python3 "$HELPER" send "$IF_B" "$TMP/frames.hex")" \
+	"$(wc -l <"$TMP/frames.hex")"
 # many flows in one sweep: full v5 packets (30 records), v9 ones of many
-# (one way: A answers each with an ICMP port unreachable, one flow)
+# (one way, to the sink)
 check "$UDP_N one-way UDP flows" nsx_timeout 15 "$NS_B" python3 "$HELPER" udp-flows \
 	"$IP4_A" "$SINK_PORT" 41000 "$UDP_N" "$UDP_SIZE" 0
 for _i in 0 1 $((UDP_N - 1)); do
 	expect "udp-many-$_i" ipv=4 proto=17 src="$IP4_B" dst="$IP4_A" sport=$((41000 + _i)) \
-		dport=$SINK_PORT pkts=1 octs=$((UDP_SIZE + 28)) oneway=1
+		dport=$SINK_PORT pkts=1 octs=$((UDP_SIZE + 28)) rpkts=0 rocts=0
 done
+stop "$ACTIVE_PID" - 10
+check_eq "ping to $A4_2 (the active-timeout flow): replies" \
+	"$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping-active.out")" "$ACTIVE_N"
+expect active4 ipv=4 proto=1 src="$IP4_B" dst="$A4_2" icmp=$((8 << 8)) \
+	pkts=$ACTIVE_N octs=$((ACTIVE_N * (ACTIVE_SIZE + 28))) split=1
+stop "$SINK_PID" TERM 5
+check_eq "UDP sink on port $SINK_PORT" "$(cat "$TMP/sink.report")" \
+	"datagrams=$((UDP_N + 2)) octets=$((UDP_N * UDP_SIZE + 6000))"
 
 # idle timeout, the TCP end grace, a sweep; then a refresh interval, so
-# options and templates go again
+# options and templates go again; then a flow the shutdown ends
 sleep $((IDLE + REFRESH))
+ping_ok "$NS_B" "$FORCED_N" -s "$FORCED_SIZE" "$A6_2"
+expect forced6 ipv=6 proto=58 src="$IP6_B" dst="$A6_2" icmp=$((128 << 8)) \
+	pkts=$FORCED_N octs=$((FORCED_N * (FORCED_SIZE + 48)))
 kill -TERM "$AGENT_PID"
 stop "$AGENT_PID" - 15
 check_eq "bpfix: exit status" "$?" 0
