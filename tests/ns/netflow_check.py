@@ -338,6 +338,8 @@ def main():
             r["proto"] = 0
     check_truth(v, "nfdump v9", nf9, truth)
     check_truth(v, "nfdump v5", nf5, [t for t in truth if t["ipv"] == 4])
+    v.eq("nfdump v9: interfaces, one of input/output the veth's",
+         sorted({(r["in"], r["out"]) for r in nf9}), [(0, a.ifindex), (a.ifindex, 0)])
     match(v, "nfdump v9", nf9, want9, fields9, TIME_SLACK_MS)
     match(v, "nfdump v5", nf5, want5, fields5, TIME_SLACK_MS)
     v.eq("nfdump v9: packets = the agent's", sum(r["pkts"] for r in nf9), count.get("packets"))
