@@ -626,6 +626,60 @@ static void test_queue_full(void **state)
 	close(fd);
 }
 
+static void pump_all(struct output *o)
+{
+	for (int i = 0; i < 20 && o->ops->pump(o, clock_mono_ns()) != UINT64_MAX; i++)
+		usleep(10000);
+}
+
+/* v9 to a collector that starts late: the sends refused meanwhile are
+ * counted, and the first packet it gets carries the templates, well
+ * before the 60 s refresh (udp_tx's resend, v9's hook). */
+static void test_v9_late_collector(void **state)
+{
+	static uint8_t pkts[64][2048];
+	size_t lens[64];
+	struct bpfix_config cfg;
+	struct meter_totals t = { 0 };
+	struct flow_record r;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct output *o;
+	uint16_t port;
+	int fd = udp_listen(&port), n;
+
+	(void)state;
+	close(fd);
+	o = open_to(9, port, &cfg, 0);
+	icmp4_uniflow(&r);
+	for (int j = 0; j < 5; j++) {
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(o->ops->record(o, &r), 0);
+		assert_int_equal(o->ops->tick(o, &t), 0);
+		pump_all(o);
+	}
+	assert_true(o->stats->errors > 0);
+	assert_true(o->stats->records_not_sent > 0);
+	assert_int_equal(o->stats->records_sent + o->stats->records_not_sent, 100);
+
+	sa.sin_port = htons(port);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	for (int j = 0; j < 2; j++) {
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(o->ops->record(o, &r), 0);
+		assert_int_equal(o->ops->tick(o, &t), 0);
+		pump_all(o);
+	}
+	n = drain(fd, pkts, lens, 64);
+	assert_true(n >= 2);
+	assert_int_equal(pkts[0][20] << 8 | pkts[0][21], NF9_SET_TEMPLATE);
+	for (int i = 1; i < n; i++)	/* numbered on: no packet lost here */
+		assert_int_equal(get32(pkts[i] + 12), get32(pkts[0] + 12) + i);
+	o->ops->close(o, &t);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_v9_output),
 		cmocka_unit_test(test_v5_output),
 		cmocka_unit_test(test_queue_full),
+		cmocka_unit_test(test_v9_late_collector),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
