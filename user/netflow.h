@@ -2,7 +2,7 @@
 /*
  * NetFlow v9 (RFC 3954) and v5 encoders: one export packet at a time in a
  * buffer the caller owns, no I/O, no allocation (the exporting process is
- * netflow.c's output, over udp_tx.h). Like ipfix.h, an add that does not
+ * netflow_export.c, over udp_tx.h). Like ipfix.h, an add that does not
  * fit returns -ENOSPC and leaves the packet as it was.
  *
  * Both are unidirectional: a biflow goes as two records, the forward one
@@ -14,7 +14,7 @@
  * no flowEndReason, biflowDirection, dot1qCustomerVlanId or ethernetType),
  * with FIRST_SWITCHED and LAST_SWITCHED in ms of sysUptime.
  *
- * Times: sysUptime counts ms since an epoch the caller chooses (netflow.c:
+ * Times: sysUptime counts ms since an epoch the caller chooses (netflow_export.c:
  * the exporter's start), modulo 2^32 like a router's; FIRST/LAST_SWITCHED
  * are on the same clock, so a collector's (sysUptime - first) mod 2^32 is
  * right across the wrap, every 49.7 days. A time before the epoch is 0.
@@ -98,7 +98,7 @@ int nf9_msg_add_interface(struct nf9_msg *m, uint32_t ifindex, const char *name)
 size_t nf9_msg_finish(struct nf9_msg *m, uint32_t uptime_ms, uint32_t unix_secs,
 		      uint32_t seq, uint32_t source_id);
 
-/* Why a flow record does not go as v5 (netflow.c counts each). */
+/* Why a flow record does not go as v5 (netflow_export.c counts each). */
 enum nf5_unsupported {
 	NF5_OK = 0,
 	NF5_IPV6,		/* IPv4 only */

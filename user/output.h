@@ -105,7 +105,7 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
 struct output *output_ipfix_open(const struct collector *c, const struct bpfix_config *cfg,
 				 char *err, size_t errlen);
 
-/* NetFlow v9 or v5 exporting process to one UDP collector (netflow.c). */
+/* NetFlow v9 or v5 exporting process to one UDP collector (netflow_export.c). */
 struct output *output_netflow_open(const struct collector *c, const struct bpfix_config *cfg,
 				   char *err, size_t errlen);
 

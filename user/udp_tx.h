@@ -3,7 +3,7 @@
  * Export messages over UDP (or into a FIFO), whatever their format: a
  * bounded queue of finished messages and a pacer that sends them at
  * --export-rate records a second at most (user/udp_tx.c). IPFIX
- * (ipfix_export.c) and NetFlow v9 and v5 (netflow.c) make the messages;
+ * (ipfix_export.c) and NetFlow v9 and v5 (netflow_export.c) make the messages;
  * this counts what was sent and not sent, through their hooks, so that
  * each keeps its own statistics (first and last drop, octets exported).
  */
