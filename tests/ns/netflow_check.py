@@ -158,7 +158,7 @@ def tshark_nf(text):
             port, pkt, rec = int(m.group(1)), None, None
             continue
         if s == "Cisco NetFlow/IPFIX":
-            pkt = {"sets": [], "flows": []}
+            pkt = {"sets": [], "flows": [], "opts": []}
             streams[port].append(pkt)
             rec = None
             continue
@@ -193,8 +193,13 @@ def tshark_nf(text):
             rec = {"tid": tid} if tid < 259 else None  # flow records, not options
             if rec is not None:
                 pkt["flows"].append(rec)
+            else:
+                pkt["opts"].append({"tid": tid})
             continue
         if rec is None:
+            m = re.match(r"([A-Za-z][A-Za-z ]*?): (\S+)$", s)
+            if m and pkt["opts"] and raw.startswith(" " * 12):
+                pkt["opts"][-1][m.group(1)] = m.group(2)
             continue
         m = re.match(r"([A-Za-z][A-Za-z0-9 ]*?): (.*)$", s)
         if not m:
@@ -254,6 +259,24 @@ def check_tshark_v9(v, who, pkts, odid):
     v.check(up == sorted(up), "%s: sysUptime never goes back" % who, up)
 
 
+def check_tshark_v9_options(v, who, pkts, odid, ifindex, ifname, records):
+    """The options records: the interface table names the veth; the last
+    exporting statistics (sent at close) count every record as sent, none
+    as not sent, and the export packets before them."""
+    opts = [(i, o) for i, p in enumerate(pkts) for o in p["opts"]]
+    ifs = {(o.get("ScopeInterface"), o.get("IfName")) for _, o in opts if o["tid"] == 261}
+    v.eq("%s: interface table" % who, sorted(ifs), [(str(ifindex), ifname)])
+    exp = [(i, o) for i, o in opts if o["tid"] == 260]
+    v.check(exp, "%s: exporting statistics" % who)
+    if not exp:
+        return
+    i, last = exp[-1]
+    got = (int(last.get("ScopeSystem", "0"), 16), int(last.get("FlowsExp", -1)),
+           int(last.get("Not Sent Flows", -1)), int(last.get("PacketsExp", -1)))
+    v.eq("%s: last exporting statistics: source, flows sent, not sent, packets before" %
+         who, got, (odid, records, 0, i))
+
+
 def check_tshark_v5(v, who, pkts, odid):
     seq, want = [], []
     n = 0
@@ -300,6 +323,7 @@ def main():
         p.add_argument("--" + n, required=True)
     p.add_argument("--odid", type=int, required=True)
     p.add_argument("--ifindex", type=int, required=True)
+    p.add_argument("--ifname", required=True)
     a = p.parse_args()
     v = ii.Verdicts()
 
@@ -374,6 +398,8 @@ def main():
     for port, who in ((p9, "tshark v9 (nfcapd's)"), (ppm, "tshark v9 (nfacctd's)")):
         pk = streams.get(port, [])
         check_tshark_v9(v, who, pk, a.odid)
+        check_tshark_v9_options(v, who, pk, a.odid, a.ifindex, a.ifname,
+                                count.get("records"))
         recs = [r for p in pk for r in p["flows"]]
         check_truth(v, who, recs, truth)
         match(v, who, recs, want9, fields9 + ("minttl", "maxttl", "minlen", "maxlen"),

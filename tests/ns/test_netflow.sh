@@ -250,7 +250,7 @@ tshark -r "$TMP/lo.pcap" -d "udp.port==$NF9_PORT,cflow" -d "udp.port==$NF5_PORT,
 check_eq "tshark: exit status" "$?" 0
 
 python3 "$CHECK" --truth "$TRUTH" --ref "$TMP/ref.dump" --ref-err "$TMP/ref.dump.err" \
-	--odid "$ODID" --ifindex "$IFX_A" \
+	--odid "$ODID" --ifindex "$IFX_A" --ifname "$IF_A" \
 	--nfdump9 "$TMP/nfdump-v9.txt" --nfdump5 "$TMP/nfdump-v5.txt" \
 	--nfcapd-logs "$TMP/nfcapd-v9.log,$TMP/nfcapd-v5.log" \
 	--nfacctd "$TMP/pmacct.csv" --nfacctd-log "$TMP/nfacctd.log" \
