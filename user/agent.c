@@ -555,7 +555,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 	}
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
-		"records %llu exported %llu not-sent %llu | unsupported %llu | lost flows %llu packets %llu | "
+		"records %llu exported %llu not-sent %llu | unsupported %llu | "
+		"lost flows %llu packets %llu | "
 		"malformed %llu | adopted flows %llu packets %llu | "
 		"held fragments resolved %llu unmatched %llu waiting %u | table %u/%u | "
 		"sweeps %llu last %.1f ms max %.1f ms\n",
