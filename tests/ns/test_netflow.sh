@@ -89,8 +89,8 @@ TMP=$TEST_TMP
 T0=$(date +%s%3N)
 elapsed() { echo "$(( ($(date +%s%3N) - T0) / 1000 )) s"; }
 
-topo_pair nf 79 1
-A4_2=10.79.1.11 A6_2=fd00:79:1::11	# A's second addresses
+topo_pair nf 86 1
+A4_2=10.86.1.11 A6_2=fd00:86:1::11	# A's second addresses
 ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
 ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
 for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
