@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * IPFIX exporting processes (user/ipfix_export.c, ipfix_udp.c, ipfix_tcp.c)
+ * IPFIX exporting processes (user/ipfix_export.c, udp_tx.c, ipfix_tcp.c)
  * through real sockets and files, read back by a decoder of their own: UDP
  * datagrams within the MTU with consistent sequence numbers per domain, the
  * pacer's rate and its bounded queue, TCP through a collector that goes away
@@ -389,7 +389,7 @@ static uint64_t pump_until(struct output *o, uint64_t from_ns, uint64_t to_ns)
 	return w;
 }
 
-/* The pacer (ipfix_udp.c): a sweep's records go out at --export-rate at
+/* The pacer (udp_tx.c): a sweep's records go out at --export-rate at
  * most, in bursts of a few milliseconds' worth, and the queue is bounded:
  * what does not fit is counted as not sent, exactly. Time is the pump's
  * argument, so nothing here depends on how fast the machine is. */

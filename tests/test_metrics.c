@@ -66,6 +66,7 @@ static void fill(struct metrics_snapshot *s)
 	snprintf(s->out[0].name, sizeof(s->out[0].name), "udp://192.0.2.9:4739");
 	s->out[0].st.records_sent = 30;
 	s->out[0].st.records_not_sent = 10;
+	s->out[0].unsupported = 3;
 	/* a file name may hold what a label value must escape */
 	snprintf(s->out[1].name, sizeof(s->out[1].name), "file:/tmp/a\"b\\c\nd");
 	s->out[1].st.records_sent = 7;
@@ -135,6 +136,7 @@ static void test_exact_lines(void **state)
 	assert_line("bpfix_last_sweep_timestamp_seconds 1700000000.123000000");
 	assert_line("bpfix_collector_records_sent_total{collector=\"udp://192.0.2.9:4739\"} 30");
 	assert_line("bpfix_collector_records_not_sent_total{collector=\"udp://192.0.2.9:4739\"} 10");
+	assert_line("bpfix_collector_records_unsupported_total{collector=\"udp://192.0.2.9:4739\"} 3");
 	assert_line("bpfix_interface_packets_total{interface=\"veth0\",ifindex=\"3\"} 1200");
 	assert_line("bpfix_interface_bytes_total{interface=\"veth0\",ifindex=\"3\"} 560000");
 	assert_line("bpfix_interface_packets_total{interface=\"\",ifindex=\"0\"} 4");

@@ -245,7 +245,11 @@ static int open_outputs(struct agent *a, char *err, size_t errlen)
 		return 0;
 	}
 	for (i = 0; i < cfg->n_collectors; i++) {
-		a->out[a->n_out] = output_ipfix_open(&cfg->collectors[i], cfg, err, errlen);
+		const struct collector *c = &cfg->collectors[i];
+
+		a->out[a->n_out] = c->kind == COLLECTOR_NETFLOW9 || c->kind == COLLECTOR_NETFLOW5 ?
+					   output_netflow_open(c, cfg, err, errlen) :
+					   output_ipfix_open(c, cfg, err, errlen);
 		if (!a->out[a->n_out])
 			return -EINVAL;
 		a->out_stats[a->n_out] = a->out[a->n_out]->stats;
@@ -918,6 +922,7 @@ int agent_stop(struct agent *a, const volatile int *abort)
 	 * the exit line comes after, from the counters (in the journal). */
 	for (i = 0; i < a->n_out; i++) {
 		failing |= a->out[i]->failing;
+		a->out_unsupported[i] = a->out[i]->records_unsupported;
 		a->out[i]->ops->close(a->out[i], &a->totals);
 		a->out[i] = NULL;
 	}
@@ -936,19 +941,27 @@ int agent_stop(struct agent *a, const volatile int *abort)
 	return failing ? -EIO : 0;
 }
 
+/* Output @i's records its format cannot carry, open or closed. */
+static uint64_t out_unsupported(const struct agent *a, int i)
+{
+	return a->out[i] ? a->out[i]->records_unsupported : a->out_unsupported[i];
+}
+
 void agent_print_counters(struct agent *a, FILE *f, const char *when)
 {
 	const struct meter_totals *t = &a->totals;
-	uint64_t exported = 0, not_sent = 0;
+	uint64_t exported = 0, not_sent = 0, unsupported = 0;
 	int i;
 
 	for (i = 0; i < a->n_out; i++) {
 		exported += a->out_stats[i]->records_sent;
 		not_sent += a->out_stats[i]->records_not_sent;
+		unsupported += out_unsupported(a, i);
 	}
 	fprintf(f,
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
-		"records %llu exported %llu not-sent %llu | lost flows %llu packets %llu | "
+		"records %llu exported %llu not-sent %llu | unsupported %llu | "
+		"lost flows %llu packets %llu | "
 		"malformed %llu | adopted flows %llu packets %llu | "
 		"held fragments resolved %llu unmatched %llu waiting %u | table %u/%u | "
 		"sweeps %llu last %.1f ms max %.1f ms | "
@@ -956,7 +969,8 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		when, (unsigned long long)t->packets_seen, (unsigned long long)t->octets_seen,
 		(unsigned long long)t->flows_observed, (unsigned long long)a->drained_flows,
 		(unsigned long long)t->records_emitted, (unsigned long long)exported,
-		(unsigned long long)not_sent, (unsigned long long)t->flows_lost,
+		(unsigned long long)not_sent, (unsigned long long)unsupported,
+		(unsigned long long)t->flows_lost,
 		(unsigned long long)t->ignored_packets, (unsigned long long)t->malformed_packets,
 		(unsigned long long)a->adopted_flows, (unsigned long long)a->adopted_packets,
 		(unsigned long long)a->tab.stats.held_resolved,
@@ -997,6 +1011,7 @@ void agent_snapshot(const struct agent *a, struct metrics_snapshot *s)
 	for (i = 0; i < a->n_out; i++) {
 		snprintf(s->out[i].name, sizeof(s->out[i].name), "%s", a->out[i]->name);
 		s->out[i].st = *a->out_stats[i];
+		s->out[i].unsupported = out_unsupported(a, i);
 	}
 	s->n_ifc = a->n_ifc;
 	memcpy(s->ifc, a->ifc, sizeof(s->ifc[0]) * a->n_ifc);

@@ -24,6 +24,7 @@ struct agent {
 	struct output *out[MAX_COLLECTORS + 1];
 	struct output_stats *out_stats[MAX_COLLECTORS + 1];	/* outlive the outputs */
 	const char *out_names[MAX_COLLECTORS + 1];	/* out[i]->name: the ledger's */
+	uint64_t out_unsupported[MAX_COLLECTORS + 1];	/* out[i]'s, once closed */
 	int n_out;
 
 	/* Kernel counters of each table slot when it was last drained: the

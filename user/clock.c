@@ -58,6 +58,11 @@ uint64_t clock_wall_ms(void)
 	return (uint64_t)ts_ns(CLOCK_REALTIME) / 1000000;
 }
 
+uint64_t clock_wall_ns(void)
+{
+	return (uint64_t)ts_ns(CLOCK_REALTIME);
+}
+
 uint64_t clock_mono_ns(void)
 {
 	return (uint64_t)ts_ns(CLOCK_MONOTONIC);

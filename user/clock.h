@@ -24,6 +24,7 @@ uint64_t clock_kernel_to_wall_ms(uint64_t kernel_ns, int64_t offset_ns);
 /* Now, in ms since 1970 (CLOCK_REALTIME); and monotonic ns and ms in the
  * agent's own namespace, for intervals and deadlines. */
 uint64_t clock_wall_ms(void);
+uint64_t clock_wall_ns(void);
 uint64_t clock_mono_ns(void);
 uint64_t clock_mono_ms(void);
 /* The time namespace's CLOCK_MONOTONIC offset in ns (0 outside one), as

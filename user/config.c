@@ -69,9 +69,20 @@ uint32_t config_udp_queue_default(uint32_t flows)
 	return flows > DEFAULT_UDP_QUEUE_RECORDS ? flows : DEFAULT_UDP_QUEUE_RECORDS;
 }
 
+/* Collectors at HOST:PORT, by URI scheme. */
+static const struct {
+	const char *prefix;
+	enum collector_kind kind;
+} schemes[] = {
+	{ "udp://", COLLECTOR_UDP },
+	{ "tcp://", COLLECTOR_TCP },
+	{ "netflow9://", COLLECTOR_NETFLOW9 },
+	{ "netflow5://", COLLECTOR_NETFLOW5 },
+};
+
 int config_parse_collector(const char *uri, struct collector *c, char *err, size_t errlen)
 {
-	const char *hostport, *colon;
+	const char *hostport = NULL, *colon;
 	size_t hostlen;
 	uint32_t port;
 
@@ -93,16 +104,20 @@ int config_parse_collector(const char *uri, struct collector *c, char *err, size
 		snprintf(c->path, sizeof(c->path), "%s", uri + 5);
 		return 0;
 	}
-	if (!strncmp(uri, "udp://", 6))
-		c->kind = COLLECTOR_UDP;
-	else if (!strncmp(uri, "tcp://", 6))
-		c->kind = COLLECTOR_TCP;
-	else
-		return err_line(err, errlen, -EINVAL,
-			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT or file:PATH)",
-			    uri);
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
+		size_t n = strlen(schemes[i].prefix);
 
-	hostport = uri + 6;
+		if (!strncmp(uri, schemes[i].prefix, n)) {
+			c->kind = schemes[i].kind;
+			hostport = uri + n;
+			break;
+		}
+	}
+	if (!hostport)
+		return err_line(err, errlen, -EINVAL,
+			    "-c %s: unknown collector (use udp://HOST:PORT, tcp://HOST:PORT, "
+			    "file:PATH, netflow9://HOST:PORT or netflow5://HOST:PORT)", uri);
+
 	if (*hostport == '[') {			/* [2001:db8::1]:4739 */
 		const char *close = strchr(hostport, ']');
 
@@ -508,7 +523,8 @@ static const struct opt_row opt_rows[] = {
 	{ "tc-handle", 0, "HANDLE", FUNC(parse_tc_handle),
 	  .help = "legacy tc: the filters' handle", .dflt_text = "0xb9f1" },
 	{ "collector", 'c', "URI", FUNC(add_collector), .many = 1,
-	  .help = "IPFIX collector: udp://HOST:PORT, tcp://HOST:PORT, file:PATH; repeat for more",
+	  .help = "collector: IPFIX udp://HOST:PORT, tcp://HOST:PORT, file:PATH; NetFlow "
+		  "netflow9://HOST:PORT, netflow5://HOST:PORT (UDP); repeat for more",
 	  .dflt_text = "print to stdout" },
 	{ "format", 'f', "FORMAT", ENUM(format, enum out_format, formats, FORMAT_TEXT),
 	  .help = "stdout format without -c: text or json" },
@@ -537,17 +553,17 @@ static const struct opt_row opt_rows[] = {
 	  .help = "where maps are pinned", .dflt_text = DEFAULT_PIN_PATH },
 	{ "template-refresh", 0, "SEC",
 	  UINT(template_refresh_s, 1, 86400, DEFAULT_TEMPLATE_REFRESH_S),
-	  .help = "IPFIX/UDP template and options resend" },
+	  .help = "IPFIX/UDP and NetFlow v9 template and options resend" },
 	{ "ipfix-mtu", 0, "BYTES", UINT(ipfix_mtu, 576, 65535, DEFAULT_IPFIX_MTU),
-	  .help = "IPFIX/UDP path MTU" },
+	  .help = "UDP path MTU (IPFIX, NetFlow)" },
 	{ "tcp-queue", 0, "N", UINT(tcp_queue_records, 1, 1u << 24, DEFAULT_TCP_QUEUE_RECORDS),
 	  .help = "IPFIX/TCP records held while disconnected" },
 	{ "export-rate", 0, "N", UINT(export_rate, 100, 100000000, DEFAULT_EXPORT_RATE),
-	  .help = "IPFIX/UDP records a second at most, per collector; the default is what "
+	  .help = "UDP records a second at most, per collector; the default is what "
 		  "a stock collector takes" },
 	/* 0 until config_parse: from --flows (config_udp_queue_default) */
 	{ "udp-queue", 0, "N", UINT(udp_queue_records, 1, 1u << 26, 0), GIVEN(udp_queue_set),
-	  .help = "IPFIX/UDP records waiting to be sent",
+	  .help = "UDP records waiting to be sent, per collector",
 	  .dflt_text = "--flows, at least " STR(DEFAULT_UDP_QUEUE_RECORDS) },
 	{ "shutdown-timeout", 0, "SEC",
 	  UINT(shutdown_timeout_s, 0, 3600, DEFAULT_SHUTDOWN_TIMEOUT_S),
@@ -740,6 +756,7 @@ void config_usage(FILE *f)
 		"  bpfix -i 'lxc*' -i eth0 --exclude lxc_health -c udp://192.0.2.9:4739\n"
 		"                                              a node's pod veths as they come\n"
 		"  bpfix -i ens5 -c tcp://[2001:db8::9]:4739 -c file:/var/log/flows.ipfix\n"
+		"  bpfix -i eth0 -c netflow9://192.0.2.9:2055 -c netflow5://192.0.2.9:9995\n"
 		"  bpfix -i eth0 -c udp://192.0.2.9:4739 --metrics 127.0.0.1:9402\n"
 		"                                              and metrics for Prometheus\n");
 }

@@ -74,6 +74,8 @@ enum collector_kind {
 	COLLECTOR_UDP,
 	COLLECTOR_TCP,
 	COLLECTOR_FILE,
+	COLLECTOR_NETFLOW9,	/* NetFlow v9 over UDP (netflow_export.c) */
+	COLLECTOR_NETFLOW5,	/* NetFlow v5 over UDP */
 };
 
 struct collector {

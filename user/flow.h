@@ -77,6 +77,41 @@ static inline int flow_key_icmp_query(const struct flow_key *k)
 	return 0;
 }
 
+/* The request type an answer belongs to, as type << 8 (code dropped: the
+ * pair shares one entry; each side keeps its own key). */
+static inline uint16_t flow_key_icmp_pair_type(const struct flow_key *k)
+{
+	uint8_t type = k->dst_port >> 8;
+
+	if (flow_key_icmp_query(k) < 0)
+		type = k->protocol == IPPROTO_ICMP ? (type == 0 ? 8 : type - 1) : type - 1;
+	return (uint16_t)type << 8;
+}
+
+/* The key of the opposite direction (ICMP echo reply <-> request): the
+ * flow table pairs directions by it, NetFlow (unidirectional) writes a
+ * biflow's reverse record with it. */
+static inline void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
+{
+	*out = *k;
+	out->src = k->dst;
+	out->dst = k->src;
+	if (flow_key_is_icmp(k)) {
+		uint8_t type = k->dst_port >> 8;
+		int q = flow_key_icmp_query(k);
+
+		if (q > 0)
+			type = k->protocol == IPPROTO_ICMP ? (type == 8 ? 0 : type + 1) : type + 1;
+		else if (q < 0)
+			type = flow_key_icmp_pair_type(k) >> 8;
+		out->src_port = 0;
+		out->dst_port = (uint16_t)type << 8;
+		return;
+	}
+	out->src_port = k->dst_port;
+	out->dst_port = k->src_port;
+}
+
 static inline uint64_t flow_record_packets(const struct flow_record *r)
 {
 	return r->fwd.packets + (r->biflow ? r->rev.packets : 0);

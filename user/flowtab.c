@@ -98,38 +98,6 @@ void flow_side_add(struct flow_side *acc, const struct flow_side *d)
 
 /* ---- keys and directions --------------------------------------------------- */
 
-/* The request type an answer belongs to, as type << 8 (code dropped: the
- * pair shares one entry; each side keeps its own key). */
-static uint16_t icmp_pair_type(const struct flow_key *k)
-{
-	uint8_t type = k->dst_port >> 8;
-
-	if (flow_key_icmp_query(k) < 0)
-		type = k->protocol == IPPROTO_ICMP ? (type == 0 ? 8 : type - 1) : type - 1;
-	return (uint16_t)type << 8;
-}
-
-void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
-{
-	*out = *k;
-	out->src = k->dst;
-	out->dst = k->src;
-	if (flow_key_is_icmp(k)) {
-		uint8_t type = k->dst_port >> 8;
-		int q = flow_key_icmp_query(k);
-
-		if (q > 0)
-			type = k->protocol == IPPROTO_ICMP ? (type == 8 ? 0 : type + 1) : type + 1;
-		else if (q < 0)
-			type = icmp_pair_type(k) >> 8;
-		out->src_port = 0;
-		out->dst_port = (uint16_t)type << 8;
-		return;
-	}
-	out->src_port = k->dst_port;
-	out->dst_port = k->src_port;
-}
-
 /* 1 when (src, sport) sorts after (dst, dport): the key is the reverse of
  * its canonical orientation. */
 static int key_reversed(const struct flow_key *k)
@@ -158,7 +126,7 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 		c->ifindex = 0;
 	if (flow_key_is_icmp(k)) {
 		c->src_port = 0;
-		c->dst_port = icmp_pair_type(k);
+		c->dst_port = flow_key_icmp_pair_type(k);
 	}
 	if (key_reversed(k)) {
 		c->src = k->dst;

@@ -23,8 +23,7 @@ void flow_merge_percpu(const struct flow_counters *percpu, int ncpus, int64_t of
 /* Add @d (a later delta of the same direction) to @acc. */
 void flow_side_add(struct flow_side *acc, const struct flow_side *d);
 
-/* The key of the opposite direction (ICMP echo reply <-> request). */
-void flow_key_reverse(const struct flow_key *k, struct flow_key *out);
+/* flow_key_reverse: flow.h */
 
 /* ---- the table ---------------------------------------------------------- */
 

@@ -60,62 +60,6 @@ enum {
 	IE_layer2OctetDeltaCount = 352,
 };
 
-/* Where a field's value comes from. Per-direction values (S_IN_IF ..
- * S_FLOW_LABEL) describe the forward direction, or with S_REV the reverse. */
-enum {
-	S_SRC_ADDR = 1,		/* IPv4, IPv6 or MAC by the field's length */
-	S_DST_ADDR,
-	S_SRC_PORT,		/* 0 for ICMP */
-	S_DST_PORT,
-	S_ICMP,			/* type << 8 | code, 0 unless ICMP */
-	S_PROTO,
-	S_IP_VERSION,
-	S_ETHER_TYPE,
-	S_VLAN_INNER,
-	S_END_REASON,
-	S_BIFLOW_DIR,
-	S_COMMUNITY_ID,
-
-	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
-	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
-	S_IN_VLAN,		/* outer VLAN if metered on ingress, else 0 */
-	S_OUT_VLAN,		/* outer VLAN if metered on egress, else 0 */
-	S_DIRECTION,
-	S_START_MS,
-	S_END_MS,
-	S_OCTETS,
-	S_PACKETS,
-	S_L2_OCTETS,
-	S_TCP_FLAGS,
-	S_TOS,
-	S_MIN_TTL,
-	S_MAX_TTL,
-	S_MIN_LEN,
-	S_MAX_LEN,
-	S_FLOW_LABEL,
-
-	S_ODID,
-	S_EXPORTER_ID,
-	S_EXP_MESSAGES,
-	S_EXP_RECORDS,
-	S_EXP_OCTETS,
-	S_OBSERVED_FLOWS,
-	S_IGN_PACKETS,
-	S_IGN_OCTETS,
-	S_LOST_FLOWS,
-	S_IGN_FIRST_MS,
-	S_IGN_LAST_MS,
-	S_NS_FLOWS,
-	S_NS_PACKETS,
-	S_NS_OCTETS,
-	S_NS_FIRST_MS,
-	S_NS_LAST_MS,
-
-	S_IFINDEX,
-	S_IFNAME,
-};
-#define S_REV 0x80
-
 #define F(ie, len, src)	{ IE_##ie, len, 0, src }
 #define R(ie, len, src)	{ IE_##ie, len, IPFIX_PEN_REVERSE, (src) | S_REV }
 #define COMMUNITY_ID	{ IPFIX_IE_COMMUNITY_ID, COMMUNITY_ID_STR_LEN, IPFIX_PEN_BPFIX, S_COMMUNITY_ID }
@@ -483,7 +427,7 @@ static const struct flow_side *side_times(const struct flow_record *r,
 /* One field of a flow record: a single dispatch per field, as this runs
  * for every field of every record. */
 static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
-			       const struct flow_record *r)
+			       const struct flow_record *r, uint64_t epoch_ms)
 {
 	const struct flow_key *k = &r->key;
 	const struct flow_side *s = f->src & S_REV ? &r->rev : &r->fwd;
@@ -535,9 +479,26 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_MIN_LEN:	   v = s->min_ip_len; break;
 	case S_MAX_LEN:	   v = s->max_ip_len; break;
 	case S_FLOW_LABEL: v = s->flow_label & 0xfffff; break;
+	/* before the epoch (a flow an adopted table held): 0, not a wrap */
+	case S_UPTIME_START:
+		v = side_times(r, s)->first_ms;
+		v = v > epoch_ms ? (uint32_t)(v - epoch_ms) : 0;
+		break;
+	case S_UPTIME_END:
+		v = side_times(r, s)->last_ms;
+		v = v > epoch_ms ? (uint32_t)(v - epoch_ms) : 0;
+		break;
 	default:	   v = 0; break;
 	}
 	return put_uint(p, v, f->len);
+}
+
+uint8_t *ipfix_put_flow(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			const struct flow_record *r, uint64_t epoch_ms)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p = put_flow_field(p, &f[i], r, epoch_ms);
+	return p;
 }
 
 static uint64_t stats_value(const struct ipfix_stats *s, uint8_t src)
@@ -586,6 +547,16 @@ static uint8_t *put_field(uint8_t *p, const struct ipfix_field *f, const struct 
 	return put_uint(p, stats_value(v->stats, f->src), f->len);
 }
 
+uint8_t *ipfix_put_options(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			   const struct ipfix_stats *s, uint32_t ifindex, const char *ifname)
+{
+	struct values v = { .stats = s, .ifindex = ifindex, .ifname = ifname };
+
+	for (unsigned int i = 0; i < n; i++)
+		p = put_field(p, &f[i], &v);
+	return p;
+}
+
 static int add_record(struct ipfix_msg *m, const struct ipfix_template *t,
 		      const struct values *v)
 {
@@ -594,8 +565,7 @@ static int add_record(struct ipfix_msg *m, const struct ipfix_template *t,
 	if (!p)
 		return -ENOSPC;
 	if (v->flow) {
-		for (unsigned int i = 0; i < t->n_fields; i++)
-			p = put_flow_field(p, &t->fields[i], v->flow);
+		ipfix_put_flow(p, t->fields, t->n_fields, v->flow, 0);
 	} else {
 		for (unsigned int i = 0; i < t->n_fields; i++)
 			p = put_field(p, &t->fields[i], v);

@@ -107,6 +107,66 @@ enum ipfix_tid {
 #define IPFIX_TID_OPTIONS      IPFIX_TID_METERING_STATS	/* the first options template */
 #define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
 
+/* Where a field's value comes from (struct ipfix_field.src). Per-direction
+ * values (S_IN_IF .. S_UPTIME_END) describe the forward direction, or with
+ * S_REV the reverse. Here, not in ipfix.c, because NetFlow v9's templates
+ * (netflow.c) are tables of the same fields written by the same writer. */
+enum ipfix_src {
+	S_SRC_ADDR = 1,		/* IPv4, IPv6 or MAC by the field's length */
+	S_DST_ADDR,
+	S_SRC_PORT,		/* 0 for ICMP */
+	S_DST_PORT,
+	S_ICMP,			/* type << 8 | code, 0 unless ICMP */
+	S_PROTO,
+	S_IP_VERSION,
+	S_ETHER_TYPE,
+	S_VLAN_INNER,
+	S_END_REASON,
+	S_BIFLOW_DIR,
+	S_COMMUNITY_ID,		/* 30 octets, "1:" + base64 (community_id.h) */
+
+	S_IN_IF,		/* ifindex if metered on ingress, else 0 */
+	S_OUT_IF,		/* ifindex if metered on egress, else 0 */
+	S_IN_VLAN,		/* outer VLAN if metered on ingress, else 0 */
+	S_OUT_VLAN,		/* outer VLAN if metered on egress, else 0 */
+	S_DIRECTION,
+	S_START_MS,
+	S_END_MS,
+	S_OCTETS,
+	S_PACKETS,
+	S_L2_OCTETS,
+	S_TCP_FLAGS,
+	S_TOS,
+	S_MIN_TTL,
+	S_MAX_TTL,
+	S_MIN_LEN,
+	S_MAX_LEN,
+	S_FLOW_LABEL,
+	S_UPTIME_START,		/* NetFlow: ms since the exporter's epoch, 32 bits */
+	S_UPTIME_END,
+
+	S_ODID,
+	S_EXPORTER_ID,
+	S_EXP_MESSAGES,
+	S_EXP_RECORDS,
+	S_EXP_OCTETS,
+	S_OBSERVED_FLOWS,
+	S_IGN_PACKETS,
+	S_IGN_OCTETS,
+	S_LOST_FLOWS,
+	S_IGN_FIRST_MS,
+	S_IGN_LAST_MS,
+	S_NS_FLOWS,
+	S_NS_PACKETS,
+	S_NS_OCTETS,
+	S_NS_FIRST_MS,
+	S_NS_LAST_MS,
+
+	S_IFINDEX,
+	S_IFNAME,
+};
+#define S_REV 0x80
+
 /* One field specifier of a template, and where its value comes from. */
 struct ipfix_field {
 	uint16_t id;		/* information element id, enterprise bit clear */
@@ -195,5 +255,15 @@ int ipfix_msg_add_interface(struct ipfix_msg *m, uint32_t odid, uint32_t ifindex
  * @seq the data records sent before this message in this session. Returns
  * the message length; the message stays as it is until the next reset. */
 size_t ipfix_msg_finish(struct ipfix_msg *m, uint32_t export_time, uint32_t seq);
+
+/* The writer every flow template goes through: @n fields of record @r at
+ * @p, S_UPTIME_* relative to @epoch_ms (modulo 2^32: NetFlow's sysUptime
+ * wraps). Returns the end. */
+uint8_t *ipfix_put_flow(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			const struct flow_record *r, uint64_t epoch_ms);
+/* ... and every options record's: statistics @s, an interface's
+ * @ifindex and @ifname (S_IFINDEX, S_IFNAME). */
+uint8_t *ipfix_put_options(uint8_t *p, const struct ipfix_field *f, unsigned int n,
+			   const struct ipfix_stats *s, uint32_t ifindex, const char *ifname);
 
 #endif /* BPFIX_IPFIX_H */

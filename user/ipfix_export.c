@@ -70,6 +70,7 @@
  * lost connection cut goes again on the next one. The UDP queue is
  * allocated and reused the same way.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -84,26 +85,15 @@
 #include "errline.h"
 #include "ipfix_export.h"
 
-static unsigned int exporter_ids;
-
 void ipx_count_drop(struct ipfix_out *x, uint64_t flows, uint64_t packets, uint64_t octets)
 {
-	uint64_t now = clock_wall_ms();
-
-	if (!flows)
-		return;
-	if (!x->out.stats->records_not_sent)
-		x->first_drop_ms = now;
-	x->last_drop_ms = now;
-	output_count_not_sent(x->out.stats, flows, packets, octets);
+	exporter_count_drop(&x->acct, x->out.stats, flows, packets, octets);
 }
 
 /* Message @m went out whole (@len octets on the transport). */
 void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 {
-	x->out.stats->messages++;
-	output_count_sent(x->out.stats, m->flows, m->packets, m->octets);
-	x->octets_sent += len;
+	exporter_count_sent(&x->acct, x->out.stats, m->flows, m->packets, m->octets, len);
 }
 
 /* The table holds what the agent said (attached, renamed, gone): never
@@ -111,66 +101,14 @@ void ipx_count_sent(struct ipfix_out *x, const struct ipfix_msg *m, size_t len)
 void ipx_iface(struct output *o, uint32_t ifindex, const char *name)
 {
 	struct ipfix_out *x = to_ipfix(o);
-	int i;
 
-	for (i = 0; i < x->n_ifaces && x->ifaces[i].ifindex != ifindex; i++)
-		;
-	if (!name) {
-		if (i == x->n_ifaces)
-			return;
-		x->ifaces[i] = x->ifaces[--x->n_ifaces];
+	if (exporter_set_iface(&x->ifaces, &x->n_ifaces, &x->cap_ifaces, ifindex, name))
 		x->opts_due = 1;
-		return;
-	}
-	if (i == x->n_ifaces) {
-		if (x->n_ifaces == x->cap_ifaces) {
-			int cap = x->cap_ifaces ? x->cap_ifaces * 2 : 16;
-			struct iface *n = realloc(x->ifaces, sizeof(*n) * (size_t)cap);
-
-			if (!n)
-				return;	/* not in the table: flows still carry the ifindex */
-			x->ifaces = n;
-			x->cap_ifaces = cap;
-		}
-		x->ifaces[x->n_ifaces++].ifindex = ifindex;
-	} else if (!strncmp(x->ifaces[i].name, name, IF_NAMESIZE - 1)) {
-		return;
-	}
-	snprintf(x->ifaces[i].name, IF_NAMESIZE, "%s", name);
-	x->opts_due = 1;
 }
 
 void ipx_fill_stats(const struct ipfix_out *x, struct ipfix_stats *s)
 {
-	const struct meter_totals *t = &x->totals;
-	const struct output_stats *os = x->out.stats;
-
-	memset(s, 0, sizeof(*s));
-	s->observation_domain = x->odid;
-	s->exporting_process = x->exporter_id;
-	s->exported_messages = os->messages;
-	s->exported_records = os->records_sent;
-	s->exported_octets = x->octets_sent;
-	s->observed_flows = t->flows_observed;
-	s->ignored_packets = t->ignored_packets;
-	s->ignored_octets = t->ignored_octets;
-	s->lost_flows = t->flows_lost;
-	/* The meter counts losses, not when they happened: the window they
-	 * happened in is what its counters cover. */
-	s->ignored_first_ms = t->since_ms;
-	s->ignored_last_ms = t->now_ms;
-	s->not_sent_flows = os->records_not_sent;
-	s->not_sent_packets = os->packets_not_sent;
-	s->not_sent_octets = os->octets_not_sent;
-	if (os->records_not_sent) {
-		/* what an earlier, killed agent never sent came before us */
-		s->not_sent_first_ms = x->first_drop_ms ? x->first_drop_ms : x->open_wall_ms;
-		s->not_sent_last_ms = x->last_drop_ms ? x->last_drop_ms : x->open_wall_ms;
-	} else {
-		/* nothing dropped: the window we know that for */
-		s->not_sent_first_ms = x->open_wall_ms;
-		s->not_sent_last_ms = t->now_ms > x->open_wall_ms ? t->now_ms : clock_wall_ms();
-	}
+	exporter_fill_stats(&x->acct, x->out.stats, s);
 }
 
 /* Every template and options template into @m: the TCP session start,
@@ -229,6 +167,100 @@ size_t ipx_largest_item(void)
 	return IPFIX_MSG_HDR_LEN + IPFIX_SET_HDR_LEN + max;
 }
 
+/* ---- what IPFIX adds to the UDP transport (udp_tx.h) -------------------------- */
+
+static struct ipfix_out *tx_ipfix(struct udp_tx *t)
+{
+	return to_ipfix(t->out);
+}
+
+/* A message header's u32 at @off: 8 sequence number, 12 domain. */
+static uint32_t msg_u32(const uint8_t *msg, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, msg + off, 4);
+	return be32toh(v);
+}
+
+/* The flow templates again, ahead of the queued flow message @next, after
+ * a send was refused (options messages carry their own templates: they
+ * wait for a flow message). They carry no data records: domain and
+ * sequence number are @next's. Returns 0 once they are out. */
+static int ipx_tx_resend(struct udp_tx *t, const uint8_t *next, size_t len)
+{
+	struct ipfix_out *x = tx_ipfix(t);
+	struct ipfix_msg m;
+	uint16_t tid = IPFIX_TID_FIRST;
+
+	if (len < IPFIX_MSG_HDR_LEN || msg_u32(next, 12) != x->acct.odid)
+		return 1;
+	ipfix_msg_init(&m, x->tbuf, x->msg.cap, x->acct.odid);
+	while (tid < IPFIX_TID_OPTIONS) {
+		int err;
+
+		while (tid < IPFIX_TID_OPTIONS && !ipfix_msg_add_template(&m, tid))
+			tid++;
+		ipfix_msg_finish(&m, (uint32_t)(clock_wall_ms() / 1000), msg_u32(next, 8));
+		err = udp_tx_send(t, m.buf, m.len);
+		if (err)
+			return err;
+		ipx_count_sent(x, &m, m.len);	/* no data records: a message, its octets */
+		ipfix_msg_reset(&m);
+	}
+	return 0;
+}
+
+/* Export time is when the message leaves. */
+static void ipx_tx_stamp(struct udp_tx *t, uint8_t *msg, size_t len)
+{
+	uint32_t v = htobe32((uint32_t)(clock_wall_ms() / 1000));
+
+	(void)t;
+	if (len >= IPFIX_MSG_HDR_LEN)
+		memcpy(msg + 4, &v, 4);
+}
+
+static void ipx_tx_sent(struct udp_tx *t, const struct udp_counts *c, size_t len)
+{
+	struct ipfix_msg m = { .flows = c->flows, .packets = c->packets, .octets = c->octets };
+
+	ipx_count_sent(tx_ipfix(t), &m, len);
+}
+
+static void ipx_tx_not_sent(struct udp_tx *t, const struct udp_counts *c)
+{
+	ipx_count_drop(tx_ipfix(t), c->flows, c->packets, c->octets);
+}
+
+static const struct udp_tx_ops ipx_udp_tx_ops = {
+	.resend = ipx_tx_resend,
+	.stamp = ipx_tx_stamp,
+	.sent = ipx_tx_sent,
+	.not_sent = ipx_tx_not_sent,
+};
+
+/* The UDP queue in messages of @cap octets: a full one holds at least
+ * the records of the longest template, a burst at least a full message of
+ * IPv4 flows. */
+static int ipx_udp_queue_open(struct ipfix_out *x, const struct bpfix_config *cfg,
+			      uint32_t cap, char *err, size_t errlen)
+{
+	size_t longest = 0, room = cap - IPFIX_MSG_HDR_LEN - IPFIX_SET_HDR_LEN;
+
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++)
+		if (ipfix_template(tid)->rec_len > longest)
+			longest = ipfix_template(tid)->rec_len;
+	x->tbuf = malloc(cap);
+	if (!x->tbuf) {
+		snprintf(err, errlen, "%s: %s", x->out.name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return udp_tx_queue_open(&x->tx, cfg, cap, (uint32_t)(room / longest),
+				 (uint32_t)(room / ipfix_template(IPFIX_TID_IPV4)->rec_len),
+				 err, errlen);
+}
+
 /* ---- messages are made as records come (UDP, file, FIFO) ------------------- */
 
 /* A whole message into a file, or none of it: after a failed or short
@@ -267,15 +299,19 @@ static int file_write(struct ipfix_out *x, const uint8_t *buf, size_t len)
 static void ipx_msg_done(struct ipfix_out *x)
 {
 	struct ipfix_msg *m = &x->msg;
-	uint32_t *seq = m->odid != x->odid ? &x->opts_seq : &x->seq;
+	uint32_t *seq = m->odid != x->acct.odid ? &x->opts_seq : &x->seq;
 	size_t len;
 
 	if (ipfix_msg_empty(m))
 		return;
 	len = ipfix_msg_finish(m, (uint32_t)(clock_wall_ms() / 1000), *seq);
 	*seq += m->records;
-	if (x->uq)
-		udp_enqueue(x, m, len);	/* UDP, or a FIFO */
+	if (x->tx.uq) {
+		struct udp_counts c = { .records = m->records, .flows = m->flows,
+					.packets = m->packets, .octets = m->octets };
+
+		udp_tx_enqueue(&x->tx, m->buf, len, &c);	/* UDP, or a FIFO */
+	}
 	else if (file_write(x, m->buf, len) == 0)
 		ipx_count_sent(x, m, len);
 	else {
@@ -305,7 +341,7 @@ static void ipx_options(struct ipfix_out *x)
 {
 	struct ipfix_stats s;
 
-	if (!x->have_totals)
+	if (!x->acct.have_totals)
 		return;
 	ipx_fill_stats(x, &s);
 	ipx_msg_done(x);
@@ -325,14 +361,14 @@ static void ipx_options(struct ipfix_out *x)
 	for (int i = 0; i < x->n_ifaces; i++) {
 		const struct iface *ifc = &x->ifaces[i];
 
-		if (ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name) ==
+		if (ipfix_msg_add_interface(&x->msg, x->acct.odid, ifc->ifindex, ifc->name) ==
 		    -ENOSPC) {
 			ipx_msg_done(x);
-			ipfix_msg_add_interface(&x->msg, x->odid, ifc->ifindex, ifc->name);
+			ipfix_msg_add_interface(&x->msg, x->acct.odid, ifc->ifindex, ifc->name);
 		}
 	}
 	ipx_msg_done(x);
-	ipfix_msg_set_odid(&x->msg, x->odid);
+	ipfix_msg_set_odid(&x->msg, x->acct.odid);
 	x->opts_due = 0;
 }
 
@@ -361,10 +397,7 @@ static int ipx_record(struct output *o, const struct flow_record *r)
 
 void ipx_take_totals(struct ipfix_out *x, const struct meter_totals *t)
 {
-	if (!t)
-		return;
-	x->totals = *t;
-	x->have_totals = 1;
+	exporter_take_totals(&x->acct, t);
 }
 
 /* The start of every tick: the sweep's totals, and whether the periodic
@@ -393,14 +426,8 @@ static int sync_tick(struct output *o, const struct meter_totals *t)
 	if (x->opts_due)
 		ipx_options(x);
 	ipx_msg_done(x);
-	if (x->uq) {
-		x->tpl_rearmed = 0;
-		if (x->tpl_lost)
-			x->tpl_resend = 1;
-		x->tpl_lost = 0;
-		udp_set_pace(x);
-		udp_pace(x, clock_mono_ns(), x->pace);
-	}
+	if (x->tx.uq)
+		udp_tx_tick(&x->tx);
 	return 0;
 }
 
@@ -412,7 +439,7 @@ void ipx_free(struct ipfix_out *x)
 		freeaddrinfo(x->ai);
 	free(x->q);
 	free(x->inflight);
-	free(x->uq);
+	udp_tx_free(&x->tx);
 	free(x->tbuf);
 	free(x->buf);
 	free(x->ifaces);
@@ -426,17 +453,23 @@ static void sync_close(struct output *o, const struct meter_totals *t)
 	struct ipfix_out *x = to_ipfix(o);
 
 	ipx_take_totals(x, t);
-	while (x->uq_len)
-		udp_drop_head(x);
+	udp_tx_drop_all(&x->tx);
 	/* The final options report what was not sent: they go unpaced, a
 	 * message or two. */
 	if (x->tpl_due)
 		ipx_templates(x);
 	ipx_options(x);
 	ipx_msg_done(x);
-	if (x->uq)
-		udp_pace(x, clock_mono_ns(), UINT32_MAX);
+	if (x->tx.uq)
+		udp_tx_pace(&x->tx, clock_mono_ns(), UINT32_MAX);
 	ipx_free(x);
+}
+
+static uint64_t udp_pump(struct output *o, uint64_t now_ns)
+{
+	struct ipfix_out *x = to_ipfix(o);
+
+	return udp_tx_pace(&x->tx, now_ns, x->tx.pace);
 }
 
 static const struct output_ops file_ops = {
@@ -455,33 +488,6 @@ static const struct output_ops udp_ops = {
 };
 
 /* ---- open -------------------------------------------------------------- */
-
-int ipx_resolve(const struct collector *c, int socktype, struct addrinfo **res,
-		   char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype };
-	int rc = getaddrinfo(c->host, c->port, &hints, res);
-
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot resolve %s: %s", c->uri, c->host,
-			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -ENOENT;
-	}
-	/* connect() would only say EINVAL: a link-local address is on
-	 * every interface, and the URI must say which (RFC 6874). */
-	for (struct addrinfo *ai = *res; ai; ai = ai->ai_next) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ai->ai_addr;
-
-		if (ai->ai_family != AF_INET6 || !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
-		    s6->sin6_scope_id)
-			return 0;
-	}
-	snprintf(err, errlen, "%s: %s is link-local: name its interface, [%s%%IFACE]:%s",
-		 c->uri, c->host, c->host, c->port);
-	freeaddrinfo(*res);
-	*res = NULL;
-	return -EINVAL;
-}
 
 /* A file is written as messages are made. A FIFO is opened without
  * blocking (an open for writing would wait for a reader for ever) and then
@@ -507,10 +513,12 @@ static int open_file(struct ipfix_out *x, const struct collector *c,
 	if (fstat(x->fd, &st) || !S_ISFIFO(st.st_mode))
 		return IPFIX_STREAM_MSG;
 	x->out.ops = &udp_ops;
-	if (udp_queue_open(x, cfg, PIPE_BUF, err, errlen))
+	x->tx.fd = x->fd;
+	x->tx.fifo = 1;
+	if (ipx_udp_queue_open(x, cfg, PIPE_BUF, err, errlen))
 		return -ENOMEM;
-	x->rate = UINT32_MAX;	/* a reader on this host: no buffer to spare it */
-	x->pace = x->rate;
+	x->tx.rate = UINT32_MAX;	/* a reader on this host: no buffer to spare it */
+	x->tx.pace = x->tx.rate;
 	return PIPE_BUF;
 }
 
@@ -525,10 +533,12 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 		return NULL;
 	}
 	x->fd = -1;
+	x->tx.fd = -1;
+	x->tx.out = &x->out;
+	x->tx.ops = &ipx_udp_tx_ops;
 	x->kind = c->kind;
 	snprintf(x->out.name, sizeof(x->out.name), "%s", c->uri);
-	x->odid = cfg->observation_domain;
-	x->exporter_id = ++exporter_ids;
+	exporter_acct_init(&x->acct, cfg->observation_domain);
 	x->refresh_ms = (uint64_t)cfg->template_refresh_s * 1000;
 	/* -i's names; the agent says the rest as it attaches them */
 	for (int i = 0; i < cfg->n_ifaces && i < MAX_IFACES; i++)
@@ -536,16 +546,17 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 	x->tpl_due = 1;
 	x->opts_due = 1;
 	x->out.stats = &x->out.own;
-	x->open_wall_ms = clock_wall_ms();
 	x->next_refresh_ms = clock_mono_ms() + x->refresh_ms;
 
 	switch (c->kind) {
 	case COLLECTOR_UDP:
 		x->out.ops = &udp_ops;
-		cap = udp_open(x, c, cfg->ipfix_mtu, err, errlen);
+		cap = udp_tx_open(&x->tx, c, cfg->ipfix_mtu, ipx_largest_item(), IPFIX_MSG_MAX,
+				  err, errlen);
+		x->fd = x->tx.fd;	/* closed by ipx_free */
 		if (cap < 0)
 			goto fail;
-		if (udp_queue_open(x, cfg, (uint32_t)cap, err, errlen))
+		if (ipx_udp_queue_open(x, cfg, (uint32_t)cap, err, errlen))
 			goto fail;
 		break;
 	case COLLECTOR_TCP:
@@ -566,7 +577,7 @@ struct output *output_ipfix_open(const struct collector *c, const struct bpfix_c
 		snprintf(err, errlen, "%s: %s", c->uri, strerror(ENOMEM));
 		goto fail;
 	}
-	ipfix_msg_init(&x->msg, x->buf, cap, x->odid);
+	ipfix_msg_init(&x->msg, x->buf, cap, x->acct.odid);
 	if (c->kind == COLLECTOR_TCP)
 		tcp_start(x);
 	return &x->out;

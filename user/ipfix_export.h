@@ -2,9 +2,10 @@
 /*
  * The IPFIX exporting processes' own state, shared by the three files that
  * make them: ipfix_export.c (records into messages, files, the templates
- * and options schedule, opening), ipfix_udp.c (the queue and the pacer,
- * for UDP and FIFOs) and ipfix_tcp.c (the TCP session). Nothing else
- * includes it: the agent sees struct output (output.h).
+ * and options schedule, opening, and what IPFIX adds to the UDP
+ * transport of udp_tx.c: templates resent, export time) and ipfix_tcp.c
+ * (the TCP session). Nothing else includes it: the agent sees struct
+ * output (output.h).
  */
 #ifndef BPFIX_IPFIX_EXPORT_H
 #define BPFIX_IPFIX_EXPORT_H
@@ -12,12 +13,10 @@
 #include <netdb.h>
 #include "ipfix.h"
 #include "output.h"
+#include "udp_tx.h"
+#include "exporter.h"
 
 #define IPFIX_STREAM_MSG	16384	/* octets per TCP/file message */
-#define UDP_SNDBUF		(1 << 20) /* octets: what a link may hold behind a burst */
-#define PACE_BURST_MS		5	/* a burst is at most this long at --export-rate */
-#define PACE_RETRY_NS		1000000	/* a full local socket buffer: try again */
-#define UDP_QUEUE_SPARE_SLOTS	64	/* messages beyond the full ones (partial, options) */
 #define TCP_BACKOFF_MIN_MS	1000	/* first reconnect delay, doubled per failure */
 #define TCP_BACKOFF_MAX_MS	30000
 #define TCP_CONNECT_TIMEOUT_MS	10000	/* a connect() still pending is abandoned */
@@ -44,8 +43,7 @@ struct ipfix_out {
 	enum collector_kind kind;
 
 	/* configuration, copied so the caller's struct may go away */
-	uint32_t odid;
-	uint32_t exporter_id;		/* exportingProcessId: 1, 2, ... in open order */
+	struct exporter_acct acct;	/* domain, id, what its statistics report */
 	uint64_t refresh_ms;
 	/* the interface table options record: the interfaces the agent
 	 * follows now (output_ops.iface), cap_ifaces of room */
@@ -60,32 +58,14 @@ struct ipfix_out {
 	int tpl_due;			/* (options) templates before the next data */
 	int opts_due;			/* options records with the next message */
 	uint64_t next_refresh_ms;	/* monotonic */
-	struct meter_totals totals;	/* as of the last tick */
-	int have_totals;
-	uint64_t octets_sent;		/* exportedOctetTotalCount */
-	uint64_t open_wall_ms;
-	uint64_t first_drop_ms, last_drop_ms;
 
 	int fd;				/* UDP, TCP, file */
 	uint64_t file_off;		/* file: octets of whole messages written */
 
-	/* UDP: finished messages waiting for the pacer */
-	uint8_t *uq;			/* uq_slots slots of uq_slot_size octets */
-	size_t uq_slot_size;
-	uint32_t uq_slots, uq_head, uq_len;
-	uint64_t uq_records, uq_cap;	/* flow records queued, and the most allowed */
-	uint64_t rate;			/* --export-rate: records a second at most */
-	uint64_t pace;			/* ... for this sweep interval */
-	uint64_t sweep_ms;
-	double tokens;			/* records that may go now */
-	double burst;			/* ... at most */
-	uint64_t tok_ns;		/* monotonic time of the last refill */
-	uint32_t uq_burst_min;		/* records: a burst holds a full flow message */
+	/* UDP and FIFOs: finished messages wait for the pacer (udp_tx.h);
+	 * tx.uq is NULL for TCP and plain files */
+	struct udp_tx tx;
 	uint8_t *tbuf;			/* templates resent after a refused send */
-	int tpl_lost;			/* a send was refused since the last tick */
-	int tpl_resend;			/* templates go again ahead of the next data ... */
-	int tpl_rearmed;		/* ... which a refusal asked for once this sweep */
-	uint32_t seq_next_out;		/* ... with that message's sequence number */
 
 	/* TCP */
 	struct addrinfo *ai;
@@ -126,20 +106,6 @@ size_t ipx_largest_item(void);
 void ipx_take_totals(struct ipfix_out *x, const struct meter_totals *t);
 uint64_t ipx_tick_begin(struct ipfix_out *x, const struct meter_totals *t);
 void ipx_free(struct ipfix_out *x);
-int ipx_resolve(const struct collector *c, int socktype, struct addrinfo **res,
-		char *err, size_t errlen);
-
-/* ---- ipfix_udp.c ---- */
-/* Open the UDP socket; returns the message size for --ipfix-mtu. */
-int udp_open(struct ipfix_out *x, const struct collector *c, uint32_t mtu,
-	     char *err, size_t errlen);
-int udp_queue_open(struct ipfix_out *x, const struct bpfix_config *cfg, uint32_t cap,
-		   char *err, size_t errlen);
-void udp_enqueue(struct ipfix_out *x, const struct ipfix_msg *m, size_t len);
-void udp_drop_head(struct ipfix_out *x);
-uint64_t udp_pace(struct ipfix_out *x, uint64_t now_ns, uint64_t rate);
-void udp_set_pace(struct ipfix_out *x);
-uint64_t udp_pump(struct output *o, uint64_t now_ns);
 
 /* ---- ipfix_tcp.c ---- */
 /* Set @x up as a TCP session to @c and try to connect (a collector that

@@ -138,7 +138,7 @@ static void tcp_build(struct ipfix_out *x)
 
 	ipfix_msg_reset(m);
 	x->pend_tpl = x->tpl_due;
-	x->pend_opts = x->opts_due && x->have_totals;
+	x->pend_opts = x->opts_due && x->acct.have_totals;
 	if (x->pend_tpl)
 		ipx_add_templates(m);
 	if (x->pend_opts) {
@@ -148,7 +148,7 @@ static void tcp_build(struct ipfix_out *x)
 		for (size_t i = 0; i < ARRAY_SIZE(ipx_stats_tids); i++)
 			ipfix_msg_add_stats(m, ipx_stats_tids[i], &s);
 		for (int i = 0; i < x->n_ifaces; i++)
-			ipfix_msg_add_interface(m, x->odid, x->ifaces[i].ifindex,
+			ipfix_msg_add_interface(m, x->acct.odid, x->ifaces[i].ifindex,
 						x->ifaces[i].name);
 	}
 	x->pend_q = 0;
@@ -230,7 +230,7 @@ static void tcp_pump(struct ipfix_out *x, int flush)
 		}
 		if (x->if_len == TCP_INFLIGHT)
 			return;		/* wait for acknowledgements */
-		if (!x->tpl_due && !(x->opts_due && x->have_totals) &&
+		if (!x->tpl_due && !(x->opts_due && x->acct.have_totals) &&
 		    (!x->q_len || (!flush && x->q_len < x->batch)))
 			return;
 		tcp_build(x);
@@ -301,9 +301,9 @@ static void tcp_close(struct output *o, const struct meter_totals *t)
 			break;
 		tcp_pump(x, 1);
 		if (x->state != TCP_UP ||
-		    (!x->pending && !x->q_len && !(x->opts_due && x->have_totals) && !x->if_len))
+		    (!x->pending && !x->q_len && !(x->opts_due && x->acct.have_totals) && !x->if_len))
 			break;
-		if (!x->pending && !x->q_len && !(x->opts_due && x->have_totals)) {
+		if (!x->pending && !x->q_len && !(x->opts_due && x->acct.have_totals)) {
 			/* all written: wait for the acknowledgements */
 			if (!left)
 				break;
@@ -337,7 +337,7 @@ int tcp_open(struct ipfix_out *x, const struct collector *c, const struct bpfix_
 	     char *err, size_t errlen)
 {
 	x->out.ops = &tcp_ops;
-	if (ipx_resolve(c, SOCK_STREAM, &x->ai, err, errlen))
+	if (output_resolve(c, SOCK_STREAM, &x->ai, err, errlen))
 		return -1;
 	x->q_cap = cfg->tcp_queue_records ? cfg->tcp_queue_records : 1;
 	/* calloc: pages are only backed once the queue reaches them */

@@ -100,7 +100,8 @@ static const struct {
 	  "Packets in the records not sent."),
 	F(octets_not_sent, "bpfix_collector_bytes_not_sent_total",
 	  "IP octets in the records not sent."),
-	F(messages, "bpfix_collector_messages_total", "IPFIX messages sent."),
+	F(messages, "bpfix_collector_messages_total",
+	  "IPFIX messages (NetFlow export packets) sent."),
 	F(errors, "bpfix_collector_errors_total", "Transport errors the output saw."),
 #undef F
 };
@@ -196,6 +197,12 @@ void metrics_format(FILE *f, const struct metrics_snapshot *s)
 				     *(const uint64_t *)((const char *)&s->out[i].st +
 							 out_fields[j].off));
 	}
+	family(f, "bpfix_collector_records_unsupported_total", "counter",
+	       "Of the records not sent: those the output's format cannot carry "
+	       "(IPv6 and non-IP flows into NetFlow v5).");
+	for (i = 0; i < s->n_out; i++)
+		put_labelled(f, "bpfix_collector_records_unsupported_total", "collector",
+			     s->out[i].name, s->out[i].unsupported);
 
 	for (j = 0; j < 2; j++) {
 		const char *name = j ? "bpfix_interface_bytes_total" :

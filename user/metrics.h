@@ -64,6 +64,7 @@ struct metrics_iface {
 struct metrics_output {
 	char name[sizeof(((struct output *)0)->name)];	/* collector URI, or "stdout" */
 	struct output_stats st;
+	uint64_t unsupported;		/* struct output's records_unsupported */
 };
 
 /* What one sweep left: every figure /metrics shows. Counters count since

@@ -3,8 +3,10 @@
  * writes fail or work again (one line on stderr per change, never one per
  * record). */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include "output.h"
 
 void output_count_sent(struct output_stats *s, uint64_t records, uint64_t packets,
@@ -46,4 +48,31 @@ void output_write_ok(struct output *o)
 		fprintf(stderr, "bpfix: %s: writes work again\n", o->name);
 	o->write_error = 0;
 	o->failing = 0;
+}
+
+int output_resolve(const struct collector *c, int socktype, struct addrinfo **res,
+		   char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype };
+	int rc = getaddrinfo(c->host, c->port, &hints, res);
+
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot resolve %s: %s", c->uri, c->host,
+			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -ENOENT;
+	}
+	/* connect() would only say EINVAL: a link-local address is on
+	 * every interface, and the URI must say which (RFC 6874). */
+	for (struct addrinfo *ai = *res; ai; ai = ai->ai_next) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ai->ai_addr;
+
+		if (ai->ai_family != AF_INET6 || !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
+		    s6->sin6_scope_id)
+			return 0;
+	}
+	snprintf(err, errlen, "%s: %s is link-local: name its interface, [%s%%IFACE]:%s",
+		 c->uri, c->host, c->host, c->port);
+	freeaddrinfo(*res);
+	*res = NULL;
+	return -EINVAL;
 }

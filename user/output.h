@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Outputs: where flow records go. One interface for the stdout printers
- * (text, JSON lines) and the IPFIX exporting processes (UDP, TCP, file);
+ * (text, JSON lines), the IPFIX exporting processes (UDP, TCP, file) and
+ * the NetFlow v9 and v5 ones (UDP);
  * the agent holds a list of them and hands each record to all.
  */
 #ifndef BPFIX_OUTPUT_H
@@ -62,7 +63,7 @@ struct output_stats {
 	uint64_t records_not_sent;	/* dropped (queue full, collector gone) */
 	uint64_t packets_not_sent;
 	uint64_t octets_not_sent;
-	uint64_t messages;		/* IPFIX messages sent */
+	uint64_t messages;		/* IPFIX messages (NetFlow export packets) sent */
 	uint64_t errors;		/* transport errors seen */
 };
 
@@ -73,6 +74,10 @@ struct output {
 	 * that a restarted agent learns what a killed one never sent. */
 	struct output_stats *stats;
 	struct output_stats own;
+	/* of stats->records_not_sent: those the format cannot carry (IPv6,
+	 * non-IP into NetFlow v5); not in output_stats, whose layout the
+	 * journal keeps (journal.h) */
+	uint64_t records_unsupported;
 	int gone;			/* nobody reads it any more (EPIPE): agent_outputs_gone() */
 	int failing;			/* its last write failed: exit status 1 */
 	int write_error;		/* the errno last said on stderr */
@@ -91,6 +96,13 @@ void output_write_failed(struct output *o, int err);
 /* A write worked: "works again" if it was failing. */
 void output_write_ok(struct output *o);
 
+/* getaddrinfo for a collector's host and port, or one line in @err (a
+ * name that does not resolve, a link-local address without its
+ * interface). */
+struct addrinfo;
+int output_resolve(const struct collector *c, int socktype, struct addrinfo **res,
+		   char *err, size_t errlen);
+
 /* stdout: one readable line per record, or one JSON object per line. */
 struct output *output_text_open(FILE *f, enum out_format format, char *err, size_t errlen);
 
@@ -100,6 +112,10 @@ struct output *output_text_open(FILE *f, enum out_format format, char *err, size
  * down is not an error: it is retried. */
 struct output *output_ipfix_open(const struct collector *c, const struct bpfix_config *cfg,
 				 char *err, size_t errlen);
+
+/* NetFlow v9 or v5 exporting process to one UDP collector (netflow_export.c). */
+struct output *output_netflow_open(const struct collector *c, const struct bpfix_config *cfg,
+				   char *err, size_t errlen);
 
 /* Format one record as text or JSON into @buf (no newline). Returns the
  * length (snprintf semantics). Used by the stdout output and tests. */

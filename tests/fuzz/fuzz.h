@@ -188,7 +188,7 @@ static inline long fuzz_decimal(const char *s)
 static inline void fuzz_check_collector(const char *uri, const struct collector *c)
 {
 	const char *rest, *portstr;
-	size_t hostlen;
+	size_t hostlen, scheme = 6;
 	unsigned long port;
 
 	FUZZ_ASSERT(strnlen(c->uri, sizeof(c->uri)) < sizeof(c->uri), "uri not terminated");
@@ -206,6 +206,14 @@ static inline void fuzz_check_collector(const char *uri, const struct collector 
 	case COLLECTOR_TCP:
 		FUZZ_ASSERT(!strncmp(uri, "tcp://", 6), "'%s' taken as TCP", uri);
 		break;
+	case COLLECTOR_NETFLOW9:
+		FUZZ_ASSERT(!strncmp(uri, "netflow9://", 11), "'%s' taken as NetFlow v9", uri);
+		scheme = 11;
+		break;
+	case COLLECTOR_NETFLOW5:
+		FUZZ_ASSERT(!strncmp(uri, "netflow5://", 11), "'%s' taken as NetFlow v5", uri);
+		scheme = 11;
+		break;
 	default:
 		FUZZ_ASSERT(0, "'%s': collector kind %d", uri, (int)c->kind);
 	}
@@ -213,7 +221,7 @@ static inline void fuzz_check_collector(const char *uri, const struct collector 
 	FUZZ_ASSERT(hostlen > 0 && hostlen < sizeof(c->host), "'%s': host length %zu", uri,
 		    hostlen);
 	port = fuzz_check_port(c->port, sizeof(c->port));
-	rest = uri + 6;
+	rest = uri + scheme;
 	if (rest[0] == '[') {
 		FUZZ_ASSERT(!memcmp(rest + 1, c->host, hostlen) && rest[1 + hostlen] == ']' &&
 			    rest[2 + hostlen] == ':', "'%s': host '%s'", uri, c->host);

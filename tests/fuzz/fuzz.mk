@@ -18,7 +18,7 @@
 FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
-FUZZ_AGENT  := clock community_id config errline ipfix links output output_text
+FUZZ_AGENT  := clock community_id config errline ipfix links netflow output output_text
 FUZZ_OBJS   := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_AGENT))
 FUZZ_RT     := $(wildcard $(shell $(CLANG) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-$(shell uname -m).a)
 

@@ -13,7 +13,9 @@
 
 static void canonical(const struct collector *c, char *out, size_t len)
 {
-	const char *scheme = c->kind == COLLECTOR_UDP ? "udp" : "tcp";
+	const char *scheme = c->kind == COLLECTOR_UDP ? "udp" :
+			     c->kind == COLLECTOR_TCP ? "tcp" :
+			     c->kind == COLLECTOR_NETFLOW9 ? "netflow9" : "netflow5";
 
 	if (strchr(c->host, ':') || c->host[0] == '[')
 		snprintf(out, len, "%s://[%s]:%s", scheme, c->host, c->port);

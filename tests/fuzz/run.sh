@@ -37,6 +37,7 @@ describe() {
 	fuzz_config) echo "command line (config_parse)" ;;
 	fuzz_uri)    echo "collector URIs (config_parse_collector)" ;;
 	fuzz_ipfix)  echo "IPFIX encoder: messages decoded back" ;;
+	fuzz_netflow) echo "NetFlow v9 and v5 encoders: packets decoded back" ;;
 	fuzz_format) echo "text and JSON formats" ;;
 	fuzz_netlink) echo "rtnetlink link messages (links_parse)" ;;
 	*)           echo "$1" ;;

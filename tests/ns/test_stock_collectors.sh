@@ -30,6 +30,7 @@
 #   env BUILD=build sh tests/ns/test_stock_collectors.sh
 #   IDLE_FLOWS=50000 STOP_FLOWS=100000   the bursts
 #   BPFIX_ARGS="--export-rate 40000"     more bpfix arguments (benchmarks)
+#   SCHEME=netflow9 (or netflow5)        export NetFlow instead of IPFIX (udp)
 #   BPFIX=/path/to/bpfix                 the binary under test
 #   BPFIX_TEST_KEEP=1                    leave namespaces up (see lib.sh)
 # shellcheck source=tests/ns/lib.sh
@@ -39,6 +40,7 @@ BPFIX=${BPFIX:-$BUILD/bpfix}
 IDLE_FLOWS=${IDLE_FLOWS:-50000}
 STOP_FLOWS=${STOP_FLOWS:-100000}
 BPFIX_ARGS=${BPFIX_ARGS:-}
+SCHEME=${SCHEME:-udp}
 NF_PORT=4739
 PM_PORT=2100
 OTHERHOST=02:00:00:00:0c:0c	# the frames' destination: not B's MAC
@@ -122,7 +124,7 @@ stored_pmacct() {
 FLOWS=$(( (ALL + 65535) / 65536 * 65536 ))
 # shellcheck disable=SC2086 # BPFIX_ARGS is words
 agent_start sc "$NS_B" "$IF_B" --flows "$FLOWS" --idle-timeout "$IDLE" --active-timeout 600 \
-	-c "udp://127.0.0.1:$NF_PORT" -c "udp://127.0.0.1:$PM_PORT" $BPFIX_ARGS
+	-c "$SCHEME://127.0.0.1:$NF_PORT" -c "$SCHEME://127.0.0.1:$PM_PORT" $BPFIX_ARGS
 RATE=$(printf '%s\n' "$BPFIX_ARGS" | sed -n 's/.*--export-rate[ =]\([0-9]*\).*/\1/p')
 RATE=${RATE:-$("$BPFIX" -h | sed -n 's/.*(default \([0-9]*\): what a stock collector takes).*/\1/p')}
 info "bpfix --flows $FLOWS ${BPFIX_ARGS:-(default export settings)}: ${RATE:-?} records/s"
