@@ -60,6 +60,19 @@ struct {
 	__type(value, struct frag_ports);
 } frag_table SEC(".maps");
 
+/* --dedup (include/bpfix.h, ONE PACKET, ONE COUNT), set by the agent before
+ * load. Off, the verifier drops the whole hook as dead code: a packet costs
+ * what it did without it. */
+const volatile __u8 dedup_enabled = 0;
+const volatile __u64 dedup_window_ns = DEDUP_WINDOW_NS;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << DEDUP_SLOTS_LOG2);
+	__type(key, __u32);
+	__type(value, struct dedup_entry);
+} dedup_recent SEC(".maps");
+
 /* The agent's flow table (include/bpfix.h, struct flowtab_entry), here for
  * its BTF: no program touches it. The agent creates it beside its journal
  * (user/journal.h), --flows elements, so `bpftool map dump` names every
@@ -272,6 +285,109 @@ counted:
 	(&s->table_octets_0)[slot] += d.octets;
 }
 
+/* The fingerprint of a parsed IPv4 or IPv6 packet whose IP header starts
+ * at @ip_off (include/bpfix.h, ONE PACKET, ONE COUNT). Returns 0, or -1 when
+ * the bytes cannot be read (the packet is then metered as usual). */
+static __always_inline int dedup_fingerprint(void *ctx, const int kind, __u32 ip_off,
+					     const struct flow_key *key,
+					     const struct packet_meta *m, __u32 *fp)
+{
+	struct cursor c = { .ctx = ctx };
+	__u8 *b = (__u8 *)fp;
+	__u8 l4 = key->protocol;	/* the L4 header begins the window; 0: not */
+	__u32 hdr, n;
+	int csum = -1;	/* offset of the L4 checksum in the window, -1: none there */
+
+	__builtin_memset(fp, 0, DEDUP_FP_WORDS * 4);
+	if (key->ip_version == 4) {
+		if (frame_load(&c, kind, ip_off, b, 20))
+			return -1;
+		hdr = (b[0] & 0x0f) * 4;
+		b[1] &= ~0x03;		/* ECN */
+		b[8] = 0;		/* TTL */
+		b[10] = 0;		/* header checksum */
+		b[11] = 0;
+		if (m->is_fragment == FRAG_LATER)
+			l4 = 0;		/* payload, no L4 header */
+	} else {
+		if (frame_load(&c, kind, ip_off, b, 40))
+			return -1;
+		hdr = 40;
+		b[1] &= ~0x30;		/* ECN */
+		b[7] = 0;		/* hop limit */
+		if (b[6] != l4)
+			l4 = 0;		/* extension headers come first */
+	}
+	if (l4 == IPPROTO_TCP_)
+		csum = 16;
+	else if (l4 == IPPROTO_UDP_ || l4 == IPPROTO_UDPLITE_)
+		csum = 6;
+	else if (l4 == IPPROTO_ICMP_ || l4 == IPPROTO_ICMPV6_)
+		csum = 2;
+	if (m->ip_len <= hdr)
+		return 0;
+	n = m->ip_len - hdr;
+	if (n > DEDUP_L4_BYTES)
+		n = DEDUP_L4_BYTES;
+	/* The verifier lost n > 0 in the subtraction above; say 1..32 again
+	 * where the compiler cannot fold it away. */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (DEDUP_L4_BYTES - 1)) + 1;
+	if (frame_load(&c, kind, ip_off + hdr, b + DEDUP_IP_BYTES, n))
+		return -1;
+	if (csum >= 0) {
+		b[DEDUP_IP_BYTES + (csum & 31)] = 0;
+		b[DEDUP_IP_BYTES + ((csum + 1) & 31)] = 0;
+	}
+	return 0;
+}
+
+/*
+ * --dedup: has this CPU metered the packet on some interface within the
+ * window? If not, remember it here and now. A second and third sighting
+ * both match the first: the window runs from where the packet was metered.
+ */
+static __always_inline int dedup_seen(void *ctx, const int kind, __u32 ip_off,
+				      const struct flow_key *key, const struct packet_meta *m)
+{
+	__u32 fp[DEDUP_FP_WORDS];
+	struct dedup_entry *e;
+	__u32 diff = 0, slot;
+	__u64 h = 0, now;
+	int i;
+
+	if (key->ip_version != 4 && key->ip_version != 6)
+		return 0;
+	if (dedup_fingerprint(ctx, kind, ip_off, key, m, fp))
+		return 0;
+	for (i = 0; i < DEDUP_FP_WORDS; i++)
+		h = (h ^ fp[i]) * 0x9e3779b97f4a7c15ULL;
+	slot = h >> (64 - DEDUP_SLOTS_LOG2);
+	e = bpf_map_lookup_elem(&dedup_recent, &slot);
+	if (!e)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	for (i = 0; i < DEDUP_FP_WORDS; i++)
+		diff |= e->fp[i] ^ fp[i];
+	if (!diff && e->seen_ns && now - e->seen_ns <= dedup_window_ns)
+		return 1;
+	__builtin_memcpy(e->fp, fp, sizeof(fp));
+	e->seen_ns = now;
+	e->ifindex = key->ifindex;
+	return 0;
+}
+
+/* A duplicate's count: what meter() would have added to the flow. */
+static __always_inline void count_duplicate(struct bpfix_stats *s, const struct packet_meta *m,
+					    __u32 segs, __u32 gso_size)
+{
+	struct packet_delta d;
+
+	packet_delta(m, segs, gso_size, &d);
+	s->duplicate_packets += d.packets;
+	s->duplicate_octets += d.octets;
+}
+
 static __always_inline struct bpfix_stats *stats_slot(void)
 {
 	__u32 zero = 0;
@@ -308,6 +424,10 @@ int bpfix_xdp(struct xdp_md *ctx)
 		not_metered(s, m.frame_len);
 		return XDP_PASS;
 	}
+	if (dedup_enabled && dedup_seen(ctx, FRAME_XDP, m.l2_hdr_len, &key, &m)) {
+		count_duplicate(s, &m, 1, 0);
+		return XDP_PASS;
+	}
 	meter(&key, &m, s, 1, 0);
 	return XDP_PASS;
 }
@@ -338,6 +458,12 @@ static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
 	if (parse_frame(skb, FRAME_TC, data, data_end, skb->vlan_present, skb->vlan_tci,
 			&key, &m) < 0) {
 		not_metered(s, m.frame_len);
+		return TC_ACT_UNSPEC_;
+	}
+	/* A tag taken out of the data is in l2_hdr_len, not before the IP header. */
+	if (dedup_enabled && dedup_seen(skb, FRAME_TC, m.l2_hdr_len - (skb->vlan_present ? 4 : 0),
+					&key, &m)) {
+		count_duplicate(s, &m, skb->gso_segs, skb->gso_size);
 		return TC_ACT_UNSPEC_;
 	}
 	meter(&key, &m, s, skb->gso_segs, skb->gso_size);

@@ -79,6 +79,7 @@ struct bpfix_config {
 	uint64_t memory;		/* --memory bytes; 0: not given (budget.h) */
 	struct memory_budget mem;	/* what budget_configure derived (zero before) */
 	int uniflow;			/* 1: one record per direction */
+	int dedup;			/* 1: a packet seen on several interfaces counts once */
 	uint32_t observation_domain;
 	char pin_path[PATH_MAX];
 	int verbose;

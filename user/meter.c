@@ -320,6 +320,7 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->skel = bpfix__open();
 	if (!m->skel)
 		return err_line(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	m->skel->rodata->dedup_enabled = cfg->dedup ? 1 : 0;
 	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
 	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {
