@@ -1,0 +1,278 @@
+#!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=sh
+# shellcheck disable=SC2016 # python programs in single quotes
+# --dedup (README, "One packet, one count"): a packet that crosses two
+# metered interfaces of one node is counted once, in the records of the
+# first interface that saw it, and once more as a duplicate; without
+# --dedup it is in the records of both.
+#
+# Two nodes, each a namespace N between two "pods" P1 and P2 (namespaces
+# with one veth each, IPv6 off, neighbours permanent: only what the test
+# sends crosses), the agent in N metering both of N's veth ends, v1 and v2,
+# in TC mode (ingress and egress):
+#   bridge  v1 and v2 are ports of a bridge (both ends of a bridge);
+#   routed  N routes between them (a pod veth and the NIC: TTL, MACs and
+#           the IP checksum change between the two sightings).
+# P1 sends COUNT UDP datagrams of distinct payloads to P2, one at a time,
+# and P2 answers each (two clients, pinned to different CPUs, so both
+# CPUs carry traffic). Ground truth is what the python ends counted:
+# requests sent by P1 and received by P2, answers sent by P2 and received
+# by P1. With --dedup the records must hold the requests exactly on v1
+# (ingress) and the answers exactly on v2 (ingress), nothing of them on the
+# second interface, and the -v exit line's duplicates must equal requests
+# plus answers (every second sighting recognised: the measurement of
+# whether a packet crosses both hooks on one CPU). Without --dedup each
+# count is in the records of both interfaces and duplicates is 0.
+# A TCP transfer over the bridge (GSO aggregates) with --dedup: no packet
+# of it in the second interface's records, and the packets in the first's
+# equal the duplicates.
+#
+#   env BUILD=build sh tests/ns/test_dedup.sh
+#   COUNT=500              requests per client
+#   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
+# shellcheck source=tests/ns/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BPFIX=${BPFIX:-$BUILD/bpfix}
+COUNT=${COUNT:-500}
+DPORT=7000 SPORT0=41000
+AGENT_ARGS="-f json --uniflow --idle-timeout 60 --sweep-interval 100"
+
+use_python3
+need_root
+need_cmds ip nsenter python3 taskset nproc
+need_bpffs
+need_file "$BPFIX" "run make $BPFIX"
+
+# quiet_ns NAME: a namespace with IPv6 off before any link exists.
+quiet_ns() {
+	netns_create "$1"
+	# shellcheck disable=SC2016 # for the inner sh
+	nsx "$1" sh -c 'for f in all default; do
+		echo 1 > /proc/sys/net/ipv6/conf/$f/disable_ipv6; done' ||
+		fail "cannot disable IPv6 in $1"
+}
+
+# node TAG bridge|routed: namespaces N (node), P1, P2 (pods), veths
+# P1:eth0 - N:v1 and P2:eth0 - N:v2, joined by a bridge or routing. Sets
+# NS_N NS_P1 NS_P2 IP_P1 IP_P2.
+node() {
+	NS_N=bpfix-$$-$1-n NS_P1=bpfix-$$-$1-p1 NS_P2=bpfix-$$-$1-p2
+	for _nd_ns in "$NS_N" "$NS_P1" "$NS_P2"; do
+		quiet_ns "$_nd_ns"
+	done
+	ip link add eth0 netns "$NS_P1" type veth peer name v1 netns "$NS_N" &&
+	ip link add eth0 netns "$NS_P2" type veth peer name v2 netns "$NS_N" ||
+		fail "cannot create the veth pairs of $1"
+	_nd_m1=$(mac_of "$NS_P1" eth0) _nd_m2=$(mac_of "$NS_P2" eth0)
+	if [ "$2" = bridge ]; then
+		IP_P1=10.77.0.1 IP_P2=10.77.0.2
+		ip -n "$NS_N" link add br0 type bridge stp_state 0 &&
+		ip -n "$NS_N" link set v1 master br0 &&
+		ip -n "$NS_N" link set v2 master br0 &&
+		ip -n "$NS_N" link set br0 up &&
+		ip -n "$NS_P1" addr add "$IP_P1/24" dev eth0 &&
+		ip -n "$NS_P2" addr add "$IP_P2/24" dev eth0 &&
+		ip -n "$NS_P1" neigh replace "$IP_P2" dev eth0 nud permanent lladdr "$_nd_m2" &&
+		ip -n "$NS_P2" neigh replace "$IP_P1" dev eth0 nud permanent lladdr "$_nd_m1" ||
+			fail "cannot configure the bridge of $1"
+	else
+		IP_P1=10.78.1.2 IP_P2=10.78.2.2
+		ip -n "$NS_N" addr add 10.78.1.1/24 dev v1 &&
+		ip -n "$NS_N" addr add 10.78.2.1/24 dev v2 &&
+		ip -n "$NS_P1" addr add "$IP_P1/24" dev eth0 &&
+		ip -n "$NS_P2" addr add "$IP_P2/24" dev eth0 &&
+		nsx "$NS_N" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' &&
+		ip -n "$NS_N" neigh replace "$IP_P1" dev v1 nud permanent lladdr "$_nd_m1" &&
+		ip -n "$NS_N" neigh replace "$IP_P2" dev v2 nud permanent lladdr "$_nd_m2" &&
+		ip -n "$NS_P1" neigh replace 10.78.1.1 dev eth0 nud permanent \
+			lladdr "$(mac_of "$NS_N" v1)" &&
+		ip -n "$NS_P2" neigh replace 10.78.2.1 dev eth0 nud permanent \
+			lladdr "$(mac_of "$NS_N" v2)" ||
+			fail "cannot configure the routing of $1"
+	fi
+	for _nd_ns in "$NS_N" "$NS_P1" "$NS_P2"; do
+		for _nd_if in $(ip -n "$_nd_ns" -o link show | sed -n 's/^[0-9]*: \([a-z0-9]*\)[@:].*/\1/p'); do
+			ip -n "$_nd_ns" link set "$_nd_if" up || fail "cannot set $_nd_if up in $_nd_ns"
+		done
+	done
+	if [ "$2" = routed ]; then
+		ip -n "$NS_P1" route add default via 10.78.1.1 &&
+		ip -n "$NS_P2" route add default via 10.78.2.1 ||
+			fail "cannot add the pods' routes in $1"
+	fi
+}
+
+# P2 answers each datagram with its own payload; P1's clients send COUNT
+# each, one at a time, and print "sent answered"; the server prints what it
+# received and answered once it has seen CLIENTS * COUNT or 5 s of silence.
+_server_py='
+import socket, sys
+port, want = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", port))
+s.settimeout(5)
+open(sys.argv[3], "w").close()
+got = sent = 0
+try:
+    while got < want:
+        data, peer = s.recvfrom(2048)
+        got += 1
+        sent += s.sendto(data, peer) == len(data)
+except socket.timeout:
+    pass
+print(got, sent)
+'
+_client_py='
+import socket, sys
+dst, port, sport, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", sport))
+s.settimeout(1)
+sent = answered = 0
+for i in range(count):
+    payload = b"%d:%d:" % (sport, i) + b"\x5a" * 64
+    if s.sendto(payload, (dst, port)) == len(payload):
+        sent += 1
+    try:
+        answered += s.recv(2048) == payload
+    except socket.timeout:
+        pass
+print(sent, answered)
+'
+
+# exchange: the two clients against the server; sets REQ (requests sent,
+# all received) and ANS (answers sent, all received).
+exchange() {
+	rm -f "$TEST_TMP/ready"
+	bg "$NS_P2" python3 -c "$_server_py" "$DPORT" $((2 * COUNT)) "$TEST_TMP/ready" \
+		>"$TEST_TMP/server"
+	_ex_srv=$!
+	wait_file "$TEST_TMP/ready" "UDP server" "$_ex_srv"
+	_ex_cpus=$(nproc)
+	for _ex_i in 0 1; do
+		nsenter --net="$NETNS_DIR/$NS_P1" taskset -c $((_ex_i % _ex_cpus)) \
+			python3 -c "$_client_py" "$IP_P2" "$DPORT" $((SPORT0 + _ex_i)) "$COUNT" \
+			>"$TEST_TMP/client.$_ex_i" &
+		bg_track $!
+		eval "_ex_c$_ex_i=\$!"
+	done
+	# shellcheck disable=SC2154 # set by the eval above
+	for _ex_p in "$_ex_c0" "$_ex_c1"; do
+		wait "$_ex_p"
+		bg_untrack "$_ex_p"
+	done
+	stop "$_ex_srv" - 10
+	read -r _ex_got _ex_ans <"$TEST_TMP/server" || fail "the UDP server reported nothing"
+	REQ=0 _ex_back=0
+	for _ex_i in 0 1; do
+		read -r _ex_s _ex_a <"$TEST_TMP/client.$_ex_i" || fail "client $_ex_i reported nothing"
+		REQ=$((REQ + _ex_s)) _ex_back=$((_ex_back + _ex_a))
+	done
+	ANS=$_ex_ans
+	check_eq "requests received by P2 = sent by P1" "$_ex_got" "$REQ"
+	check_eq "answers received by P1 = sent by P2" "$_ex_back" "$ANS"
+}
+
+# exit_duplicates: the duplicates of -v's exit line.
+exit_duplicates() {
+	grep '^bpfix exit: ' "$AGENT_ERR" | sed -n 's/.* | duplicates \([0-9]*\) | .*/\1/p' |
+		grep . || echo '?'
+}
+
+# udp_in IF DIRECTION: packets of the exchange's UDP flows in the records
+# of IF in DIRECTION (requests to DPORT, answers from it).
+udp_in() {
+	echo $(($(rec_sum "$RECS" packets interface="$1" direction="$2" protocol=17 dport="$DPORT") +
+		$(rec_sum "$RECS" packets interface="$1" direction="$2" protocol=17 sport="$DPORT")))
+}
+
+# run_case TAG bridge|routed dedup|nodedup
+run_case() {
+	_rc_name="$2, $3"
+	info "--- $_rc_name"
+	node "$1" "$2"
+	_rc_flag=
+	[ "$3" = dedup ] && _rc_flag=--dedup
+	# shellcheck disable=SC2086 # AGENT_ARGS is a list of words
+	agent_start "$1" "$NS_N" v1 -i v2 $AGENT_ARGS $_rc_flag
+	exchange
+	sleep 0.3
+	agent_stop "$NS_N" v1
+	nothing_left "$NS_N" v2 "$AGENT_PIN"
+	agent_records "$1"
+	records_sane
+	check_eq "$_rc_name: -v exit line: lost" \
+		"$(exit_counter lost_flows)/$(exit_counter lost_packets)" "0/0"
+	if [ "$3" = dedup ]; then
+		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
+		check_eq "$_rc_name: requests in v2 egress records" "$(udp_in v2 egress)" 0
+		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
+		check_eq "$_rc_name: answers in v1 egress records" "$(udp_in v1 egress)" 0
+		check_eq "$_rc_name: duplicates (-v exit line) = requests + answers" \
+			"$(exit_duplicates)" $((REQ + ANS))
+	else
+		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
+		check_eq "$_rc_name: requests in v2 egress records" "$(udp_in v2 egress)" "$REQ"
+		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
+		check_eq "$_rc_name: answers in v1 egress records" "$(udp_in v1 egress)" "$ANS"
+		check_eq "$_rc_name: duplicates (-v exit line)" "$(exit_duplicates)" 0
+	fi
+}
+
+_tcp_server_py='
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", int(sys.argv[1])))
+s.listen(1)
+open(sys.argv[2], "w").close()
+c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    n += len(b)
+print(n)
+'
+
+# tcp_case TAG: a TCP transfer over a bridge with --dedup.
+tcp_case() {
+	info "--- bridge, TCP, dedup"
+	node "$1" bridge
+	agent_start "$1" "$NS_N" v1 -i v2 -f json --uniflow --sweep-interval 100 --dedup
+	rm -f "$TEST_TMP/ready"
+	bg "$NS_P2" python3 -c "$_tcp_server_py" "$DPORT" "$TEST_TMP/ready" >"$TEST_TMP/tcp"
+	_tc_srv=$!
+	wait_file "$TEST_TMP/ready" "TCP server" "$_tc_srv"
+	nsx_timeout 30 "$NS_P1" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"\x5a" * (8 << 20))
+s.close()' "$IP_P2" "$DPORT" || fail "the TCP transfer failed"
+	stop "$_tc_srv" - 10
+	check_eq "bytes the TCP server received" "$(cat "$TEST_TMP/tcp")" $((8 << 20))
+	sleep 0.3
+	agent_stop
+	agent_records "$1"
+	records_sane
+	_tc_first=$(($(rec_sum "$RECS" packets interface=v1 direction=ingress protocol=6) +
+		$(rec_sum "$RECS" packets interface=v2 direction=ingress protocol=6)))
+	info "TCP: $_tc_first packets in the first interface's records," \
+		"$(rec_count "$RECS" protocol=6) records"
+	check "TCP: packets in the first interface's records ($_tc_first)" test "$_tc_first" -gt 0
+	check_eq "TCP: packets in the second interface's records" \
+		$(($(rec_sum "$RECS" packets interface=v2 direction=egress protocol=6) +
+		   $(rec_sum "$RECS" packets interface=v1 direction=egress protocol=6))) 0
+	check_eq "TCP: duplicates (-v exit line) = packets of the first interface" \
+		"$(exit_duplicates)" "$_tc_first"
+}
+
+run_case ddb bridge dedup
+run_case ddn bridge nodedup
+run_case ddr routed dedup
+run_case dds routed nodedup
+tcp_case ddt
+test_done
