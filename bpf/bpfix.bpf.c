@@ -369,7 +369,7 @@ static __always_inline int dedup_seen(void *ctx, const int kind, __u32 ip_off,
 	now = bpf_ktime_get_coarse_ns();
 	for (i = 0; i < DEDUP_FP_WORDS; i++)
 		diff |= e->fp[i] ^ fp[i];
-	if (!diff && e->seen_ns && now - e->seen_ns <= dedup_window_ns)
+	if (!diff && e->seen_ns && now - e->seen_ns < dedup_window_ns)
 		return 1;
 	__builtin_memcpy(e->fp, fp, sizeof(fp));
 	e->seen_ns = now;

@@ -37,7 +37,7 @@
 #define DEDUP_SLOTS_LOG2 8		/* --dedup: 2^8 recent packets per CPU */
 #endif
 #ifndef DEDUP_WINDOW_NS
-#define DEDUP_WINDOW_NS 10000000ULL	/* --dedup: 10 ms, on the coarse clock (tick 1-10 ms) */
+#define DEDUP_WINDOW_NS 10000000ULL	/* --dedup: ns, on the coarse clock (ticks of 1-10 ms) */
 #endif
 #ifndef PARSE_PULL_LEN
 #define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */

@@ -13,7 +13,10 @@
 # in TC mode (ingress and egress):
 #   bridge  v1 and v2 are ports of a bridge (both ends of a bridge);
 #   routed  N routes between them (a pod veth and the NIC: TTL, MACs and
-#           the IP checksum change between the two sightings).
+#           the IP checksum change between the two sightings);
+#   xdp-chain  routed, in -m xdp (ingress only), with a veth pair va/vb
+#           inside N that requests take, so that they are received on v1
+#           and again on vb (native XDP on veth: vb's NAPI).
 # P1 sends COUNT UDP datagrams of distinct payloads to P2, one at a time,
 # and P2 answers each (two clients, pinned to different CPUs, so both
 # CPUs carry traffic). Ground truth is what the python ends counted:
@@ -52,6 +55,26 @@ quiet_ns() {
 	nsx "$1" sh -c 'for f in all default; do
 		echo 1 > /proc/sys/net/ipv6/conf/$f/disable_ipv6; done' ||
 		fail "cannot disable IPv6 in $1"
+}
+
+# xdp_chain: in the routed node, a veth pair va/vb inside N that requests
+# to P2 take (v1 -> va -> vb -> v2, by policy routing on vb), so they are
+# received twice on the node, on v1 and on vb; answers go straight back.
+xdp_chain() {
+	ip link add va netns "$NS_N" type veth peer name vb netns "$NS_N" &&
+	ip -n "$NS_N" addr add 10.78.3.1/24 dev va &&
+	ip -n "$NS_N" addr add 10.78.3.2/24 dev vb &&
+	ip -n "$NS_N" link set va up &&
+	ip -n "$NS_N" link set vb up &&
+	ip -n "$NS_N" neigh replace "$IP_P2" dev va nud permanent \
+		lladdr "$(mac_of "$NS_N" vb)" &&
+	ip -n "$NS_N" rule add iif v1 lookup 101 &&
+	ip -n "$NS_N" route add 10.78.2.0/24 dev va table 101 &&
+	ip -n "$NS_N" rule add iif vb lookup 102 &&
+	ip -n "$NS_N" route add 10.78.2.0/24 dev v2 table 102 &&
+	nsx "$NS_N" sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do
+		echo 0 > "$f"; done' ||
+		fail "cannot build the veth chain inside $NS_N"
 }
 
 # node TAG bridge|routed: namespaces N (node), P1, P2 (pods), veths
@@ -188,15 +211,21 @@ udp_in() {
 		$(rec_sum "$RECS" packets interface="$1" direction="$2" protocol=17 sport="$DPORT")))
 }
 
-# run_case TAG bridge|routed dedup|nodedup
+# run_case TAG bridge|routed|xdp-chain dedup|nodedup
 run_case() {
 	_rc_name="$2, $3"
 	info "--- $_rc_name"
-	node "$1" "$2"
-	_rc_flag=
+	_rc_flag= _rc_mode="-m tc" _rc_more=
 	[ "$3" = dedup ] && _rc_flag=--dedup
-	# shellcheck disable=SC2086 # AGENT_ARGS is a list of words
-	agent_start "$1" "$NS_N" v1 -i v2 $AGENT_ARGS $_rc_flag
+	if [ "$2" = xdp-chain ]; then
+		node "$1" routed
+		xdp_chain
+		_rc_mode="-m xdp" _rc_more="-i vb"
+	else
+		node "$1" "$2"
+	fi
+	# shellcheck disable=SC2086 # lists of words
+	agent_start "$1" "$NS_N" v1 -i v2 $_rc_more $_rc_mode $AGENT_ARGS $_rc_flag
 	exchange
 	sleep 0.3
 	agent_stop "$NS_N" v1
@@ -205,7 +234,21 @@ run_case() {
 	records_sane
 	check_eq "$_rc_name: -v exit line: lost" \
 		"$(exit_counter lost_flows)/$(exit_counter lost_packets)" "0/0"
-	if [ "$3" = dedup ]; then
+	if [ "$2" = xdp-chain ]; then
+		# XDP meters ingress: requests on v1 then vb, answers on v2.
+		nothing_left "$NS_N" vb "$AGENT_PIN"
+		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
+		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
+		if [ "$3" = dedup ]; then
+			check_eq "$_rc_name: requests in vb ingress records" "$(udp_in vb ingress)" 0
+			check_eq "$_rc_name: duplicates (-v exit line) = requests" \
+				"$(exit_duplicates)" "$REQ"
+		else
+			check_eq "$_rc_name: requests in vb ingress records" \
+				"$(udp_in vb ingress)" "$REQ"
+			check_eq "$_rc_name: duplicates (-v exit line)" "$(exit_duplicates)" 0
+		fi
+	elif [ "$3" = dedup ]; then
 		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
 		check_eq "$_rc_name: requests in v2 egress records" "$(udp_in v2 egress)" 0
 		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
@@ -274,5 +317,7 @@ run_case ddb bridge dedup
 run_case ddn bridge nodedup
 run_case ddr routed dedup
 run_case dds routed nodedup
+run_case ddx xdp-chain dedup
+run_case ddy xdp-chain nodedup
 tcp_case ddt
 test_done
