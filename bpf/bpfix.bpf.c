@@ -285,23 +285,61 @@ counted:
 	(&s->table_octets_0)[slot] += d.octets;
 }
 
-/* The fingerprint of a parsed IPv4 or IPv6 packet whose IP header starts
- * at @ip_off (include/bpfix.h, ONE PACKET, ONE COUNT). Returns 0, or -1 when
- * the bytes cannot be read (the packet is then metered as usual). */
-static __always_inline int dedup_fingerprint(void *ctx, const int kind, __u32 ip_off,
+/* The first @k (0..7) bytes of @w as they lay in memory, the rest zero. */
+static __always_inline __u64 first_bytes(__u64 w, __u32 k)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w & ((1ULL << (k * 8)) - 1);
+#else
+	return w & ~(~0ULL >> (k * 8));
+#endif
+}
+
+/*
+ * The fingerprint of a parsed IPv4 or IPv6 packet whose IP header starts
+ * at @ip_off (include/bpfix.h, ONE PACKET, ONE COUNT): its first
+ * DEDUP_FP_BYTES, zero past the datagram's end, with what a hop rewrites
+ * masked. Read directly when the linear data holds them, else (a short
+ * frame, a multi-buffer frame) with one helper call.
+ * Returns 0, or -1 when the bytes cannot be read (the packet is then
+ * metered as usual).
+ */
+static __always_inline int dedup_fingerprint(void *ctx, const int kind, void *data,
+					     void *data_end, __u32 ip_off,
 					     const struct flow_key *key,
-					     const struct packet_meta *m, __u32 *fp)
+					     const struct packet_meta *m, __u64 *fp)
 {
 	struct cursor c = { .ctx = ctx };
+	__u32 n = m->ip_len < DEDUP_FP_BYTES ? m->ip_len : DEDUP_FP_BYTES;
+	__u8 l4 = key->protocol;	/* the L4 header follows the IP header; 0: not */
 	__u8 *b = (__u8 *)fp;
-	__u8 l4 = key->protocol;	/* the L4 header begins the window; 0: not */
-	__u32 hdr, n;
-	int csum = -1;	/* offset of the L4 checksum in the window, -1: none there */
+	__u32 hdr, csum = 0, i;
+	__u8 *ip;
 
-	__builtin_memset(fp, 0, DEDUP_FP_WORDS * 4);
-	if (key->ip_version == 4) {
-		if (frame_load(&c, kind, ip_off, b, 20))
+	if (ip_off > ETH_HLEN + 4 * VLAN_MAX_DEPTH || n < 20)
+		return -1;
+	ip = data + ip_off;
+	if ((void *)(ip + DEDUP_FP_BYTES) <= data_end) {
+		for (i = 0; i < DEDUP_FP_BYTES / 8; i++)
+			fp[i] = ((__u64 *)ip)[i];
+	} else {
+		__builtin_memset(fp, 0, DEDUP_FP_BYTES);
+		/* 20..72, in a form the verifier keeps through the min() */
+		asm volatile("" : "+r"(n));
+		n = ((n - 1) & 127) + 1;
+		if (n > DEDUP_FP_BYTES || frame_load(&c, kind, ip_off, fp, n))
 			return -1;
+	}
+	/* Past the datagram's end (padding, or what the direct read took
+	 * along): zero. */
+	for (i = 0; n < DEDUP_FP_BYTES && i < DEDUP_FP_BYTES / 8; i++) {
+		__u32 k = n > i * 8 ? n - i * 8 : 0;
+
+		if (k < 8)
+			fp[i] = first_bytes(fp[i], k);
+	}
+
+	if (key->ip_version == 4) {
 		hdr = (b[0] & 0x0f) * 4;
 		b[1] &= ~0x03;		/* ECN */
 		b[8] = 0;		/* TTL */
@@ -310,8 +348,6 @@ static __always_inline int dedup_fingerprint(void *ctx, const int kind, __u32 ip
 		if (m->is_fragment == FRAG_LATER)
 			l4 = 0;		/* payload, no L4 header */
 	} else {
-		if (frame_load(&c, kind, ip_off, b, 40))
-			return -1;
 		hdr = 40;
 		b[1] &= ~0x30;		/* ECN */
 		b[7] = 0;		/* hop limit */
@@ -319,25 +355,14 @@ static __always_inline int dedup_fingerprint(void *ctx, const int kind, __u32 ip
 			l4 = 0;		/* extension headers come first */
 	}
 	if (l4 == IPPROTO_TCP_)
-		csum = 16;
+		csum = hdr + 16;
 	else if (l4 == IPPROTO_UDP_ || l4 == IPPROTO_UDPLITE_)
-		csum = 6;
+		csum = hdr + 6;
 	else if (l4 == IPPROTO_ICMP_ || l4 == IPPROTO_ICMPV6_)
-		csum = 2;
-	if (m->ip_len <= hdr)
-		return 0;
-	n = m->ip_len - hdr;
-	if (n > DEDUP_L4_BYTES)
-		n = DEDUP_L4_BYTES;
-	/* The verifier lost n > 0 in the subtraction above; say 1..32 again
-	 * where the compiler cannot fold it away. */
-	asm volatile("" : "+r"(n));
-	n = ((n - 1) & (DEDUP_L4_BYTES - 1)) + 1;
-	if (frame_load(&c, kind, ip_off + hdr, b + DEDUP_IP_BYTES, n))
-		return -1;
-	if (csum >= 0) {
-		b[DEDUP_IP_BYTES + (csum & 31)] = 0;
-		b[DEDUP_IP_BYTES + ((csum + 1) & 31)] = 0;
+		csum = hdr + 2;
+	if (csum && csum < DEDUP_FP_BYTES - 1) {
+		b[csum] = 0;	/* L4 checksum */
+		b[csum + 1] = 0;
 	}
 	return 0;
 }
@@ -347,27 +372,31 @@ static __always_inline int dedup_fingerprint(void *ctx, const int kind, __u32 ip
  * window? If not, remember it here and now. A second and third sighting
  * both match the first: the window runs from where the packet was metered.
  */
-static __always_inline int dedup_seen(void *ctx, const int kind, __u32 ip_off,
-				      const struct flow_key *key, const struct packet_meta *m)
+static __always_inline int dedup_seen(void *ctx, const int kind, void *data, void *data_end,
+				      __u32 ip_off, const struct flow_key *key,
+				      const struct packet_meta *m)
 {
-	__u32 fp[DEDUP_FP_WORDS];
+	__u64 fp[DEDUP_FP_BYTES / 8];
 	struct dedup_entry *e;
-	__u32 diff = 0, slot;
-	__u64 h = 0, now;
+	__u64 h = 0, diff = 0, now;
+	__u32 slot;
 	int i;
 
 	if (key->ip_version != 4 && key->ip_version != 6)
 		return 0;
-	if (dedup_fingerprint(ctx, kind, ip_off, key, m, fp))
+	if (dedup_fingerprint(ctx, kind, data, data_end, ip_off, key, m, fp))
 		return 0;
-	for (i = 0; i < DEDUP_FP_WORDS; i++)
-		h = (h ^ fp[i]) * 0x9e3779b97f4a7c15ULL;
+	/* Rotated words XORed, then one multiply: a slot index, not an
+	 * identity (the whole fingerprint is compared). */
+	for (i = 0; i < DEDUP_FP_BYTES / 8; i++)
+		h ^= i ? fp[i] << (7 * i) | fp[i] >> (64 - 7 * i) : fp[i];
+	h *= 0x9e3779b97f4a7c15ULL;
 	slot = h >> (64 - DEDUP_SLOTS_LOG2);
 	e = bpf_map_lookup_elem(&dedup_recent, &slot);
 	if (!e)
 		return 0;
 	now = bpf_ktime_get_coarse_ns();
-	for (i = 0; i < DEDUP_FP_WORDS; i++)
+	for (i = 0; i < DEDUP_FP_BYTES / 8; i++)
 		diff |= e->fp[i] ^ fp[i];
 	if (!diff && e->seen_ns && now - e->seen_ns < dedup_window_ns)
 		return 1;
@@ -424,7 +453,7 @@ int bpfix_xdp(struct xdp_md *ctx)
 		not_metered(s, m.frame_len);
 		return XDP_PASS;
 	}
-	if (dedup_enabled && dedup_seen(ctx, FRAME_XDP, m.l2_hdr_len, &key, &m)) {
+	if (dedup_enabled && dedup_seen(ctx, FRAME_XDP, data, data_end, m.l2_hdr_len, &key, &m)) {
 		count_duplicate(s, &m, 1, 0);
 		return XDP_PASS;
 	}
@@ -461,8 +490,8 @@ static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
 		return TC_ACT_UNSPEC_;
 	}
 	/* A tag taken out of the data is in l2_hdr_len, not before the IP header. */
-	if (dedup_enabled && dedup_seen(skb, FRAME_TC, m.l2_hdr_len - (skb->vlan_present ? 4 : 0),
-					&key, &m)) {
+	if (dedup_enabled && dedup_seen(skb, FRAME_TC, data, data_end,
+					m.l2_hdr_len - (skb->vlan_present ? 4 : 0), &key, &m)) {
 		count_duplicate(s, &m, skb->gso_segs, skb->gso_size);
 		return TC_ACT_UNSPEC_;
 	}

@@ -301,15 +301,15 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
  * interfaces of one node (pod veth, bridge, NIC) is metered by the first
  * hook that sees it; the later ones count it in duplicate_packets and
  * leave it out of every flow. "The same packet" is the same fingerprint
- * within DEDUP_WINDOW_NS of its first sighting, on the same CPU: the bytes
- * of the IP header a forwarding hop keeps (version, DSCP, length, IPv4 id
- * and fragment field / IPv6 flow label and payload length, protocol or
- * next header, addresses), then the first DEDUP_L4_BYTES after it (ports,
- * TCP seq, ack, flags, window, options; UDP length and payload; ICMP id,
- * sequence). Left out: MACs, VLAN tags, TTL / hop limit, the IPv4 header
- * checksum, ECN (a qdisc may mark CE between hops), IPv4 options, and the
- * L4 checksum (a CHECKSUM_PARTIAL skb carries only the pseudo-header sum
- * there until a device or skb_checksum_help() completes it).
+ * within DEDUP_WINDOW_NS of its first sighting, on the same CPU: the first
+ * DEDUP_FP_BYTES of the IP datagram (zero past its end), that is the IP
+ * header (IPv4 options included) and what follows it: ports, TCP seq, ack,
+ * flags, window, options; UDP length and payload; ICMP id, sequence.
+ * Masked, as a forwarding hop may rewrite them: TTL / hop limit, the IPv4
+ * header checksum, ECN (a qdisc may mark CE between hops), and the L4
+ * checksum (a CHECKSUM_PARTIAL skb carries only the pseudo-header sum there
+ * until a device or skb_checksum_help() completes it). MACs and VLAN tags
+ * are not part of it.
  *
  * The recent fingerprints are a direct-mapped cache in a per-CPU array
  * (dedup_recent, 2^DEDUP_SLOTS_LOG2 slots indexed by a hash of the
@@ -317,15 +317,13 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
  * collision only forgets the older packet (it is then counted again, as
  * without --dedup), it never merges two different fingerprints.
  */
-#define DEDUP_IP_BYTES 40	/* the IPv6 header; an IPv4 header fills 20 */
-#define DEDUP_L4_BYTES 32
-#define DEDUP_FP_WORDS ((DEDUP_IP_BYTES + DEDUP_L4_BYTES) / 4)
+#define DEDUP_FP_BYTES 72	/* IPv6 header + 32, IPv4 header + 52 */
 
 struct dedup_entry {
 	__u64 seen_ns;		/* coarse monotonic time of the first sighting */
 	__u32 ifindex;		/* where it was metered (for bpftool) */
 	__u32 pad0;
-	__u32 fp[DEDUP_FP_WORDS];	/* masked IP header, then L4 bytes */
+	__u64 fp[DEDUP_FP_BYTES / 8];	/* first bytes of the datagram, masked */
 };
 _Static_assert(sizeof(struct dedup_entry) == 88, "dedup_entry layout changed");
 

@@ -60,6 +60,8 @@
 #define V_IPID     0x040	/* another IPv4 id: another packet */
 #define V_LABEL    0x080	/* another IPv6 flow label: another packet */
 #define V_DSCP     0x100	/* another DSCP: another packet */
+#define V_PAD      0x200	/* 40 bytes after the datagram (Ethernet padding, junk) */
+#define V_LATE     0x400	/* a payload byte past the fingerprint differs */
 
 static const __u8 mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a };
 static const __u8 mac_b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
@@ -111,6 +113,13 @@ static void payload(struct pkt *p, int v, size_t n)
 		p->buf[off + n - 1] ^= 0xff;
 }
 
+/* Bytes after the datagram that are not part of it: its IP length stays. */
+static void pad(struct pkt *p, int v)
+{
+	if (v & V_PAD)
+		memset(pkt_put(p, 40), 0xaa, 40);
+}
+
 /* IPv4 TCP ACK|PSH with 10 bytes of data: ip_len 50 (62 behind a tag). */
 static void f_tcp4(struct pkt *p, int v)
 {
@@ -124,10 +133,31 @@ static void f_tcp4(struct pkt *p, int v)
 	if (v & V_L4CSUM)
 		pkt_set16(p, l4 + 16, 0xcafe);
 	pkt_finish(p);
+	pad(p, v);
 }
 
-/* IPv4 UDP with 40 bytes of data (the fingerprint's window ends before
- * the last of them): ip_len 68. */
+/* IPv4 UDP with 400 bytes of data: ip_len 428, a frame long enough for
+ * the programs to read the fingerprint from the packet directly. */
+static void f_udp4_long(struct pkt *p, int v)
+{
+	size_t l4;
+
+	eth(p, v, ETH_TYPE_IPV4);
+	ip4(p, v, PROTO_UDP);
+	l4 = p->len;
+	pkt_udp(p, 5353, 53);
+	payload(p, v & ~V_PAYLOAD, 400);
+	if (v & V_PAYLOAD)
+		p->buf[l4 + 8 + 40] ^= 0xff;	/* byte 68 of the datagram */
+	if (v & V_LATE)
+		p->buf[l4 + 8 + 44] ^= 0xff;	/* byte 72: past the fingerprint */
+	pkt_finish(p);
+	if (v & V_L4CSUM)
+		pkt_set16(p, l4 + 6, 0xcafe);
+	pad(p, v);
+}
+
+/* IPv4 UDP with 40 bytes of data: ip_len 68. */
 static void f_udp4(struct pkt *p, int v)
 {
 	eth(p, v, ETH_TYPE_IPV4);
@@ -245,6 +275,29 @@ static struct row rows[] = {
 		.name = "gso aggregate seen on two interfaces: its segments once",
 		.s = { { f_tcp4, 0, TC_EG, IF_DUMMY, 0, 2, 5 }, { f_tcp4, 0, TC_IN, IF_LO, 0, 2, 5 } },
 		.metered = { 0, 2 }, .duplicates = 2, .ip_len = 45,
+	},
+	{
+		.name = "long frame (read directly), forwarded: TTL, MACs, checksums changed: once",
+		.s = { { f_udp4_long, 0, TC_IN, IF_DUMMY },
+		       { f_udp4_long, V_TTL | V_MAC | V_L4CSUM | V_ECN, TC_EG, IF_LO } },
+		.metered = { 0, 1 }, .duplicates = 1, .ip_len = 428,
+	},
+	{
+		.name = "long frame, a payload byte inside the fingerprint differs: twice",
+		.s = { { f_udp4_long, 0, XDP, IF_DUMMY }, { f_udp4_long, V_PAYLOAD, TC_EG, IF_LO } },
+		.metered = { 1, 1 }, .ip_len = 428,
+	},
+	{
+		/* A limit, stated so a change shows. */
+		.name = "long frame, a payload byte past the fingerprint differs: once",
+		.s = { { f_udp4_long, 0, XDP, IF_DUMMY }, { f_udp4_long, V_LATE, TC_EG, IF_LO } },
+		.metered = { 0, 1 }, .duplicates = 1, .ip_len = 428,
+	},
+	{
+		.name = "padded after the datagram on one hop (read directly), not on the next: once",
+		.s = { { f_tcp4, V_PAD, TC_IN, IF_DUMMY }, { f_tcp4, 0, TC_EG, IF_LO },
+		       { f_tcp4, V_PAD | V_TTL, XDP, IF_LO } },
+		.metered = { 0, 1 }, .duplicates = 2, .ip_len = 50,
 	},
 	{
 		.name = "outside the window: twice",
