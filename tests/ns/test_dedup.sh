@@ -215,7 +215,7 @@ udp_in() {
 run_case() {
 	_rc_name="$2, $3"
 	info "--- $_rc_name"
-	_rc_flag= _rc_mode="-m tc" _rc_more=
+	_rc_flag='' _rc_mode='-m tc' _rc_more=''
 	[ "$3" = dedup ] && _rc_flag=--dedup
 	if [ "$2" = xdp-chain ]; then
 		node "$1" routed
