@@ -16,7 +16,11 @@
 #           the IP checksum change between the two sightings);
 #   xdp-chain  routed, in -m xdp (ingress only), with a veth pair va/vb
 #           inside N that requests take, so that they are received on v1
-#           and again on vb (native XDP on veth: vb's NAPI).
+#           and again on vb (native XDP on veth: through v1's and vb's
+#           NAPI, which either CPU may poll: a second sighting polled on
+#           the other CPU is metered again, so here each request is
+#           either a duplicate or in vb's records, and at most 5% are in
+#           vb's; the number is printed).
 # P1 sends COUNT UDP datagrams of distinct payloads to P2, one at a time,
 # and P2 answers each (two clients, pinned to different CPUs, so both
 # CPUs carry traffic). Ground truth is what the python ends counted:
@@ -33,12 +37,14 @@
 #
 #   env BUILD=build sh tests/ns/test_dedup.sh
 #   COUNT=500              requests per client
+#   BLAST=20000            datagrams of the blast
 #   BPFIX_TEST_KEEP=1      leave namespaces and pins up (see lib.sh)
 # shellcheck source=tests/ns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BPFIX=${BPFIX:-$BUILD/bpfix}
 COUNT=${COUNT:-500}
+BLAST=${BLAST:-20000}
 DPORT=7000 SPORT0=41000
 AGENT_ARGS="-f json --uniflow --idle-timeout 60 --sweep-interval 100"
 
@@ -64,8 +70,8 @@ xdp_chain() {
 	ip link add va netns "$NS_N" type veth peer name vb netns "$NS_N" &&
 	ip -n "$NS_N" addr add 10.78.3.1/24 dev va &&
 	ip -n "$NS_N" addr add 10.78.3.2/24 dev vb &&
-	ip -n "$NS_N" link set va up &&
-	ip -n "$NS_N" link set vb up &&
+	ip -n "$NS_N" link set va multicast off up &&
+	ip -n "$NS_N" link set vb multicast off up &&
 	ip -n "$NS_N" neigh replace "$IP_P2" dev va nud permanent \
 		lladdr "$(mac_of "$NS_N" vb)" &&
 	ip -n "$NS_N" rule add iif v1 lookup 101 &&
@@ -91,10 +97,9 @@ node() {
 	_nd_m1=$(mac_of "$NS_P1" eth0) _nd_m2=$(mac_of "$NS_P2" eth0)
 	if [ "$2" = bridge ]; then
 		IP_P1=10.77.0.1 IP_P2=10.77.0.2
-		ip -n "$NS_N" link add br0 type bridge stp_state 0 &&
+		ip -n "$NS_N" link add br0 type bridge stp_state 0 mcast_snooping 0 &&
 		ip -n "$NS_N" link set v1 master br0 &&
 		ip -n "$NS_N" link set v2 master br0 &&
-		ip -n "$NS_N" link set br0 up &&
 		ip -n "$NS_P1" addr add "$IP_P1/24" dev eth0 &&
 		ip -n "$NS_P2" addr add "$IP_P2/24" dev eth0 &&
 		ip -n "$NS_P1" neigh replace "$IP_P2" dev eth0 nud permanent lladdr "$_nd_m2" &&
@@ -117,7 +122,10 @@ node() {
 	fi
 	for _nd_ns in "$NS_N" "$NS_P1" "$NS_P2"; do
 		for _nd_if in $(ip -n "$_nd_ns" -o link show | sed -n 's/^[0-9]*: \([a-z0-9]*\)[@:].*/\1/p'); do
-			ip -n "$_nd_ns" link set "$_nd_if" up || fail "cannot set $_nd_if up in $_nd_ns"
+			# multicast off: no IGMP report crosses the node (br0's,
+			# flooded to both ports, would be one more duplicate)
+			ip -n "$_nd_ns" link set "$_nd_if" multicast off up ||
+				fail "cannot set $_nd_if up in $_nd_ns"
 		done
 	done
 	if [ "$2" = routed ]; then
@@ -211,6 +219,26 @@ udp_in() {
 		$(rec_sum "$RECS" packets interface="$1" direction="$2" protocol=17 sport="$DPORT")))
 }
 
+# other_ip: packets of IP records that are not the exchange's (an IGMP
+# report the stack still sends: with --dedup, one more duplicate each time
+# it crosses two metered interfaces).
+other_ip() {
+	echo $(($(rec_sum "$RECS" packets ip_version!=0) -
+		$(rec_sum "$RECS" packets protocol=17 dport="$DPORT") -
+		$(rec_sum "$RECS" packets protocol=17 sport="$DPORT") -
+		$(rec_sum "$RECS" packets protocol=6)))
+}
+
+# dups_is WHAT WANT: the -v exit line's duplicates are WANT, or up to
+# other_ip more.
+dups_is() {
+	_di=$(exit_duplicates) _di_other=$(other_ip)
+	[ "$_di_other" -gt 0 ] && info "$1: $_di_other packets of other IP flows" &&
+		rec_show "$RECS" ip_version!=0 protocol!=17 protocol!=6 | cut -c1-200 | sed 's/^/    /'
+	check "$1: duplicates (-v exit line, $_di) = $2 (+ up to $_di_other others)" \
+		test "$_di" -ge "$2" -a "$_di" -le $(($2 + _di_other))
+}
+
 # run_case TAG bridge|routed|xdp-chain dedup|nodedup
 run_case() {
 	_rc_name="$2, $3"
@@ -240,9 +268,16 @@ run_case() {
 		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
 		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
 		if [ "$3" = dedup ]; then
-			check_eq "$_rc_name: requests in vb ingress records" "$(udp_in vb ingress)" 0
-			check_eq "$_rc_name: duplicates (-v exit line) = requests" \
-				"$(exit_duplicates)" "$REQ"
+			# v1's and vb's NAPI rings are each shared by both CPUs:
+			# a request whose second sighting another CPU polled is
+			# metered again (README). Each is one or the other.
+			_rc_vb=$(udp_in vb ingress)
+			info "$_rc_name: $((REQ - _rc_vb)) of $REQ second sightings recognised," \
+				"$_rc_vb metered again (polled on another CPU)"
+			check_eq "$_rc_name: requests in vb ingress records + duplicates" \
+				"$((_rc_vb + $(exit_duplicates)))" "$REQ"
+			check "$_rc_name: at most 5% of the second sightings missed ($_rc_vb)" \
+				test "$_rc_vb" -le $((REQ / 20))
 		else
 			check_eq "$_rc_name: requests in vb ingress records" \
 				"$(udp_in vb ingress)" "$REQ"
@@ -253,8 +288,7 @@ run_case() {
 		check_eq "$_rc_name: requests in v2 egress records" "$(udp_in v2 egress)" 0
 		check_eq "$_rc_name: answers in v2 ingress records" "$(udp_in v2 ingress)" "$ANS"
 		check_eq "$_rc_name: answers in v1 egress records" "$(udp_in v1 egress)" 0
-		check_eq "$_rc_name: duplicates (-v exit line) = requests + answers" \
-			"$(exit_duplicates)" $((REQ + ANS))
+		dups_is "$_rc_name" $((REQ + ANS))
 	else
 		check_eq "$_rc_name: requests in v1 ingress records" "$(udp_in v1 ingress)" "$REQ"
 		check_eq "$_rc_name: requests in v2 egress records" "$(udp_in v2 egress)" "$REQ"
@@ -309,8 +343,59 @@ s.close()' "$IP_P2" "$DPORT" || fail "the TCP transfer failed"
 	check_eq "TCP: packets in the second interface's records" \
 		$(($(rec_sum "$RECS" packets interface=v2 direction=egress protocol=6) +
 		   $(rec_sum "$RECS" packets interface=v1 direction=egress protocol=6))) 0
-	check_eq "TCP: duplicates (-v exit line) = packets of the first interface" \
-		"$(exit_duplicates)" "$_tc_first"
+	dups_is "TCP: packets of the first interface" "$_tc_first"
+}
+
+_blast_py='
+import socket, sys
+dst, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent = 0
+for i in range(count):
+    payload = b"%d:" % i + b"\x5a" * 64
+    try:
+        sent += s.sendto(payload, (dst, port)) == len(payload)
+    except OSError:
+        pass
+print(sent)
+'
+
+# blast_case TAG: BLAST datagrams as fast as one sender goes over the
+# bridge with --dedup: more packets between a packet's two sightings than
+# in the ping-pong above. Every one is in v1's records (the first
+# sighting); each that reached v2's hook is a duplicate or, if its cache
+# slot was taken in between, in v2's records: the share is printed and may
+# be at most 5%.
+blast_case() {
+	info "--- bridge, blast, dedup"
+	node "$1" bridge
+	# shellcheck disable=SC2086 # AGENT_ARGS is a list of words
+	agent_start "$1" "$NS_N" v1 -i v2 $AGENT_ARGS --dedup
+	# a bound socket in P2, so no ICMP port unreachable comes back
+	rm -f "$TEST_TMP/ready"
+	bg "$NS_P2" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", int(sys.argv[1])))
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$DPORT" "$TEST_TMP/ready"
+	_bc_sink=$!
+	wait_file "$TEST_TMP/ready" "UDP sink" "$_bc_sink"
+	_bc_tx0=$(($(dev_stat "$NS_N" v2 tx_packets) + $(dev_stat "$NS_N" v2 tx_dropped)))
+	_bc_sent=$(nsx_timeout 60 "$NS_P1" python3 -c "$_blast_py" "$IP_P2" "$DPORT" "$BLAST") ||
+		fail "the blast failed"
+	sleep 0.5
+	stop "$_bc_sink" TERM 5
+	_bc_fwd=$(($(dev_stat "$NS_N" v2 tx_packets) + $(dev_stat "$NS_N" v2 tx_dropped) - _bc_tx0))
+	agent_stop "$NS_N" v1
+	agent_records "$1"
+	records_sane
+	_bc_v2=$(udp_in v2 egress)
+	info "blast: $_bc_sent sent, $_bc_fwd at v2's hook: $((_bc_fwd - _bc_v2)) recognised," \
+		"$_bc_v2 metered again"
+	check_eq "blast: datagrams in v1 ingress records = sent" "$(udp_in v1 ingress)" "$_bc_sent"
+	dups_is "blast: frames at v2's hook - v2 egress records" $((_bc_fwd - _bc_v2))
+	check "blast: at most 5% of the second sightings missed ($_bc_v2)" \
+		test "$_bc_v2" -le $((_bc_fwd / 20))
 }
 
 run_case ddb bridge dedup
@@ -320,4 +405,5 @@ run_case dds routed nodedup
 run_case ddx xdp-chain dedup
 run_case ddy xdp-chain nodedup
 tcp_case ddt
+blast_case ddz
 test_done
