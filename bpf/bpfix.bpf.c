@@ -299,8 +299,8 @@ static __always_inline __u64 first_bytes(__u64 w, __u32 k)
  * The fingerprint of a parsed IPv4 or IPv6 packet whose IP header starts
  * at @ip_off (include/bpfix.h, ONE PACKET, ONE COUNT): its first
  * DEDUP_FP_BYTES, zero past the datagram's end, with what a hop rewrites
- * masked. Read directly when the linear data holds them, else (a short
- * frame, a multi-buffer frame) with one helper call.
+ * masked. Read directly when the linear data holds them, else (a
+ * multi-buffer frame) with one helper call.
  * @l4 is the L4 protocol when its header follows the IP header (0 for a
  * later fragment). Returns 0, or -1 when the bytes cannot be read (the
  * packet is then metered as usual).
@@ -321,6 +321,32 @@ static __always_inline int dedup_fingerprint(void *ctx, const int kind, void *da
 	if ((void *)(ip + DEDUP_FP_BYTES) <= data_end) {
 		for (i = 0; i < DEDUP_FP_BYTES / 8; i++)
 			fp[i] = ((__u64 *)ip)[i];
+	} else if ((void *)(ip + n) <= data_end) {
+		/* A short datagram, linear: whole words, then what is left
+		 * of the frame in 4, 2 and 1 bytes (the verifier needs a
+		 * constant offset for each read). */
+		__builtin_memset(fp, 0, DEDUP_FP_BYTES);
+		for (i = 0; i < DEDUP_FP_BYTES / 8; i++) {
+			__u8 *p = ip + i * 8, *t = b + i * 8;
+
+			if ((void *)(p + 8) <= data_end) {
+				fp[i] = *(__u64 *)p;
+				continue;
+			}
+			if ((void *)(p + 4) <= data_end) {
+				*(__u32 *)t = *(__u32 *)p;
+				p += 4;
+				t += 4;
+			}
+			if ((void *)(p + 2) <= data_end) {
+				*(__u16 *)t = *(__u16 *)p;
+				p += 2;
+				t += 2;
+			}
+			if ((void *)(p + 1) <= data_end)
+				*t = *p;
+			break;
+		}
 	} else {
 		__builtin_memset(fp, 0, DEDUP_FP_BYTES);
 		/* 20..72, in a form the verifier keeps through the min() */
