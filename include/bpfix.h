@@ -17,7 +17,7 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 3	/* 3: struct flowtab_entry in the "flows" map */
+#define BPFIX_ABI_VERSION 4	/* 4: duplicate_* stats (--dedup) in struct bpfix_stats */
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -32,6 +32,12 @@
 #endif
 #ifndef IPV6_EXT_MAX_CHAIN
 #define IPV6_EXT_MAX_CHAIN 6		/* extension headers walked before giving up */
+#endif
+#ifndef DEDUP_SLOTS_LOG2
+#define DEDUP_SLOTS_LOG2 8		/* --dedup: 2^8 recent packets per CPU */
+#endif
+#ifndef DEDUP_WINDOW_NS
+#define DEDUP_WINDOW_NS 10000000ULL	/* --dedup: ns, on the coarse clock (ticks of 1-10 ms) */
 #endif
 #ifndef PARSE_PULL_LEN
 #define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */
@@ -291,6 +297,37 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
 }
 
 /*
+ * ONE PACKET, ONE COUNT (--dedup). A packet that crosses several metered
+ * interfaces of one node (pod veth, bridge, NIC) is metered by the first
+ * hook that sees it; the later ones count it in duplicate_packets and
+ * leave it out of every flow. "The same packet" is the same fingerprint
+ * within DEDUP_WINDOW_NS of its first sighting, on the same CPU: the first
+ * DEDUP_FP_BYTES of the IP datagram (zero past its end), that is the IP
+ * header (IPv4 options included) and what follows it: ports, TCP seq, ack,
+ * flags, window, options; UDP length and payload; ICMP id, sequence.
+ * Masked, as a forwarding hop may rewrite them: TTL / hop limit, the IPv4
+ * header checksum, ECN (a qdisc may mark CE between hops), and the L4
+ * checksum (a CHECKSUM_PARTIAL skb carries only the pseudo-header sum there
+ * until a device or skb_checksum_help() completes it). MACs and VLAN tags
+ * are not part of it.
+ *
+ * The recent fingerprints are a direct-mapped cache in a per-CPU array
+ * (dedup_recent, 2^DEDUP_SLOTS_LOG2 slots indexed by a hash of the
+ * fingerprint): no lock, no allocation, one slot written per packet. A
+ * collision only forgets the older packet (it is then counted again, as
+ * without --dedup), it never merges two different fingerprints.
+ */
+#define DEDUP_FP_BYTES 72	/* IPv6 header + 32, IPv4 header + 52 */
+
+struct dedup_entry {
+	__u64 seen_ns;		/* coarse monotonic time of the first sighting */
+	__u32 ifindex;		/* where it was metered (for bpftool) */
+	__u32 pad0;
+	__u64 fp[DEDUP_FP_BYTES / 8];	/* first bytes of the datagram, masked */
+};
+_Static_assert(sizeof(struct dedup_entry) == 88, "dedup_entry layout changed");
+
+/*
  * Kernel statistics: one per-CPU element of struct bpfix_stats, so a packet
  * costs one map lookup for all of them and `bpftool map dump` names every
  * counter. BPFIX_STATS is the single list: the struct, the agent's names and
@@ -300,6 +337,9 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
  *
  *   packets = sum(table_packets_E) + insert_failed_packets + not_metered_packets
  *   octets  = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *
+ * Duplicates (--dedup) are in none of these: packets counts each packet
+ * once, where it was metered, and duplicate_packets its later sightings.
  *
  * "Malformed" packets are still metered with the fields parsed before the
  * fault (an IP packet whose IP header cannot be parsed becomes an L2 flow,
@@ -343,7 +383,9 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
 	X(insert_failed_octets,   "octets of those flows (lost)") \
 	X(not_metered_packets,    "packets no flow could be keyed for (lost)") \
 	X(not_metered_octets,     "octets of those packets (lost)") \
-	X(no_table,               "packets seen while no flow table was installed")
+	X(no_table,               "packets seen while no flow table was installed") \
+	X(duplicate_packets,      "--dedup: packets already metered on another interface (not again)") \
+	X(duplicate_octets,       "their octets")
 
 #define BPFIX_STAT_FIELD(name, doc) __u64 name;
 struct bpfix_stats {
@@ -352,7 +394,7 @@ struct bpfix_stats {
 #undef BPFIX_STAT_FIELD
 
 #define BPFIX_STAT_COUNT (sizeof(struct bpfix_stats) / sizeof(__u64))
-_Static_assert(sizeof(struct bpfix_stats) == 37 * sizeof(__u64),
+_Static_assert(sizeof(struct bpfix_stats) == 39 * sizeof(__u64),
 	       "bpfix_stats changed: bump BPFIX_ABI_VERSION");
 /* The kernel indexes the per-table counters by epoch slot. */
 _Static_assert(__builtin_offsetof(struct bpfix_stats, table_flows_1) ==

@@ -20,7 +20,11 @@
  * producing a flattering figure. Programs run interleaved, their order
  * rotated each round; the reported figure is the median over the rounds.
  *
- *   bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu]
+ *   bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu] [-D]
+ *
+ * -D loads bpfix with --dedup on and a zero window: every packet is
+ * fingerprinted, looked up and remembered, and none is a duplicate, so the
+ * figures are what --dedup adds to each packet it meters.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -83,6 +87,7 @@ struct bench {
 	int prog_fd[PROGS];
 	int ncpus;
 	unsigned int rounds, repeat, new_flows;
+	int dedup;		/* -D */
 	/* new_flows distinct frames per kind, and as many more for the TC
 	 * program (see measure_new) */
 	struct frame *frames[KINDS];
@@ -559,6 +564,10 @@ static int load(struct bench *b)
 		fprintf(stderr, "bench: resize tables: %s\n", strerror(-err));
 		return -1;
 	}
+	if (b->dedup) {
+		b->bpfix->rodata->dedup_enabled = 1;
+		b->bpfix->rodata->dedup_window_ns = 0;
+	}
 	err = bpfix__load(b->bpfix);
 	if (err) {
 		fprintf(stderr, "bench: load bpfix: %s\n", strerror(-err));
@@ -645,7 +654,7 @@ static int check_bpfix_stats(struct bench *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu]\n");
+	fprintf(stderr, "usage: bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu] [-D]\n");
 	exit(2);
 }
 
@@ -662,12 +671,13 @@ int main(int argc, char **argv)
 	b->rounds = DEFAULT_ROUNDS;
 	b->repeat = DEFAULT_REPEAT;
 	b->new_flows = DEFAULT_NEW_FLOWS;
-	while ((opt = getopt(argc, argv, "r:R:n:c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:R:n:c:Dh")) != -1) {
 		switch (opt) {
 		case 'r': b->rounds = strtoul(optarg, NULL, 0); break;
 		case 'R': b->repeat = strtoul(optarg, NULL, 0); break;
 		case 'n': b->new_flows = strtoul(optarg, NULL, 0); break;
 		case 'c': cpu = strtol(optarg, NULL, 0); break;
+		case 'D': b->dedup = 1; break;
 		default: usage();
 		}
 	}
@@ -686,8 +696,9 @@ int main(int argc, char **argv)
 	if (cpu < 0 || load(b) || build_frames(b))
 		goto out;
 
-	fprintf(stderr, "bench: cpu %d, %u rounds, repeat %u, %u new flows\n",
-		cpu, b->rounds, b->repeat, b->new_flows);
+	fprintf(stderr, "bench: cpu %d, %u rounds, repeat %u, %u new flows%s\n",
+		cpu, b->rounds, b->repeat, b->new_flows,
+		b->dedup ? ", --dedup with a zero window" : "");
 	for (r = 0; r < b->rounds; r++) {
 		for (k = 0; k < KINDS; k++) {
 			double ns[CASES][PROGS];

@@ -55,6 +55,7 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.n_ifaces, 0);
 	assert_int_equal(cfg.n_collectors, 0);
 	assert_int_equal(cfg.uniflow, 0);
+	assert_int_equal(cfg.dedup, 0);
 	assert_string_equal(cfg.pin_path, DEFAULT_PIN_PATH);
 	/* the option table's defaults (config_defaults) */
 	assert_int_equal(cfg.observation_domain, DEFAULT_OBSERVATION_DOMAIN);
@@ -79,7 +80,7 @@ static void test_config_values(void **state)
 	(void)state;
 	assert_int_equal(parse(&cfg, err, "-i", "lo", "-m", "xdp-generic", "-f", "json",
 			       "--idle-timeout", "5", "--active-timeout", "30",
-			       "--sweep-interval", "250", "--flows", "4096", "--uniflow",
+			       "--sweep-interval", "250", "--flows", "4096", "--uniflow", "--dedup",
 			       "--observation-domain", "4294967295", "--pin-path", "/sys/fs/bpf/x",
 			       "-c", "udp://192.0.2.1:4739", "-c", "tcp://[2001:db8::1]:9995",
 			       "-c", "file:/tmp/f.ipfix", "-vv", NULL), 0);
@@ -93,6 +94,7 @@ static void test_config_values(void **state)
 	assert_int_equal(cfg.sweep_interval_ms, 250);
 	assert_int_equal(cfg.flows, 4096);
 	assert_int_equal(cfg.uniflow, 1);
+	assert_int_equal(cfg.dedup, 1);
 	assert_int_equal(cfg.observation_domain, 4294967295u);
 	assert_string_equal(cfg.pin_path, "/sys/fs/bpf/x");
 	assert_int_equal(cfg.verbose, 2);
@@ -141,6 +143,7 @@ static void test_config_errors(void **state)
 		{ { "--udp-queue", "0" }, "--udp-queue: 0 is out of range 1..67108864" },
 		{ { "--metrics", "9402" }, "--metrics 9402: missing :PORT" },
 		{ { "--uniflow=1" }, "--uniflow=1: unknown option" },
+		{ { "--dedup=on" }, "--dedup=on: unknown option" },
 		{ { "--u", "1" }, "--u: unknown option" },	/* --udp-queue or --uniflow */
 		{ { "-m" }, "-m: needs a value" },
 		{ { "--bogus" }, "unknown option" },

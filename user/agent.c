@@ -115,6 +115,7 @@ static void update_totals(struct agent *a, const struct bpfix_stats *s)
 			    (s->insert_failed_octets - a->start.insert_failed_octets) +
 			    (s->not_metered_octets - a->start.not_metered_octets);
 	t->flows_lost = a->lost_flows + (s->insert_failed - a->start.insert_failed);
+	t->duplicate_packets = s->duplicate_packets - a->start.duplicate_packets;
 	t->malformed_packets = 0;
 #define X(name, doc) \
 	if (!strncmp(#name, "malformed_", 10)) \
@@ -962,7 +963,7 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		"bpfix %s: packets %llu octets %llu | kernel flows %llu drained %llu | "
 		"records %llu exported %llu not-sent %llu | unsupported %llu | "
 		"lost flows %llu packets %llu | "
-		"malformed %llu | adopted flows %llu packets %llu | "
+		"malformed %llu | duplicates %llu | adopted flows %llu packets %llu | "
 		"held fragments resolved %llu unmatched %llu waiting %u | table %u/%u | "
 		"sweeps %llu last %.1f ms max %.1f ms | "
 		"interfaces %d attached %llu let-go %llu failed %llu resyncs %llu\n",
@@ -972,6 +973,7 @@ void agent_print_counters(struct agent *a, FILE *f, const char *when)
 		(unsigned long long)not_sent, (unsigned long long)unsupported,
 		(unsigned long long)t->flows_lost,
 		(unsigned long long)t->ignored_packets, (unsigned long long)t->malformed_packets,
+		(unsigned long long)t->duplicate_packets,
 		(unsigned long long)a->adopted_flows, (unsigned long long)a->adopted_packets,
 		(unsigned long long)a->tab.stats.held_resolved,
 		(unsigned long long)a->tab.stats.held_unmatched, a->tab.held, a->tab.used, a->tab.capacity, (unsigned long long)a->sweeps,

@@ -543,6 +543,8 @@ static const struct opt_row opt_rows[] = {
 	  .dflt_text = "as many as --memory holds on this machine's CPUs" },
 	{ "uniflow", 0, NULL, FLAG(uniflow),
 	  .help = "one record per direction instead of biflows" },
+	{ "dedup", 0, NULL, FLAG(dedup),
+	  .help = "count a packet seen on several metered interfaces once, where first seen" },
 	{ "observation-domain", 0, "ID",
 	  UINT(observation_domain, 0, UINT32_MAX, DEFAULT_OBSERVATION_DOMAIN),
 	  .help = "IPFIX observation domain of the flows" },

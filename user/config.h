@@ -128,6 +128,7 @@ struct bpfix_config {
 	uint64_t memory;		/* --memory bytes; 0: not given (budget.h) */
 	struct memory_budget mem;	/* what budget_configure derived (zero before) */
 	int uniflow;			/* 1: one record per direction */
+	int dedup;			/* 1: a packet seen on several interfaces counts once */
 	uint32_t observation_domain;
 	uint32_t community_id_seed;	/* Community ID v1 seed, 0..65535 (community_id.h) */
 	char pin_path[PATH_MAX];

@@ -320,6 +320,12 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->skel = bpfix__open();
 	if (!m->skel)
 		return err_line(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	/* Off, no program reads dedup_recent: one slot, not 22 KiB per CPU. */
+	m->skel->rodata->dedup_enabled = cfg->dedup ? 1 : 0;
+	ret = bpf_map__set_max_entries(m->skel->maps.dedup_recent,
+				       cfg->dedup ? 1u << DEDUP_SLOTS_LOG2 : 1);
+	if (ret)
+		return err_line(err, errlen, ret, "dedup_recent: %s", strerror(-ret));
 	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
 	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {

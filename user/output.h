@@ -28,6 +28,7 @@ struct meter_totals {
 	uint64_t ignored_octets;
 	uint64_t flows_lost;		/* flows the kernel LRU evicted before a drain */
 	uint64_t malformed_packets;	/* metered, but counted under a malformed reason */
+	uint64_t duplicate_packets;	/* --dedup: seen again on another interface, not metered again */
 	uint64_t records_emitted;	/* records handed to the outputs */
 };
 
