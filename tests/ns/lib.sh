@@ -298,6 +298,27 @@ topo_pair() {
 	veth_pair "$NS_A" "$IF_A" "$NS_B" "$IF_B" "$2" "$3" ${4:+"$4"}
 }
 
+# interop_pair TAG X Y: topo_pair TAG X Y for the interop tests: a second
+# address on A (A4_2 10.X.Y.11, A6_2 fd00:X:Y::11), and wire-sized packets
+# on both ends (no TSO, GSO, GRO), so a capture counts what the meter
+# counts. Also sets IFX_A IFX_B MAC_A MAC_B.
+interop_pair() {
+	topo_pair "$1" "$2" "$3"
+	A4_2=10.$2.$3.11 A6_2=fd00:$2:$3::11
+	ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
+	ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
+	for _ip in "$NS_A $IF_A" "$NS_B $IF_B"; do
+		# shellcheck disable=SC2086 # two words
+		set -- $_ip
+		nsx "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
+			fail "ethtool -K $2 tso off gso off gro off failed"
+	done
+	IFX_A=$(ifindex_of "$NS_A" "$IF_A")
+	IFX_B=$(ifindex_of "$NS_B" "$IF_B")
+	MAC_A=$(mac_of "$NS_A" "$IF_A")
+	MAC_B=$(mac_of "$NS_B" "$IF_B")
+}
+
 # ifindex_of NS IF
 ifindex_of() {
 	ip -n "$1" -o link show dev "$2" | cut -d: -f1

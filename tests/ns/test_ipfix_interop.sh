@@ -125,21 +125,7 @@ elapsed() { echo "$(( ($(date +%s%3N) - T0) / 1000 )) s"; }
 
 # ---- topology and collectors ---------------------------------------------------
 
-topo_pair ix 78 1
-A4_2=10.78.1.11 A6_2=fd00:78:1::11	# A's second addresses
-ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
-ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
-# Wire-sized packets on both ends, so a capture counts what the meter counts.
-for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
-	# shellcheck disable=SC2086 # two words
-	set -- $_e
-	nsx "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
-		fail "ethtool -K $2 tso off gso off gro off failed"
-done
-IFX_A=$(ifindex_of "$NS_A" "$IF_A")
-IFX_B=$(ifindex_of "$NS_B" "$IF_B")
-MAC_A=$(ip -n "$NS_A" -o link show dev "$IF_A" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
-MAC_B=$(ip -n "$NS_B" -o link show dev "$IF_B" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+interop_pair ix 78 1
 
 
 # nfcapd and nfacctd are optional (their checks are skipped, with a note);

@@ -89,19 +89,7 @@ TMP=$TEST_TMP
 T0=$(date +%s%3N)
 elapsed() { echo "$(( ($(date +%s%3N) - T0) / 1000 )) s"; }
 
-topo_pair nf 86 1
-A4_2=10.86.1.11 A6_2=fd00:86:1::11	# A's second addresses
-ip -n "$NS_A" addr add "$A4_2/24" dev "$IF_A"
-ip -n "$NS_A" addr add "$A6_2/64" dev "$IF_A" nodad
-for _e in "$NS_A $IF_A" "$NS_B $IF_B"; do
-	# shellcheck disable=SC2086 # two words
-	set -- $_e
-	nsx "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 ||
-		fail "ethtool -K $2 tso off gso off gro off failed"
-done
-IFX_A=$(ifindex_of "$NS_A" "$IF_A")
-MAC_A=$(mac_of "$NS_A" "$IF_A")
-MAC_B=$(mac_of "$NS_B" "$IF_B")
+interop_pair nf 86 1
 
 # ---- collectors ----------------------------------------------------------------------
 
