@@ -17,7 +17,8 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 3	/* 3: struct flowtab_entry in the "flows" map */
+#define BPFIX_ABI_VERSION 4	/* 4: tunnel fields in struct flow_key (92 bytes), tunnel
+				 * stats; 3: struct flowtab_entry in the "flows" map */
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -33,6 +34,13 @@
 #ifndef IPV6_EXT_MAX_CHAIN
 #define IPV6_EXT_MAX_CHAIN 6		/* extension headers walked before giving up */
 #endif
+#ifndef TUNNEL_MAX_DEPTH
+#define TUNNEL_MAX_DEPTH 2		/* encapsulations taken off one packet */
+#endif
+#ifndef MPLS_MAX_DEPTH
+#define MPLS_MAX_DEPTH 8		/* MPLS label stack entries walked */
+#endif
+#define TUNNEL_PORTS_MAX 4		/* UDP ports per encapsulation (VXLAN, Geneve) */
 #ifndef PARSE_PULL_LEN
 #define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */
 #endif
@@ -73,6 +81,20 @@
 #define FLOW_F_MALFORMED      0x02	/* a packet of this flow was counted as malformed */
 #define FLOW_F_GSO            0x04	/* a GRO/GSO aggregate was counted */
 
+/* flow_key.tun_type: the encapsulation a flow was taken out of. */
+#define TUNNEL_NONE   0
+#define TUNNEL_VXLAN  1		/* RFC 7348, UDP */
+#define TUNNEL_GENEVE 2		/* RFC 8926, UDP */
+#define TUNNEL_GRE    3		/* RFC 2784/2890, IP protocol 47 */
+#define TUNNEL_IPIP   4		/* IPv4/IPv6 in IPv4/IPv6, IP protocols 4 and 41 */
+#define TUNNEL_MPLS   5		/* RFC 3032 label stack after Ethernet */
+
+/* --tunnels: what a decapsulated packet is metered as (the kernel's
+ * tunnel_mode, set before load). */
+#define TUNNEL_MODE_INNER 0	/* its innermost flow, the tunnel as its properties */
+#define TUNNEL_MODE_OUTER 1	/* the flow on the wire, as before tunnels were parsed */
+#define TUNNEL_MODE_BOTH  2	/* both: the outer flow counts the outer octets */
+
 /* TCP flag bits as tcpControlBits (RFC 7125) carries them. */
 #define TCP_FLAG_FIN 0x001
 #define TCP_FLAG_SYN 0x002
@@ -95,9 +117,17 @@
  * NetFlow and IPFIX collectors expect.
  * frag_held 1 marks a held key (FRAGMENTS IN ANY ORDER below): no real
  * flow has it, so the two can never meet in a table.
+ * A flow taken out of a tunnel (tun_type not TUNNEL_NONE) keeps the
+ * interface, direction and VLANs of the frame and the fields of its inner
+ * headers; the tun_ fields say which tunnel: the outermost one, as seen on
+ * the metered link (outer addresses in tun_src/tun_dst as src/dst hold
+ * theirs, tun_ip_version 4 or 6; 0 and no addresses for MPLS), and its VNI,
+ * GRE key or top MPLS label in tun_id. The same inner flow in another
+ * tunnel is another flow. Not tunnelled: all tun_ fields 0.
  * The fields are ordered so there is no implicit padding; the kernel
  * zero-initialises every key before filling it, and the hash covers all
- * 52 bytes.
+ * 92 bytes (52 before tunnels: the 40 more cost a non-tunnel packet the
+ * hashing of 40 zero bytes, BENCHMARKS.md).
  */
 union flow_addr {
 	__u8  ip6[16];
@@ -120,8 +150,14 @@ struct flow_key {
 	__u16 pad1;
 	union flow_addr src;
 	union flow_addr dst;
+	__u8  tun_type;		/* TUNNEL_*, 0: not tunnelled */
+	__u8  tun_ip_version;	/* 4 or 6: tun_src/tun_dst as src/dst; 0 (MPLS) */
+	__u16 pad2;
+	__u32 tun_id;		/* VNI (24 bits), GRE key, top MPLS label (20 bits); 0 if none */
+	union flow_addr tun_src;	/* outer source address */
+	union flow_addr tun_dst;	/* outer destination address */
 };
-_Static_assert(sizeof(struct flow_key) == 52, "flow_key layout changed");
+_Static_assert(sizeof(struct flow_key) == 92, "flow_key layout changed");
 
 /*
  * Per-CPU counters of one flow during one epoch. Each CPU writes only its
@@ -211,7 +247,7 @@ struct flowtab_entry {
 	__u8  rule;			/* enum initiator_rule that chose it */
 	__u8  pad1[3];
 };
-_Static_assert(sizeof(struct flowtab_entry) == 344, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
+_Static_assert(sizeof(struct flowtab_entry) == 464, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
 _Static_assert(__builtin_offsetof(struct flowtab_entry, pad0) == 3 * sizeof(struct flow_key) &&
 	       __builtin_offsetof(struct flowtab_entry, side) ==
 	       __builtin_offsetof(struct flowtab_entry, pad0) + 4 &&
@@ -298,8 +334,13 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
  *
  * The accounting identity the tests and the agent rely on, over all CPUs:
  *
- *   packets = sum(table_packets_E) + insert_failed_packets + not_metered_packets
- *   octets  = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *   packets + tunnel_outer_packets
+ *           = sum(table_packets_E) + insert_failed_packets + not_metered_packets
+ *   octets  + tunnel_outer_octets
+ *           = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *
+ * (a tunnelled packet in --tunnels both is metered twice: packets counts it
+ * once, as its inner flow, tunnel_outer_packets the second time).
  *
  * "Malformed" packets are still metered with the fields parsed before the
  * fault (an IP packet whose IP header cannot be parsed becomes an L2 flow,
@@ -327,6 +368,11 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
 	X(malformed_ipv6_len,     "IPv6 payload length beyond the frame") \
 	X(malformed_l4_trunc,     "TCP/UDP/SCTP/ICMP header truncated: ports 0") \
 	X(malformed_tcp_doff,     "TCP data offset below 5") \
+	X(malformed_tunnel,       "encapsulation or inner headers truncated or malformed: outer flow") \
+	X(tunnel_decap,           "packets metered as the flow inside a tunnel") \
+	X(tunnel_too_deep,        "more than TUNNEL_MAX_DEPTH encapsulations: the innermost taken off is metered") \
+	X(tunnel_outer_packets,   "--tunnels both: outer flows' packets metered beside the inner") \
+	X(tunnel_outer_octets,    "their octets (the outer IP total length)") \
 	X(frag_first,             "first fragments whose ports were remembered") \
 	X(frag_joined,            "later fragments placed in their first fragment's flow") \
 	X(frag_held,              "later fragments before their first: metered under a held key") \
@@ -352,7 +398,7 @@ struct bpfix_stats {
 #undef BPFIX_STAT_FIELD
 
 #define BPFIX_STAT_COUNT (sizeof(struct bpfix_stats) / sizeof(__u64))
-_Static_assert(sizeof(struct bpfix_stats) == 37 * sizeof(__u64),
+_Static_assert(sizeof(struct bpfix_stats) == 42 * sizeof(__u64),
 	       "bpfix_stats changed: bump BPFIX_ABI_VERSION");
 /* The kernel indexes the per-table counters by epoch slot. */
 _Static_assert(__builtin_offsetof(struct bpfix_stats, table_flows_1) ==

@@ -63,7 +63,7 @@ static inline void prog_run_pin_cpu(void)
  * call start over, so always ask for the first key. */
 static inline void prog_run_clear_map(int fd, size_t key_size)
 {
-	__u8 key[64];
+	__u8 key[128];
 
 	if (key_size > sizeof(key))
 		abort();

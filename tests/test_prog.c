@@ -1656,7 +1656,7 @@ static int map_fd(struct bpf_map *m)
 
 static unsigned int count_keys(int fd, size_t key_size)
 {
-	__u8 key[64], next[64];
+	__u8 key[128], next[128];
 	unsigned int n = 0;
 	void *prev = NULL;
 
