@@ -454,8 +454,8 @@ ext_trunc:
  * packet's destination port. Port 0 ends a list.
  */
 const volatile __u8 tunnel_mode = TUNNEL_MODE_INNER;
-const volatile __u16 tunnel_vxlan_ports[TUNNEL_PORTS_MAX] = { 4789, 8472 };
-const volatile __u16 tunnel_geneve_ports[TUNNEL_PORTS_MAX] = { 6081 };
+const volatile __u16 tunnel_vxlan_ports[TUNNEL_PORTS_MAX] = { TUNNEL_VXLAN_PORTS_DEFAULT };
+const volatile __u16 tunnel_geneve_ports[TUNNEL_PORTS_MAX] = { TUNNEL_GENEVE_PORTS_DEFAULT };
 
 /* An encapsulation header, as tunnel_header() read it. */
 struct tunnel {

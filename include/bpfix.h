@@ -41,6 +41,9 @@
 #define MPLS_MAX_DEPTH 8		/* MPLS label stack entries walked */
 #endif
 #define TUNNEL_PORTS_MAX 4		/* UDP ports per encapsulation (VXLAN, Geneve) */
+/* Decoded unless told otherwise (README "Tunnels" argues 8472). */
+#define TUNNEL_VXLAN_PORTS_DEFAULT  4789, 8472	/* IANA; Linux's and flannel's default */
+#define TUNNEL_GENEVE_PORTS_DEFAULT 6081	/* IANA */
 #ifndef PARSE_PULL_LEN
 #define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */
 #endif
@@ -199,7 +202,8 @@ _Static_assert(sizeof(struct flow_counters) == 64, "flow_counters layout changed
  * size rounded up to 8: both structs are multiples of 8 with every pad
  * explicit, so the map's stride is the C array's. The fields are in the
  * order of ABI 2's agent-private struct (pads where the compiler had put
- * them): a version 2 journal's entries read as these.
+ * them); since ABI 4 its keys are longer (tunnel fields), so a journal of
+ * before is of another entry layout (user/journal.h).
  */
 
 /* One direction of a flow, merged over CPUs and over the sweeps since the

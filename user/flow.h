@@ -50,6 +50,32 @@ static inline int flow_key_is_icmp(const struct flow_key *k)
 	return k->ip_version && (k->protocol == IPPROTO_ICMP || k->protocol == IPPROTO_ICMPV6);
 }
 
+/* The name of flow_key.tun_type, as text and JSON show it; NULL for none. */
+static inline const char *flow_tunnel_name(uint8_t type)
+{
+	switch (type) {
+	case TUNNEL_VXLAN:  return "vxlan";
+	case TUNNEL_GENEVE: return "geneve";
+	case TUNNEL_GRE:    return "gre";
+	case TUNNEL_IPIP:   return "ipip";
+	case TUNNEL_MPLS:   return "mpls";
+	}
+	return NULL;
+}
+
+/* What flow_key.tun_id is for a tunnel type: "vni", "key", "label"; NULL
+ * when the type has none (IP-in-IP). */
+static inline const char *flow_tunnel_id_name(uint8_t type)
+{
+	switch (type) {
+	case TUNNEL_VXLAN:
+	case TUNNEL_GENEVE: return "vni";
+	case TUNNEL_GRE:    return "key";
+	case TUNNEL_MPLS:   return "label";
+	}
+	return NULL;
+}
+
 /* Packets and octets a record holds, both directions of a biflow: what
  * every output and the journal's ledger count it as. */
 /* ICMP types that ask (1) or answer (-1); 0: neither (ICMP or ICMPv6 by

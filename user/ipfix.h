@@ -31,6 +31,16 @@
  *   layer2OctetDeltaCount: whole frames); flowEndReason; the biflow the
  *   reverse of each per-direction field.
  *
+ *  Flows out of a tunnel (flow_key.tun_type set): the same three kinds,
+ *   uniflow and biflow, with the tunnel after the key: bpfixTunnelType,
+ *   bpfixTunnelId (VNI, GRE key, top MPLS label), layer2SegmentId (IANA
+ *   351: 0x01 << 56 | VNI for VXLAN, 0 for the others, which the registry
+ *   has no encapsulation code for), and the outer addresses in
+ *   bpfixTunnelSource/DestinationIPv4Address and ...IPv6Address (the
+ *   family the tunnel has not is 0; all 0 for MPLS). Enterprise elements
+ *   (IPFIX_PEN_BPFIX): the IANA registry has none for a tunnel's type or
+ *   outer addresses.
+ *
  * In biflow templates the reverse fields come before the forward ones:
  * nfdump 1.7 decodes a reverse element it has no mapping for (all but the
  * octet and packet counts) as its forward counterpart, and the field that
@@ -75,6 +85,10 @@
 #define IPFIX_SET_OPTIONS      3
 #define IPFIX_MSG_MAX          65535	/* the header's length field */
 #define IPFIX_PEN_REVERSE      29305	/* RFC 5103 reverse information elements */
+/* bpfix's own elements (the tunnel, docs/reference.md) sit under the same
+ * PEN at ids no IANA element has (32001..), so a collector that reads them
+ * as reverse elements finds no forward one to confuse them with. */
+#define IPFIX_PEN_BPFIX        IPFIX_PEN_REVERSE
 #define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
 #define IPFIX_ODID_OPTIONS     0	/* RFC 7011 3.1: no specific observation domain */
 
@@ -89,10 +103,23 @@ enum ipfix_tid {
 	IPFIX_TID_METERING_RELIABILITY,	/* options */
 	IPFIX_TID_EXPORTING_RELIABILITY,/* options */
 	IPFIX_TID_INTERFACES,		/* options */
+	/* Flows out of a tunnel: after the options, whose ids stay. */
+	IPFIX_TID_IPV4_TUNNEL,
+	IPFIX_TID_IPV4_TUNNEL_BIFLOW,
+	IPFIX_TID_IPV6_TUNNEL,
+	IPFIX_TID_IPV6_TUNNEL_BIFLOW,
+	IPFIX_TID_L2_TUNNEL,
+	IPFIX_TID_L2_TUNNEL_BIFLOW,
 	IPFIX_TID_END,
 };
 #define IPFIX_TID_FIRST        IPFIX_TID_IPV4
 #define IPFIX_TID_OPTIONS      IPFIX_TID_METERING_STATS	/* the first options template */
+#define IPFIX_TID_OPTIONS_LAST IPFIX_TID_INTERFACES	/* ... and the last */
+
+static inline int ipfix_tid_is_options(uint16_t tid)
+{
+	return tid >= IPFIX_TID_OPTIONS && tid <= IPFIX_TID_OPTIONS_LAST;
+}
 #define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
 
 /* One field specifier of a template, and where its value comes from. */

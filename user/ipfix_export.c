@@ -269,7 +269,9 @@ static void ipx_msg_done(struct ipfix_out *x)
 static void ipx_templates(struct ipfix_out *x)
 {
 	x->tpl_due = 0;
-	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_OPTIONS; tid++) {
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++) {
+		if (ipfix_tid_is_options(tid))
+			continue;
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			ipx_msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);
@@ -289,7 +291,7 @@ static void ipx_options(struct ipfix_out *x)
 	ipx_fill_stats(x, &s);
 	ipx_msg_done(x);
 	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);
-	for (uint16_t tid = IPFIX_TID_OPTIONS; tid < IPFIX_TID_END; tid++) {
+	for (uint16_t tid = IPFIX_TID_OPTIONS; tid <= IPFIX_TID_OPTIONS_LAST; tid++) {
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			ipx_msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);

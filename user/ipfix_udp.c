@@ -88,10 +88,11 @@ static int udp_resend_templates(struct ipfix_out *x)
 	uint16_t tid = IPFIX_TID_FIRST;
 
 	ipfix_msg_init(&t, x->tbuf, x->msg.cap, x->odid);
-	while (tid < IPFIX_TID_OPTIONS) {
+	while (tid < IPFIX_TID_END) {
 		int err;
 
-		while (tid < IPFIX_TID_OPTIONS && !ipfix_msg_add_template(&t, tid))
+		while (tid < IPFIX_TID_END &&
+		       (ipfix_tid_is_options(tid) || !ipfix_msg_add_template(&t, tid)))
 			tid++;
 		ipfix_msg_finish(&t, (uint32_t)(clock_wall_ms() / 1000), x->seq_next_out);
 		err = udp_send(x, t.buf, t.len);

@@ -185,7 +185,10 @@ static void survey(struct journal *j)
 /* A key the kernel could have made (include/bpfix.h, struct flow_key). */
 static int key_plausible(const struct flow_key *k)
 {
-	if (k->direction > FLOW_DIR_EGRESS || k->frag_held > 1 || k->pad1)
+	if (k->direction > FLOW_DIR_EGRESS || k->frag_held > 1 || k->pad1 || k->pad2 ||
+	    k->tun_type > TUNNEL_MPLS ||
+	    (k->tun_ip_version && k->tun_ip_version != 4 && k->tun_ip_version != 6) ||
+	    (!k->tun_type && (k->tun_ip_version || k->tun_id)))
 		return 0;
 	switch (k->ip_version) {
 	case 4:

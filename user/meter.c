@@ -320,6 +320,12 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 	m->skel = bpfix__open();
 	if (!m->skel)
 		return err_line(err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	/* Before load: the verifier prunes what the settings rule out. */
+	m->skel->rodata->tunnel_mode = (__u8)cfg->tunnels;
+	memcpy((void *)m->skel->rodata->tunnel_vxlan_ports, cfg->vxlan_ports,
+	       sizeof(cfg->vxlan_ports));
+	memcpy((void *)m->skel->rodata->tunnel_geneve_ports, cfg->geneve_ports,
+	       sizeof(cfg->geneve_ports));
 	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
 	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {
