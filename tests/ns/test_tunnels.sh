@@ -22,6 +22,11 @@
 #     protocol 47, the outer octets).
 #  4. --tunnels outer: the same GRE frames are one protocol-47 flow, no
 #     tunnel in any record.
+#  5. The frames of 2 exported as IPFIX to a file and, over UDP, to nfcapd
+#     and a capture: ipfixDump (with docs/bpfix-ipfix.xml) shows each
+#     tunnel record's type, id and outer address, the VXLAN VNI as
+#     layer2SegmentId; tshark decodes them without a warning; nfcapd stores
+#     the inner flows.
 #
 #   env BUILD=build sh tests/ns/test_tunnels.sh
 #   BPFIX=/path/to/bpfix   the binary under test (default $BUILD/bpfix)
@@ -131,5 +136,75 @@ check_eq "records with a tunnel" "$(grep -c '"tunnel"' "$AGENT_OUT")" 0
 check_eq "the GRE flow on the wire" "$(rec_get "$RECS" "src,dst,packets" protocol=47)" \
 	"$IP4_A $OUTER_DST 5"
 check_eq "kernel: tunnel_decap" "$(rec_get "$TEST_TMP/outer.kstats" tunnel_decap)" 0
+
+# ---- 5. IPFIX: ipfixDump, tshark, nfcapd --------------------------------------
+
+info "5. IPFIX of the scapy frames: ipfixDump, tshark, nfcapd"
+NF_PORT=4739
+if command -v ipfixDump >/dev/null 2>&1 && command -v tshark >/dev/null 2>&1 &&
+   command -v dumpcap >/dev/null 2>&1; then
+	bg "$NS_B" dumpcap -q -i lo -f "udp port $NF_PORT" -w "$TEST_TMP/lo.pcap" \
+		>"$TEST_TMP/dumpcap.log" 2>&1
+	DUMPCAP=$!
+	HAVE_NFCAPD=$(command -v nfcapd >/dev/null 2>&1 && command -v nfdump >/dev/null 2>&1 &&
+		echo 1)
+	if [ -n "$HAVE_NFCAPD" ]; then
+		mkdir -p "$TEST_TMP/nfcapd"
+		bg "$NS_B" nfcapd -b 127.0.0.1 -p "$NF_PORT" -w "$TEST_TMP/nfcapd" \
+			>"$TEST_TMP/nfcapd.log" 2>&1
+		NFCAPD=$!
+		wait_for "$TEST_TMP/nfcapd.log" "Startup" "nfcapd"
+	fi
+	wait_for "$TEST_TMP/dumpcap.log" "Capturing on" "dumpcap on lo"
+	agent_start ipfix "$NS_B" "$IF_B" -m tc --idle-timeout 1 --sweep-interval 100 \
+		-c "file:$TEST_TMP/t.ipfix" -c "udp://127.0.0.1:$NF_PORT"
+	nsx_timeout 60 "$NS_A" python3 "$FRAMES" send "$IF_A" "$MAC_A" "$MAC_B" "$IP4_A" \
+		"$OUTER_DST" "$TEST_TMP/ipfix.expect" all - || fail "scapy could not send"
+	sleep 2
+	agent_stop "$NS_B" "$IF_B"
+	sleep 1
+	stop "$DUMPCAP" INT 5
+	[ -n "$HAVE_NFCAPD" ] && stop "$NFCAPD" INT 5
+
+	ipfixDump -e "$(dirname "$0")/../../docs/bpfix-ipfix.xml" --in "$TEST_TMP/t.ipfix" \
+		>"$TEST_TMP/t.dump" 2>&1
+	check_eq "ipfixDump exit status" "$?" 0
+	check_eq "ipfixDump warnings or errors" "$(grep -c -i -e error -e warning "$TEST_TMP/t.dump")" 0
+	check_eq "ipfixDump: tunnel records (tids 266-271)" \
+		"$(grep -c -E '^[[:space:]]*count: .*tid: *(26[6-9]|27[01]) ' "$TEST_TMP/t.dump")" 9
+	check_eq "ipfixDump: bpfixTunnelType of each (3 gre, 2 geneve, 2 ipip, vxlan, mpls)" \
+		"$(sed -n 's/.*bpfixTunnelType : //p' "$TEST_TMP/t.dump" | sort | uniq -c |
+		   awk '{ printf "%s%sx%s", (NR > 1 ? " " : ""), $2, $1 }')" "1x1 2x2 3x3 4x2 5x1"
+	check_eq "ipfixDump: the VXLAN VNI 5 as layer2SegmentId (0x01 << 56 | 5)" \
+		"$(grep -c 'layer2SegmentId : 72057594037927941' "$TEST_TMP/t.dump")" 1
+	check_eq "ipfixDump: outer source $IP4_A, per tunnel record but MPLS's" \
+		"$(grep -c "bpfixTunnelSourceIPv4Address : $IP4_A" "$TEST_TMP/t.dump")" 8
+	check_eq "ipfixDump: GRE key 0x123401" \
+		"$(grep -c 'bpfixTunnelId : 1192961$' "$TEST_TMP/t.dump")" 1
+
+	tshark -r "$TEST_TMP/lo.pcap" -d "udp.port==$NF_PORT,cflow" -V >"$TEST_TMP/tshark.txt" 2>&1
+	check_eq "tshark exit status" "$?" 0
+	check_eq "tshark: malformed or expert warnings" \
+		"$(grep -c -i -e malformed -e 'Expert Info' "$TEST_TMP/tshark.txt")" 0
+	check_eq "tshark: layer2SegmentId of the VXLAN flow" \
+		"$(grep -c 'Layer2 Segment Id: 72057594037927941$' "$TEST_TMP/tshark.txt")" 1
+	# PEN 29305 is RFC 5103's: tshark shows bpfix's elements as reverse ones
+	# of IANA ids that do not exist, with their bytes
+	check_eq "tshark: the GRE key 0x123401 (bpfix element 32002)" \
+		"$(grep -c 'Type 32002: Value (hex bytes): 00 12 34 01 ' "$TEST_TMP/tshark.txt")" 1
+	check_eq "tshark: tunnel records' inner addresses (172.16.3.1, vxlan and ipip)" \
+		"$(grep -c 'SrcAddr: 172.16.3.1$' "$TEST_TMP/tshark.txt")" 2
+
+	if [ -n "$HAVE_NFCAPD" ]; then
+		nfdump -R "$TEST_TMP/nfcapd" -o raw >"$TEST_TMP/nfdump.txt" 2>&1
+		check_eq "nfdump exit status" "$?" 0
+		check_eq "nfdump: flows of 172.16.3.1 (the inner flow, in two tunnels)" \
+			"$(grep -c 'src addr *= *172.16.3.1$' "$TEST_TMP/nfdump.txt")" 2
+		check_eq "nfdump: flows in all (9 inner, the cut GRE outer)" \
+			"$(grep -c '^Flow Record' "$TEST_TMP/nfdump.txt")" 10
+	fi
+else
+	info "ipfixDump, tshark or dumpcap missing: IPFIX decoding not checked"
+fi
 
 test_done
