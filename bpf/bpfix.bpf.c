@@ -246,6 +246,8 @@ static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
 			s->tunnel_decap += d.packets;
 		if (m->tunnel & PKT_TUNNEL_TOO_DEEP)
 			s->tunnel_too_deep += d.packets;
+		if (m->tunnel & PKT_TUNNEL_FULL)
+			s->tunnel_table_full += d.packets;
 	}
 keyed:
 

@@ -71,6 +71,7 @@ struct packet_meta {
 
 #define PKT_TUNNEL_DECAP    0x01	/* the key is the flow inside a tunnel */
 #define PKT_TUNNEL_TOO_DEEP 0x02	/* ... and there was another one inside */
+#define PKT_TUNNEL_FULL     0x04	/* a tunnel the tunnels map had no room for */
 
 #define FRAG_FIRST 1
 #define FRAG_LATER 2
@@ -628,13 +629,9 @@ static __always_inline void tunnel_enter(struct flow_key *key, struct packet_met
 	__u32 end = (__u32)m->l2_hdr_len + m->ip_len;
 
 	if (first) {
+		/* its outer addresses: parse_tunnels, tunnel_ref */
 		key->tun_type = t->type;
 		key->tun_id = t->id;
-		key->tun_ip_version = key->ip_version;
-		if (key->ip_version) {
-			key->tun_src = key->src;
-			key->tun_dst = key->dst;
-		}
 	}
 	key->ip_version = 0;
 	key->protocol = 0;
@@ -702,7 +699,11 @@ struct tunnel_walk {
 	__u8  pad0;
 	struct flow_key outer_key;	/* the flow on the wire */
 	struct packet_meta outer_m;
+	struct tunnel_ends ends;	/* its outer addresses, as tunnel_ref looks them up */
 };
+
+_Static_assert(sizeof(struct tunnel_walk) <= TUNNEL_SCRATCH_BYTES,
+	       "the agent's memory budget counts TUNNEL_SCRATCH_BYTES a CPU");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -716,6 +717,71 @@ static __always_inline struct tunnel_walk *tunnel_walk_slot(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&tunnel_scratch, &zero);
+}
+
+/* include/bpfix.h, TUNNELS. Shared, not per-CPU: a ref is the pair's on
+ * every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUNNEL_TABLE_ENTRIES);
+	__type(key, struct tunnel_ends);
+	__type(value, __u32);
+} tunnels SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tunnel_next SEC(".maps");
+
+/*
+ * The ref of the outer address pair of @w's flow on the wire, into @key
+ * (tun_ref, and tun_reversed when its source is the pair's b), the pair
+ * added to the tunnels map if it is new. Returns -1 when the map is full
+ * or the refs are spent: the packet stays the outer flow.
+ */
+static __always_inline int tunnel_ref(struct tunnel_walk *w, struct flow_key *key)
+{
+	const struct flow_key *o = &w->outer_key;
+	struct tunnel_ends *e = &w->ends;
+	__u32 zero = 0, n, *ref, *next;
+	int i, rev = 0;
+
+	if (!o->ip_version)
+		return 0;		/* MPLS after Ethernet: no addresses */
+	for (i = 0; i < 4; i++) {
+		if (o->src.words[i] != o->dst.words[i]) {
+			rev = o->src.words[i] > o->dst.words[i];
+			break;
+		}
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ip_version = o->ip_version;
+	e->a = rev ? o->dst : o->src;
+	e->b = rev ? o->src : o->dst;
+	key->tun_reversed = rev;
+	ref = bpf_map_lookup_elem(&tunnels, e);
+	if (ref) {
+		key->tun_ref = *ref;
+		return 0;
+	}
+	next = bpf_map_lookup_elem(&tunnel_next, &zero);
+	if (!next || *next >= TUNNEL_REF_MAX)
+		return -1;
+	n = __sync_fetch_and_add(next, 1) + 1;
+	if (n > TUNNEL_REF_MAX)
+		return -1;
+	if (bpf_map_update_elem(&tunnels, e, &n, BPF_NOEXIST)) {
+		/* another CPU added the pair first (its ref wins; n is not
+		 * used), or the map is full */
+		ref = bpf_map_lookup_elem(&tunnels, e);
+		if (!ref)
+			return -1;
+		n = *ref;
+	}
+	key->tun_ref = n;
+	return 0;
 }
 
 /*
@@ -842,6 +908,12 @@ static __always_inline int parse_tunnels(void *ctx, const int kind, struct curso
 	}
 	if (i == 0)
 		return 0;
+	if (tunnel_ref(w, key)) {
+		*key = w->outer_key;
+		*m = w->outer_m;
+		m->tunnel = PKT_TUNNEL_FULL;
+		return 0;
+	}
 	m->frame_len = w->outer_m.frame_len;
 	m->tunnel |= PKT_TUNNEL_DECAP;
 	return 1;

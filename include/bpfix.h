@@ -17,8 +17,9 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 4	/* 4: tunnel fields in struct flow_key (92 bytes), tunnel
-				 * stats; 3: struct flowtab_entry in the "flows" map */
+#define BPFIX_ABI_VERSION 4	/* 4: tunnel fields in struct flow_key (60 bytes), the
+				 * tunnels map, tunnel stats; 3: struct flowtab_entry in
+				 * the "flows" map */
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -41,6 +42,11 @@
 #define MPLS_MAX_DEPTH 8		/* MPLS label stack entries walked */
 #endif
 #define TUNNEL_PORTS_MAX 4		/* UDP ports per encapsulation (VXLAN, Geneve) */
+#ifndef TUNNEL_TABLE_ENTRIES
+#define TUNNEL_TABLE_ENTRIES 4096	/* outer address pairs (the "tunnels" map) */
+#endif
+#define TUNNEL_REF_MAX (2 * TUNNEL_TABLE_ENTRIES)	/* refs handed out at most */
+#define TUNNEL_SCRATCH_BYTES 320	/* per CPU, the parser's decapsulation slot at most */
 /* Decoded unless told otherwise (README "Tunnels" argues 8472). */
 #define TUNNEL_VXLAN_PORTS_DEFAULT  4789, 8472	/* IANA; Linux's and flannel's default */
 #define TUNNEL_GENEVE_PORTS_DEFAULT 6081	/* IANA */
@@ -123,14 +129,17 @@
  * A flow taken out of a tunnel (tun_type not TUNNEL_NONE) keeps the
  * interface, direction and VLANs of the frame and the fields of its inner
  * headers; the tun_ fields say which tunnel: the outermost one, as seen on
- * the metered link (outer addresses in tun_src/tun_dst as src/dst hold
- * theirs, tun_ip_version 4 or 6; 0 and no addresses for MPLS), and its VNI,
- * GRE key or top MPLS label in tun_id. The same inner flow in another
- * tunnel is another flow. Not tunnelled: all tun_ fields 0.
+ * the metered link: its type, its VNI, GRE key or top MPLS label in tun_id,
+ * and its outer addresses by reference (TUNNELS below: tun_ref, and
+ * tun_reversed for which of the pair is the outer source; both 0 for MPLS,
+ * which has none). The same inner flow in another tunnel is another flow.
+ * Not tunnelled: all tun_ fields 0.
  * The fields are ordered so there is no implicit padding; the kernel
  * zero-initialises every key before filling it, and the hash covers all
- * 92 bytes (52 before tunnels: the 40 more cost a non-tunnel packet the
- * hashing of 40 zero bytes, BENCHMARKS.md).
+ * 60 bytes. Why the outer addresses are not in the key: the kernel's
+ * jhash takes 12 bytes a round, and 60 bytes take the rounds 52 took; the
+ * 92 bytes of the addresses in place cost every packet, tunnelled or not,
+ * ~20 ns (BENCHMARKS.md section 1).
  */
 union flow_addr {
 	__u8  ip6[16];
@@ -150,17 +159,32 @@ struct flow_key {
 	__u16 ether_type;	/* host order: 0x0800, 0x86dd, 0x0806, ... */
 	__u16 src_port;		/* host order */
 	__u16 dst_port;		/* host order; ICMP: type << 8 | code */
-	__u16 pad1;
+	__u8  tun_type;		/* TUNNEL_*, 0: not tunnelled (ABI 3's pad) */
+	__u8  tun_reversed;	/* 1: the outer source is the tunnel's ends.b, else ends.a */
 	union flow_addr src;
 	union flow_addr dst;
-	__u8  tun_type;		/* TUNNEL_*, 0: not tunnelled */
-	__u8  tun_ip_version;	/* 4 or 6: tun_src/tun_dst as src/dst; 0 (MPLS) */
-	__u16 pad2;
 	__u32 tun_id;		/* VNI (24 bits), GRE key, top MPLS label (20 bits); 0 if none */
-	union flow_addr tun_src;	/* outer source address */
-	union flow_addr tun_dst;	/* outer destination address */
+	__u32 tun_ref;		/* the outer address pair (TUNNELS); 0: none */
 };
-_Static_assert(sizeof(struct flow_key) == 92, "flow_key layout changed");
+_Static_assert(sizeof(struct flow_key) == 60, "flow_key layout changed");
+
+/*
+ * TUNNELS. The outer address pairs of the tunnels the kernel took flows
+ * out of, each once, in the "tunnels" map: key struct tunnel_ends (the two
+ * addresses in a fixed order, so both directions are one pair), value its
+ * ref (1..TUNNEL_REF_MAX), handed out from the one-element "tunnel_next"
+ * array. Entries are never deleted: a ref names one pair for the life of
+ * the pins, so a flow's key is exact and the agent reads the pair once.
+ * A pair that finds the map full (TUNNEL_TABLE_ENTRIES) is not taken out
+ * of its tunnel: its packets are the outer flow, counted tunnel_table_full.
+ */
+struct tunnel_ends {
+	__u8  ip_version;	/* 4 or 6 */
+	__u8  pad0[3];
+	union flow_addr a;	/* the pair, a before b by 32-bit words */
+	union flow_addr b;
+};
+_Static_assert(sizeof(struct tunnel_ends) == 36, "tunnel_ends layout changed");
 
 /*
  * Per-CPU counters of one flow during one epoch. Each CPU writes only its
@@ -251,7 +275,7 @@ struct flowtab_entry {
 	__u8  rule;			/* enum initiator_rule that chose it */
 	__u8  pad1[3];
 };
-_Static_assert(sizeof(struct flowtab_entry) == 464, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
+_Static_assert(sizeof(struct flowtab_entry) == 368, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
 _Static_assert(__builtin_offsetof(struct flowtab_entry, pad0) == 3 * sizeof(struct flow_key) &&
 	       __builtin_offsetof(struct flowtab_entry, side) ==
 	       __builtin_offsetof(struct flowtab_entry, pad0) + 4 &&
@@ -374,6 +398,7 @@ BPFIX_SHARED void frag_key_of_held(const struct flow_key *k, struct frag_key *fk
 	X(malformed_tcp_doff,     "TCP data offset below 5") \
 	X(malformed_tunnel,       "encapsulation or inner headers truncated or malformed: outer flow") \
 	X(tunnel_decap,           "packets metered as the flow inside a tunnel") \
+	X(tunnel_table_full,      "tunnelled packets whose outer pair found the tunnels map full: outer flow") \
 	X(tunnel_too_deep,        "more than TUNNEL_MAX_DEPTH encapsulations: the innermost taken off is metered") \
 	X(tunnel_outer_packets,   "--tunnels both: outer flows' packets metered beside the inner") \
 	X(tunnel_outer_octets,    "their octets (the outer IP total length)") \
@@ -402,7 +427,7 @@ struct bpfix_stats {
 #undef BPFIX_STAT_FIELD
 
 #define BPFIX_STAT_COUNT (sizeof(struct bpfix_stats) / sizeof(__u64))
-_Static_assert(sizeof(struct bpfix_stats) == 42 * sizeof(__u64),
+_Static_assert(sizeof(struct bpfix_stats) == 43 * sizeof(__u64),
 	       "bpfix_stats changed: bump BPFIX_ABI_VERSION");
 /* The kernel indexes the per-table counters by epoch slot. */
 _Static_assert(__builtin_offsetof(struct bpfix_stats, table_flows_1) ==

@@ -722,10 +722,11 @@ static void test_file_ipfixdump(void **state)
 	o->ops->record(o, &r);
 	/* the same flow out of a VXLAN tunnel: the tunnel templates */
 	r.key.tun_type = TUNNEL_VXLAN;
-	r.key.tun_ip_version = 6;
 	r.key.tun_id = 42;
-	addr6(&r.key.tun_src, "2001:db8::1");
-	addr6(&r.key.tun_dst, "2001:db8::2");
+	r.key.tun_ref = 1;
+	r.tun.ip_version = 6;
+	addr6(&r.tun.src, "2001:db8::1");
+	addr6(&r.tun.dst, "2001:db8::2");
 	o->ops->record(o, &r);
 	memset(&r, 0, sizeof(r));
 	r.key.ether_type = 0x0806;

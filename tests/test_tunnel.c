@@ -512,6 +512,29 @@ static void key_of_level(const struct tb *b, int lv, struct flow_key *k)
 	}
 }
 
+/* The tunnels map entry a row's tunnel makes (include/bpfix.h, TUNNELS):
+ * the outer pair in word order; returns 1 when the outer source is b. */
+static int want_ends(const struct tb *b, const struct row *r, struct tunnel_ends *e)
+{
+	const struct level *t = &b->lv[r->tun_level];
+	union flow_addr s = { 0 }, d = { 0 };
+	int rev = 0;
+
+	memcpy(s.ip6, t->src, t->version == 4 ? 4 : 16);
+	memcpy(d.ip6, t->dst, t->version == 4 ? 4 : 16);
+	for (int i = 0; i < 4; i++) {
+		if (s.words[i] != d.words[i]) {
+			rev = s.words[i] > d.words[i];
+			break;
+		}
+	}
+	memset(e, 0, sizeof(*e));
+	e->ip_version = t->version;
+	e->a = rev ? d : s;
+	e->b = rev ? s : d;
+	return rev;
+}
+
 /* The flow the row expects (@outer: the wire flow of --tunnels both) and
  * its octets. */
 static __u64 want_key(const struct row *r, const struct tb *b, int prog, bool outer,
@@ -535,11 +558,11 @@ static __u64 want_key(const struct row *r, const struct tb *b, int prog, bool ou
 		k->tun_type = r->tun_type;
 		k->tun_id = r->tun_id;
 		if (r->tun_level >= 0) {
-			const struct level *t = &b->lv[r->tun_level];
+			struct tunnel_ends e;
 
-			k->tun_ip_version = t->version;
-			memcpy(k->tun_src.ip6, t->src, t->version == 4 ? 4 : 16);
-			memcpy(k->tun_dst.ip6, t->dst, t->version == 4 ? 4 : 16);
+			/* the pair is the first the emptied tunnels map got */
+			k->tun_ref = 1;
+			k->tun_reversed = want_ends(b, r, &e);
 		}
 	}
 	return b->p.len - b->lv[lv].off;
@@ -580,8 +603,10 @@ static bool run_row(const struct row *r, int prog)
 
 	prog_run_clear_map(fd, sizeof(struct flow_key));
 	prog_run_clear_map(bpf_map__fd(skel->maps.flow_table_1), sizeof(struct flow_key));
+	prog_run_clear_map(bpf_map__fd(skel->maps.tunnels), sizeof(struct tunnel_ends));
 	if (prog_run_zero_stats(bpf_map__fd(skel->maps.stats), ncpus) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.flow_epoch), &zero, &zero, BPF_ANY))
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.flow_epoch), &zero, &zero, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.tunnel_next), &zero, &zero, BPF_ANY))
 		return check(false, r, prog, "cannot reset the maps");
 	row_frame(r, &b);
 	err = prog_run_frame(bpf_program__fd(progs[prog]), b.p.buf, b.p.len, NULL, 0,
@@ -618,6 +643,28 @@ static bool run_row(const struct row *r, int prog)
 				    "outer flow: packets %llu octets %llu flags %#x",
 				    (unsigned long long)c.packets, (unsigned long long)c.octets,
 				    c.flags);
+		}
+	}
+	{
+		/* the tunnels map: the outer pair, once, under ref 1 */
+		bool has_ends = decap && r->tun_level >= 0;
+		int tfd = bpf_map__fd(skel->maps.tunnels);
+		struct tunnel_ends e;
+		__u32 ref = 0;
+		unsigned int n = 0;
+		struct tunnel_ends tk, tn;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(tfd, prev, &tn)) {
+			tk = tn;
+			prev = &tk;
+			n++;
+		}
+		ok &= check(n == has_ends, r, prog, "%u pairs in the tunnels map", n);
+		if (has_ends) {
+			want_ends(&b, r, &e);
+			ok &= check(!bpf_map_lookup_elem(tfd, &e, &ref) && ref == 1, r, prog,
+				    "the outer pair is not in the tunnels map under ref 1 (%u)", ref);
 		}
 	}
 	{

@@ -28,6 +28,15 @@
 
 /* struct flow_side: include/bpfix.h (a flow table entry holds two). */
 
+/* The outer addresses of a record's tunnel, as the forward direction had
+ * them: what key.tun_ref names in the tunnels map (include/bpfix.h,
+ * TUNNELS), filled in when the record is handed to the outputs. */
+struct flow_tunnel {
+	uint8_t ip_version;		/* 4 or 6; 0: no addresses (MPLS) */
+	union flow_addr src;
+	union flow_addr dst;
+};
+
 /*
  * A flow record as exported. key is the forward direction's key: for a
  * biflow the initiator's (source = initiator), key.ifindex/direction are
@@ -41,6 +50,7 @@ struct flow_record {
 	uint8_t          biflow_direction;	/* BIFLOW_* */
 	struct flow_side fwd;
 	struct flow_side rev;
+	struct flow_tunnel tun;			/* key.tun_type set: its outer addresses */
 };
 
 /* ICMP or ICMPv6 as the kernel keys it (parse.bpf.h, parse_l4: either

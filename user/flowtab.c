@@ -115,8 +115,7 @@ void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
 	out->src = k->dst;
 	out->dst = k->src;
 	/* The answer comes back through the tunnel the other way. */
-	out->tun_src = k->tun_dst;
-	out->tun_dst = k->tun_src;
+	out->tun_reversed = k->tun_ref ? !k->tun_reversed : 0;
 	if (flow_key_is_icmp(k)) {
 		uint8_t type = k->dst_port >> 8;
 		int q = flow_key_icmp_query(k);
@@ -166,8 +165,7 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 	if (key_reversed(k)) {
 		c->src = k->dst;
 		c->dst = k->src;
-		c->tun_src = k->tun_dst;
-		c->tun_dst = k->tun_src;
+		c->tun_reversed = k->tun_ref ? !k->tun_reversed : 0;
 		if (!flow_key_is_icmp(k)) {
 			c->src_port = k->dst_port;
 			c->dst_port = k->src_port;

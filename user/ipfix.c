@@ -588,8 +588,8 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 		int v6 = (f->src & ~S_REV) >= S_TUN_SRC6;
 		int dst = (f->src & ~S_REV) == S_TUN_DST4 || (f->src & ~S_REV) == S_TUN_DST6;
 
-		if (k->tun_ip_version == (v6 ? 6 : 4))
-			memcpy(p, dst ? k->tun_dst.ip6 : k->tun_src.ip6, f->len);
+		if (k->tun_type && r->tun.ip_version == (v6 ? 6 : 4))
+			memcpy(p, dst ? r->tun.dst.ip6 : r->tun.src.ip6, f->len);
 		else
 			memset(p, 0, f->len);
 		return p + f->len;

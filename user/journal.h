@@ -65,7 +65,7 @@
  * the header and the staging): an upgrade cuts the flows of that moment
  * short, it loses none. One of another entry layout cannot be read: it is
  * replaced, with a warning. Versions 1 to 3 are all of another entry
- * layout now (version 4's flow keys carry the tunnel: 92 bytes, not 52),
+ * layout now (version 4's flow keys carry the tunnel: 60 bytes, not 52),
  * so an agent of before tunnels leaves a journal that is replaced, with
  * that one line (entry_size says it).
  */

@@ -44,6 +44,7 @@ static struct bpf_map *skel_map(struct bpfix *skel, int i)
 	struct bpf_map *maps[] = {
 		skel->maps.flow_table_0, skel->maps.flow_table_1, skel->maps.flow_tables,
 		skel->maps.flow_epoch, skel->maps.stats, skel->maps.frag_table,
+		skel->maps.tunnels, skel->maps.tunnel_next,
 	};
 	return i < (int)ARRAY_SIZE(maps) ? maps[i] : NULL;
 }
@@ -642,6 +643,32 @@ void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *
 	for (c = 0; c < ncpus; c++)
 		for (i = 0; i < BPFIX_STAT_COUNT; i++)
 			s[i] += p[(size_t)c * BPFIX_STAT_COUNT + i];
+}
+
+long meter_read_tunnels(struct meter *m, struct tunnel_ends *by_ref, uint32_t n_refs)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(m->skel->maps.tunnels);
+	struct tunnel_ends keys[256];
+	__u32 refs[256], in = 0, out = 0, count;
+	long got = 0;
+	int first = 1, ret;
+
+	do {
+		count = ARRAY_SIZE(keys);
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, refs, &count, &opts);
+		if (ret && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++) {
+			if (refs[i] && refs[i] < n_refs) {
+				by_ref[refs[i]] = keys[i];
+				got++;
+			}
+		}
+		in = out;
+		first = 0;
+	} while (!ret);
+	return got;
 }
 
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum)

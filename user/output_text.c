@@ -61,12 +61,13 @@ static void addr_str(const struct flow_key *k, const union flow_addr *a, char *b
 			 a->mac[2], a->mac[3], a->mac[4], a->mac[5]);
 }
 
-/* An outer address of a tunnel (flow_key.tun_src/tun_dst). */
-static void tun_addr_str(const struct flow_key *k, const union flow_addr *a, char *buf, size_t len)
+/* An outer address of a record's tunnel (flow_record.tun). */
+static void tun_addr_str(const struct flow_tunnel *t, const union flow_addr *a, char *buf,
+			 size_t len)
 {
-	if (k->tun_ip_version == 4)
+	if (t->ip_version == 4)
 		inet_ntop(AF_INET, &a->ip4, buf, len);
-	else if (k->tun_ip_version == 6)
+	else if (t->ip_version == 6)
 		inet_ntop(AF_INET6, a->ip6, buf, len);
 	else
 		snprintf(buf, len, "-");
@@ -74,8 +75,9 @@ static void tun_addr_str(const struct flow_key *k, const union flow_addr *a, cha
 
 /* " vxlan vni 42 192.0.2.1->192.0.2.2", " mpls label 16": the tunnel a
  * flow came out of, after a text line; "" when it came out of none. */
-static void tunnel_str(const struct flow_key *k, char *buf, size_t len)
+static void tunnel_str(const struct flow_record *r, char *buf, size_t len)
 {
+	const struct flow_key *k = &r->key;
 	char id[32] = "", addrs[2 * INET6_ADDRSTRLEN + 4] = "";
 	const char *name = flow_tunnel_name(k->tun_type);
 	const char *id_name = flow_tunnel_id_name(k->tun_type);
@@ -85,11 +87,11 @@ static void tunnel_str(const struct flow_key *k, char *buf, size_t len)
 		return;
 	if (id_name && (k->tun_id || k->tun_type != TUNNEL_GRE))
 		snprintf(id, sizeof(id), " %s %u", id_name, k->tun_id);
-	if (k->tun_ip_version) {
+	if (r->tun.ip_version) {
 		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 
-		tun_addr_str(k, &k->tun_src, s, sizeof(s));
-		tun_addr_str(k, &k->tun_dst, d, sizeof(d));
+		tun_addr_str(&r->tun, &r->tun.src, s, sizeof(s));
+		tun_addr_str(&r->tun, &r->tun.dst, d, sizeof(d));
 		snprintf(addrs, sizeof(addrs), " %s->%s", s, d);
 	}
 	snprintf(buf, len, " %s%s%s", name, id, addrs);
@@ -256,7 +258,7 @@ int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 		 name_printable(if_name(r->fwd.ifindex ? r->fwd.ifindex : r->rev.ifindex), ifn,
 				sizeof(ifn)),
 		 (r->fwd.packets ? r->fwd.direction : !r->rev.direction) ? "out" : "in");
-	tunnel_str(k, tun, sizeof(tun));
+	tunnel_str(r, tun, sizeof(tun));
 	return snprintf(buf, len,
 			"%-23s %9.3f %-5s %-26s %2s %-26s %8llu %10llu %9s %10s %-8s %-8s %-5s %-11s %s%s",
 			start, (e - s) / 1000.0, proto_name(k, proto, sizeof(proto)), src,
@@ -349,11 +351,11 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 
 		n += snprintf(AT_N, ",\"tunnel\":\"%s\",\"tunnel_id\":%u",
 			      name ? name : "unknown", k->tun_id);
-		if (k->tun_ip_version) {
+		if (r->tun.ip_version) {
 			char ts[INET6_ADDRSTRLEN], td[INET6_ADDRSTRLEN];
 
-			tun_addr_str(k, &k->tun_src, ts, sizeof(ts));
-			tun_addr_str(k, &k->tun_dst, td, sizeof(td));
+			tun_addr_str(&r->tun, &r->tun.src, ts, sizeof(ts));
+			tun_addr_str(&r->tun, &r->tun.dst, td, sizeof(td));
 			n += snprintf(AT_N, ",\"tunnel_src\":\"%s\",\"tunnel_dst\":\"%s\"", ts, td);
 		}
 	}
