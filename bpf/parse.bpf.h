@@ -700,6 +700,8 @@ struct tunnel_walk {
 	struct flow_key outer_key;	/* the flow on the wire */
 	struct packet_meta outer_m;
 	struct tunnel_ends ends;	/* its outer addresses, as tunnel_ref looks them up */
+	struct tunnel_ends last_ends;	/* this CPU's last pair and its ref: refs are */
+	__u32 last_ref;			/* never reused, so a match needs no lookup */
 };
 
 _Static_assert(sizeof(struct tunnel_walk) <= TUNNEL_SCRATCH_BYTES,
@@ -761,10 +763,21 @@ static __always_inline int tunnel_ref(struct tunnel_walk *w, struct flow_key *ke
 	e->a = rev ? o->dst : o->src;
 	e->b = rev ? o->src : o->dst;
 	key->tun_reversed = rev;
+	if (w->last_ref) {
+		const __u32 *x = (const __u32 *)e, *y = (const __u32 *)&w->last_ends;
+		__u32 diff = 0;
+
+		for (i = 0; i < (int)(sizeof(*e) / 4); i++)
+			diff |= x[i] ^ y[i];
+		if (!diff) {
+			key->tun_ref = w->last_ref;
+			return 0;
+		}
+	}
 	ref = bpf_map_lookup_elem(&tunnels, e);
 	if (ref) {
-		key->tun_ref = *ref;
-		return 0;
+		n = *ref;
+		goto found;
 	}
 	next = bpf_map_lookup_elem(&tunnel_next, &zero);
 	if (!next || *next >= TUNNEL_REF_MAX)
@@ -780,7 +793,10 @@ static __always_inline int tunnel_ref(struct tunnel_walk *w, struct flow_key *ke
 			return -1;
 		n = *ref;
 	}
+found:
 	key->tun_ref = n;
+	w->last_ends = *e;
+	w->last_ref = n;
 	return 0;
 }
 
@@ -839,23 +855,30 @@ __noinline int tunnel_step_tc(struct __sk_buff *skb, struct tunnel_walk *w)
 
 /* Could the flow just parsed be a tunnel? What a packet that is not one
  * pays for tunnels: these compares. */
-static __always_inline int tunnel_candidate(const struct cursor *c, const struct flow_key *key,
+static __always_inline int tunnel_candidate(int indirect, const struct flow_key *key,
 					    const struct packet_meta *m)
 {
-	if (c->indirect || m->malformed || m->is_fragment)
-		return 0;
+	/* The protocol first: TCP, the common case, is one compare. */
 	switch (key->protocol) {
 	case IPPROTO_UDP_:
-		return tunnel_port(tunnel_vxlan_ports, key->dst_port) ||
-		       tunnel_port(tunnel_geneve_ports, key->dst_port);
+		if (!tunnel_port(tunnel_vxlan_ports, key->dst_port) &&
+		    !tunnel_port(tunnel_geneve_ports, key->dst_port))
+			return 0;
+		break;
 	case IPPROTO_GRE_:
 	case IPPROTO_IPIP_:
 	case IPPROTO_IPV6_:
-		return key->ip_version != 0;
+		if (!key->ip_version)
+			return 0;
+		break;
 	case 0:
-		return key->ether_type == ETH_P_MPLS_UC || key->ether_type == ETH_P_MPLS_MC;
+		if (key->ether_type != ETH_P_MPLS_UC && key->ether_type != ETH_P_MPLS_MC)
+			return 0;
+		break;
+	default:
+		return 0;
 	}
-	return 0;
+	return !indirect && !m->malformed && !m->is_fragment;
 }
 
 /*
@@ -870,9 +893,9 @@ static __always_inline int parse_tunnels(void *ctx, const int kind, struct curso
 					 struct flow_key *key, struct packet_meta *m)
 {
 	struct tunnel_walk *w;
-	int i, r = 0;
+	int n = 0, r = 0;
 
-	if (!tunnel_candidate(c, key, m))
+	if (!tunnel_candidate(c->indirect, key, m))
 		return 0;
 	w = tunnel_walk_slot();
 	if (!w)
@@ -885,20 +908,15 @@ static __always_inline int parse_tunnels(void *ctx, const int kind, struct curso
 	w->indirect = c->indirect;
 	w->hw_vlan_len = c->hw_vlan_len;
 	w->first = 1;
-	for (i = 0; i <= TUNNEL_MAX_DEPTH; i++) {
+	/* A step (a call) only where the flow so far may be a tunnel: the
+	 * inner flow of a VXLAN packet costs one call, not two. */
+	while (n < TUNNEL_MAX_DEPTH) {
+		if (n > 0 && !tunnel_candidate(w->indirect, &w->key, &w->m))
+			break;
 		r = kind == FRAME_XDP ? tunnel_step_xdp(ctx, w) : tunnel_step_tc(ctx, w);
 		if (r <= 0)
 			break;
-		if (i == TUNNEL_MAX_DEPTH) {
-			/* One more inside: what the last step took off
-			 * stays, the rest is not looked at. */
-			r = 0;
-			m->tunnel |= PKT_TUNNEL_TOO_DEEP;
-			break;
-		}
-		*key = w->key;
-		*m = w->m;
-		w->outer_m.tunnel = 0;
+		n++;
 	}
 	if (r < 0) {
 		*key = w->outer_key;
@@ -906,8 +924,14 @@ static __always_inline int parse_tunnels(void *ctx, const int kind, struct curso
 		m->malformed = MALFORMED(malformed_tunnel);
 		return 0;
 	}
-	if (i == 0)
+	if (!n)
 		return 0;
+	*key = w->key;
+	*m = w->m;
+	/* One more inside (by port or protocol): what was taken off stays,
+	 * the rest is not looked at. */
+	if (n == TUNNEL_MAX_DEPTH && tunnel_candidate(w->indirect, key, m))
+		m->tunnel |= PKT_TUNNEL_TOO_DEEP;
 	if (tunnel_ref(w, key)) {
 		*key = w->outer_key;
 		*m = w->outer_m;

@@ -604,6 +604,19 @@ static bool run_row(const struct row *r, int prog)
 	prog_run_clear_map(fd, sizeof(struct flow_key));
 	prog_run_clear_map(bpf_map__fd(skel->maps.flow_table_1), sizeof(struct flow_key));
 	prog_run_clear_map(bpf_map__fd(skel->maps.tunnels), sizeof(struct tunnel_ends));
+	{
+		/* and the per-CPU slot that remembers the last pair's ref (the
+		 * kernel never deletes a pair; this test does) */
+		size_t vs = bpf_map__value_size(skel->maps.tunnel_scratch);
+		void *zeros = calloc(ncpus, (vs + 7) & ~(size_t)7);
+
+		if (!zeros || bpf_map_update_elem(bpf_map__fd(skel->maps.tunnel_scratch), &zero,
+						  zeros, BPF_ANY)) {
+			free(zeros);
+			return check(false, r, prog, "cannot reset tunnel_scratch");
+		}
+		free(zeros);
+	}
 	if (prog_run_zero_stats(bpf_map__fd(skel->maps.stats), ncpus) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.flow_epoch), &zero, &zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.tunnel_next), &zero, &zero, BPF_ANY))
