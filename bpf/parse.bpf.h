@@ -451,8 +451,9 @@ ext_trunc:
 /*
  * Set by the agent before load (--tunnels, --vxlan-port, --geneve-port).
  * The verifier knows their values, so with --tunnels outer no tunnel code
- * is left in the program, and a port list costs a few compares of a UDP
- * packet's destination port. Port 0 ends a list.
+ * is left on the packet path (the step functions are still verified), and
+ * a port list costs a few compares of a UDP packet's destination port.
+ * Port 0 ends a list.
  */
 const volatile __u8 tunnel_mode = TUNNEL_MODE_INNER;
 const volatile __u16 tunnel_vxlan_ports[TUNNEL_PORTS_MAX] = { TUNNEL_VXLAN_PORTS_DEFAULT };
@@ -571,9 +572,12 @@ static __always_inline int tunnel_header(struct cursor *c, const struct flow_key
 	switch (key->protocol) {
 	case IPPROTO_UDP_:
 		if (tunnel_port(tunnel_vxlan_ports, key->dst_port)) {
-			/* RFC 7348: flags with I set, 24 reserved bits, VNI, 8 reserved */
+			/* RFC 7348: flags with I set, 24 reserved bits, VNI, 8
+			 * reserved. As Linux's vxlan, other flags (but GBP's G)
+			 * and the last octet must be 0: a datagram that only
+			 * happens to go to the port is rarely taken for one. */
 			h = cursor_take(c, 8);
-			if (!h || !(h[0] & 0x08))
+			if (!h || (h[0] & 0x7f) != 0x08 || h[7])
 				return -1;
 			t->type = TUNNEL_VXLAN;
 			t->next = ETH_P_TEB;
@@ -825,6 +829,15 @@ static __always_inline int tunnel_step(void *ctx, const int kind, void *data, vo
 	if (r <= 0)
 		return r;
 	tunnel_enter(&w->key, &w->m, &t, cursor_wire_off(&c), w->first);
+	/* Each way through the headers (GRE's optional fields, MPLS's labels,
+	 * VXLAN or Geneve) leaves the cursor at an offset of its own, and the
+	 * verifier would check the inner headers once for each. Read back
+	 * from the map, the offset is one unknown value in a known range. */
+	w->off = (__u32)(c.pos - data);
+	off = *(volatile __u32 *)&w->off;
+	if (off > PARSE_PULL_LEN)
+		return -1;
+	c.pos = data + off;
 	parse_inner(&c, eth, t.next, &w->key, &w->m, kind);
 	if (w->m.malformed)
 		return -1;
@@ -924,8 +937,15 @@ static __always_inline int parse_tunnels(void *ctx, const int kind, struct curso
 		m->malformed = MALFORMED(malformed_tunnel);
 		return 0;
 	}
-	if (!n)
+	if (!n) {
+		/* Not a tunnel after all: the key as it was, but read back
+		 * from the slot like every other outcome here, so that the
+		 * verifier meets one kind of state after parse_frame, not
+		 * one per header path. */
+		*key = w->outer_key;
+		*m = w->outer_m;
 		return 0;
+	}
 	*key = w->key;
 	*m = w->m;
 	/* One more inside (by port or protocol): what was taken off stays,

@@ -219,7 +219,8 @@ static void tb_finish(struct tb *b)
 /* ---- The frames ---- */
 
 enum frame_id {
-	F_VXLAN4, F_VXLAN8472, F_VXLAN_V6, F_VXLAN_PORT, F_VXLAN_NOI, F_VXLAN_VNI2,
+	F_VXLAN4, F_VXLAN8472, F_VXLAN_V6, F_VXLAN_PORT, F_VXLAN_NOI, F_VXLAN_VNI2, F_VXLAN_GPE,
+	F_VXLAN_GBP,
 	F_GENEVE, F_GENEVE_IP, F_GENEVE_OTHER,
 	F_GRE, F_GRE_CKS, F_GRE_TEB, F_GRE_V1, F_GRE_ROUTING,
 	F_IPIP, F_SIT, F_4IN6, F_6IN6,
@@ -236,12 +237,18 @@ static void build(struct tb *b, int id)
 	case F_VXLAN_PORT:
 	case F_VXLAN_NOI:
 	case F_VXLAN_VNI2:
+	case F_VXLAN_GPE:
+	case F_VXLAN_GBP:
 		tb_eth(b, mac_b, mac_a, ETH_TYPE_IPV4);
 		tb_ip4(b, 9, PROTO_UDP);
 		tb_udp(b, 50000, id == F_VXLAN8472 ? 8472 : id == F_VXLAN_PORT ? 4790 : 4789);
 		tb_vxlan(b, id == F_VXLAN_VNI2 ? 43 : 42);
 		if (id == F_VXLAN_NOI)
 			b->p.buf[b->p.len - 8] = 0;
+		if (id == F_VXLAN_GPE)		/* P: VXLAN-GPE's, not decoded */
+			b->p.buf[b->p.len - 8] = 0x0c;
+		if (id == F_VXLAN_GBP)		/* G and a group policy id */
+			b->p.buf[b->p.len - 8] = 0x88, b->p.buf[b->p.len - 5] = 7;
 		tb_eth(b, mac_d, mac_c, ETH_TYPE_IPV4);
 		tb_in_tcp4(b);
 		break;
@@ -411,6 +418,8 @@ static const struct row fixed_rows[] = {
 	ROW("vxlan on a port the agent added", F_VXLAN_PORT, 1, TUNNEL_VXLAN, 42, 0,
 	    .modes = M_INNER),
 	MALFORMED("vxlan without the I flag", F_VXLAN_NOI),
+	MALFORMED("vxlan with GPE's P flag", F_VXLAN_GPE),
+	ROW("vxlan with GBP's G flag and a policy id", F_VXLAN_GBP, 1, TUNNEL_VXLAN, 42, 0),
 	ROW("geneve with options, Ethernet inside", F_GENEVE, 1, TUNNEL_GENEVE, 77, 0),
 	ROW("geneve, IPv6 inside", F_GENEVE_IP, 1, TUNNEL_GENEVE, 78, 0),
 	PLAIN("geneve, LLDP inside: not decoded", F_GENEVE_OTHER),

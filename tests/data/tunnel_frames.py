@@ -98,7 +98,7 @@ def frames(outer_src, outer_dst, which):
     i = inner4_udp(4444, net=3)
     add("ipip 4in4", "ipip", 0, i, 8, IP(src=outer_src, dst=outer_dst, proto=4) / i)
     add("vxlan vni 5, the ipip one's inner flow", "vxlan", 5, i, 2,
-        o4 / UDP(sport=50002, dport=4789) / VXLAN(vni=5) / inner_eth(i))
+        o4 / UDP(sport=50002, dport=4789) / VXLAN(flags=0x08, vni=5) / inner_eth(i))
     i = inner6_tcp(5555)
     add("ipip 6in4", "ipip", 0, i, 5, IP(src=outer_src, dst=outer_dst, proto=41) / i)
     i = inner4_udp(6666, net=4)
