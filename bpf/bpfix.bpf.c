@@ -88,8 +88,14 @@ struct {
 /* Add @n to the counter at byte @offset of @s (a MALFORMED() value). */
 static __always_inline void stat_add(struct bpfix_stats *s, __u32 offset, __u64 n)
 {
-	if (offset <= sizeof(*s) - sizeof(__u64))
-		*(__u64 *)((__u8 *)s + (offset & ~7u)) += n;
+	__u32 off = offset & ~7u;
+
+	/* One register for the test and the index: clang would otherwise
+	 * test one copy of the offset and index with another, which the
+	 * verifier cannot follow. */
+	asm volatile("" : "+r"(off));
+	if (off <= sizeof(*s) - sizeof(__u64))
+		*(__u64 *)((__u8 *)s + off) += n;
 }
 
 /* Place a fragment in its datagram's flow (see frag_table), or hold it
@@ -210,9 +216,12 @@ static __always_inline void counters_add(struct flow_counters *c, const struct p
 /*
  * Add one parsed packet to its flow in the current epoch's table.
  * Without atomics: each CPU writes only its own slot of the per-CPU value.
+ * @outer: the packet's outer flow metered beside its inner one (--tunnels
+ * both), counted apart so that packets stays one per wire packet.
  */
 static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
-				  struct bpfix_stats *s, __u32 segs, __u32 gso_size)
+				  struct bpfix_stats *s, __u32 segs, __u32 gso_size,
+				  const int outer)
 {
 	struct packet_delta d;
 	struct flow_counters *c;
@@ -223,13 +232,18 @@ static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
 	long err;
 
 	packet_delta(m, segs, gso_size, &d);
+	if (d.packets > 1)
+		m->flow_flags |= FLOW_F_GSO;
+	if (outer) {
+		s->tunnel_outer_packets += d.packets;
+		s->tunnel_outer_octets += d.octets;
+		goto keyed;
+	}
 	s->packets += d.packets;
 	s->octets += d.octets;
 	s->l2_octets += d.l2_octets;
-	if (d.packets > 1) {
+	if (d.packets > 1)
 		s->gso_aggregates++;
-		m->flow_flags |= FLOW_F_GSO;
-	}
 	if (m->malformed) {
 		stat_add(s, m->malformed, d.packets);
 		m->flow_flags |= FLOW_F_MALFORMED;
@@ -240,6 +254,15 @@ static __always_inline void meter(struct flow_key *key, struct packet_meta *m,
 		s->parsed_ipv6 += d.packets;
 	else
 		s->parsed_l2 += d.packets;
+	if (m->tunnel) {
+		if (m->tunnel & PKT_TUNNEL_DECAP)
+			s->tunnel_decap += d.packets;
+		if (m->tunnel & PKT_TUNNEL_TOO_DEEP)
+			s->tunnel_too_deep += d.packets;
+		if (m->tunnel & PKT_TUNNEL_FULL)
+			s->tunnel_table_full += d.packets;
+	}
+keyed:
 
 	if (m->is_fragment)
 		fragment_ports(key, m, s);
@@ -467,11 +490,44 @@ static __always_inline void count_duplicate(struct bpfix_stats *s, const struct 
 	s->duplicate_octets += d.octets;
 }
 
+/* --tunnels both: the outer flow of inner packet @m (parse_tunnels left it
+ * in the scratch slot). A GSO aggregate's segments each repeat every header
+ * from the outer IP header to the end of the inner transport header. */
+static __always_inline void meter_outer(const struct packet_meta *m, struct bpfix_stats *s,
+					__u32 segs, __u32 gso_size)
+{
+	struct tunnel_walk *w = tunnel_walk_slot();
+
+	if (!w)
+		return;
+	w->outer_m.l34_hdr_len = m->l2_hdr_len - w->outer_m.l2_hdr_len + m->l34_hdr_len;
+	meter(&w->outer_key, &w->outer_m, s, segs, gso_size, 1);
+}
+
 static __always_inline struct bpfix_stats *stats_slot(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/*
+ * A packet taken out of a tunnel: its inner flow, and with --tunnels both
+ * its outer one, metered. A global function, which the verifier checks
+ * once: inlined, meter() was checked again for every outer header path
+ * that can carry a tunnel, and loading took three times as long.
+ */
+__noinline int meter_decapsulated(struct flow_key *key, struct packet_meta *m, __u32 segs,
+				  __u32 gso_size)
+{
+	struct bpfix_stats *s = stats_slot();
+
+	if (!key || !m || !s)
+		return 0;
+	if (tunnel_mode == TUNNEL_MODE_BOTH)
+		meter_outer(m, s, segs, gso_size);
+	meter(key, m, s, segs, gso_size, 0);
+	return 0;
 }
 
 /* Frames too short to key a flow: counted, not metered. */
@@ -491,6 +547,7 @@ int bpfix_xdp(struct xdp_md *ctx)
 	struct packet_meta m = {};
 	struct flow_key key = {};
 	struct bpfix_stats *s = stats_slot();
+	int r;
 
 	if (!s)
 		return XDP_PASS;
@@ -499,16 +556,22 @@ int bpfix_xdp(struct xdp_md *ctx)
 	m.frame_len = bpf_xdp_get_buff_len(ctx);
 	key.ifindex = ctx->ingress_ifindex;
 	key.direction = FLOW_DIR_INGRESS;
-	if (parse_frame(ctx, FRAME_XDP, data, data_end, 0, 0, &key, &m) < 0) {
+	r = parse_frame(ctx, FRAME_XDP, data, data_end, 0, 0, &key, &m);
+	if (r < 0) {
 		not_metered(s, m.frame_len);
 		return XDP_PASS;
 	}
-	if (dedup_enabled && dedup_seen_xdp(ctx, m.l2_hdr_len, m.ip_len, dedup_proto(&key, &m),
-					    key.ifindex)) {
+	/* A packet taken out of a tunnel is never a duplicate: dedup's
+	 * fingerprint is read at the outer IP header (ONE PACKET, ONE COUNT). */
+	if (!r && dedup_enabled &&
+	    dedup_seen_xdp(ctx, m.l2_hdr_len, m.ip_len, dedup_proto(&key, &m), key.ifindex)) {
 		count_duplicate(s, &m, 1, 0);
 		return XDP_PASS;
 	}
-	meter(&key, &m, s, 1, 0);
+	if (r > 0)
+		meter_decapsulated(&key, &m, 1, 0);
+	else
+		meter(&key, &m, s, 1, 0, 0);
 	return XDP_PASS;
 }
 
@@ -518,6 +581,7 @@ static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
 	struct flow_key key = {};
 	struct bpfix_stats *s = stats_slot();
 	void *data, *data_end;
+	int r;
 
 	if (!s)
 		return TC_ACT_UNSPEC_;
@@ -535,18 +599,23 @@ static __always_inline int tc_meter(struct __sk_buff *skb, __u8 direction)
 	m.frame_len = skb->len + (skb->vlan_present ? 4 : 0);
 	key.ifindex = skb->ifindex;
 	key.direction = direction;
-	if (parse_frame(skb, FRAME_TC, data, data_end, skb->vlan_present, skb->vlan_tci,
-			&key, &m) < 0) {
+	r = parse_frame(skb, FRAME_TC, data, data_end, skb->vlan_present, skb->vlan_tci,
+			&key, &m);
+	if (r < 0) {
 		not_metered(s, m.frame_len);
 		return TC_ACT_UNSPEC_;
 	}
 	/* A tag taken out of the data is in l2_hdr_len, not before the IP header. */
-	if (dedup_enabled && dedup_seen_tc(skb, m.l2_hdr_len - (skb->vlan_present ? 4 : 0),
-					   m.ip_len, dedup_proto(&key, &m), key.ifindex)) {
+	if (!r && dedup_enabled &&
+	    dedup_seen_tc(skb, m.l2_hdr_len - (skb->vlan_present ? 4 : 0), m.ip_len,
+			  dedup_proto(&key, &m), key.ifindex)) {
 		count_duplicate(s, &m, skb->gso_segs, skb->gso_size);
 		return TC_ACT_UNSPEC_;
 	}
-	meter(&key, &m, s, skb->gso_segs, skb->gso_size);
+	if (r > 0)
+		meter_decapsulated(&key, &m, skb->gso_segs, skb->gso_size);
+	else
+		meter(&key, &m, s, skb->gso_segs, skb->gso_size, 0);
 	return TC_ACT_UNSPEC_;
 }
 

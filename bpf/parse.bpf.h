@@ -3,8 +3,8 @@
  * The one packet parser, compiled into the XDP and the TC programs.
  *
  * Every read is preceded by a bounds check against the end of the linear
- * data (cursor_take); loops are bounded by VLAN_MAX_DEPTH and
- * IPV6_EXT_MAX_CHAIN. The parser never writes to the packet. It fills a
+ * data (cursor_take); loops are bounded by VLAN_MAX_DEPTH,
+ * IPV6_EXT_MAX_CHAIN, TUNNEL_MAX_DEPTH and MPLS_MAX_DEPTH. The parser never writes to the packet. It fills a
  * zeroed flow_key and a packet_meta, and names the malformed reason (an
  * offset into struct bpfix_stats) when it had to stop early; the rules for
  * what a malformed packet is metered as are in include/bpfix.h.
@@ -25,10 +25,16 @@
 #define ETH_P_8021Q     0x8100
 #define ETH_P_8021AD    0x88A8
 #define ETH_P_QINQ1     0x9100	/* pre-standard QinQ, still seen */
+#define ETH_P_TEB       0x6558	/* transparent Ethernet bridging (GRE, Geneve) */
+#define ETH_P_MPLS_UC   0x8847
+#define ETH_P_MPLS_MC   0x8848
 #define VLAN_VID_MASK   0x0fff
 
 #define IPPROTO_HOPOPTS_  0
 #define IPPROTO_ICMP_     1
+#define IPPROTO_IPIP_     4
+#define IPPROTO_IPV6_     41
+#define IPPROTO_GRE_      47
 #define IPPROTO_TCP_      6
 #define IPPROTO_UDP_      17
 #define IPPROTO_DCCP_     33
@@ -60,7 +66,12 @@ struct packet_meta {
 	__u8  tcp_syn;
 	__u8  is_fragment;	/* 1: first fragment, 2: later fragment */
 	__u8  flow_flags;	/* FLOW_F_* this packet sets */
+	__u8  tunnel;		/* PKT_TUNNEL_* */
 };
+
+#define PKT_TUNNEL_DECAP    0x01	/* the key is the flow inside a tunnel */
+#define PKT_TUNNEL_TOO_DEEP 0x02	/* ... and there was another one inside */
+#define PKT_TUNNEL_FULL     0x04	/* a tunnel the tunnels map had no room for */
 
 #define FRAG_FIRST 1
 #define FRAG_LATER 2
@@ -74,13 +85,23 @@ struct packet_meta {
 #define FRAME_TC  2
 
 struct cursor {
+	void *start;		/* the frame's first byte */
 	void *pos;		/* direct packet access: next byte */
 	void *end;		/* data_end */
 	void *ctx;		/* xdp_md or __sk_buff, for frame_load() */
 	__u32 off;		/* indirect reads: offset of the next byte in the frame */
 	__u32 off_end;		/* ... and of the end of the IP datagram */
 	__u8 buf[20];		/* indirect reads land here */
+	__u8 indirect;		/* 1: IPv6 extension headers were read by offset */
+	__u8 hw_vlan_len;	/* 4: a tag taken out of the data was on the wire */
 };
+
+/* Where the cursor is in the frame as it was on the wire (the offsets
+ * packet_meta counts in). */
+static __always_inline __u32 cursor_wire_off(const struct cursor *c)
+{
+	return (__u32)(c->pos - c->start) + c->hw_vlan_len;
+}
 
 /* Returns a pointer to the next @len bytes and advances, or NULL when the
  * data ends first. @len must be a constant or a bounded value. */
@@ -359,8 +380,9 @@ static __always_inline void parse_ipv6(struct cursor *c, const struct ethhdr *et
 	}
 
 	/* Extension headers: read by offset (see cursor_take_indirect). */
-	c->off = (__u32)((void *)ip6h - (void *)eth) + sizeof(*ip6h);
-	c->off_end = (__u32)((void *)ip6h - (void *)eth) + m->ip_len;
+	c->indirect = 1;
+	c->off = (__u32)((void *)ip6h - c->start) + sizeof(*ip6h);
+	c->off_end = (__u32)((void *)ip6h - c->start) + m->ip_len;
 	for (i = 0; i < IPV6_EXT_MAX_CHAIN; i++) {
 		__u8 *ext;
 		__u32 len;
@@ -424,19 +446,538 @@ ext_trunc:
 	m->malformed = MALFORMED(malformed_ipv6_ext_trunc);
 }
 
+/* ---- Tunnels ------------------------------------------------------------ */
+
+/*
+ * Set by the agent before load (--tunnels, --vxlan-port, --geneve-port).
+ * The verifier knows their values, so with --tunnels outer no tunnel code
+ * is left on the packet path (the step functions are still verified), and
+ * a port list costs a few compares of a UDP packet's destination port.
+ * Port 0 ends a list.
+ */
+const volatile __u8 tunnel_mode = TUNNEL_MODE_INNER;
+const volatile __u16 tunnel_vxlan_ports[TUNNEL_PORTS_MAX] = { TUNNEL_VXLAN_PORTS_DEFAULT };
+const volatile __u16 tunnel_geneve_ports[TUNNEL_PORTS_MAX] = { TUNNEL_GENEVE_PORTS_DEFAULT };
+
+/* An encapsulation header, as tunnel_header() read it. */
+struct tunnel {
+	__u32 id;		/* flow_key.tun_id */
+	__u16 next;		/* what follows: ETH_P_TEB (a frame), ETH_P_IP, ETH_P_IPV6 */
+	__u8  type;		/* TUNNEL_* */
+};
+
+static __always_inline int tunnel_port(const volatile __u16 *ports, __u16 port)
+{
+	int i;
+
+	for (i = 0; i < TUNNEL_PORTS_MAX; i++) {
+		if (!ports[i])
+			return 0;
+		if (ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
+
+/* An MPLS label stack (RFC 3032) after Ethernet: the top label is the
+ * tunnel's id; what follows the bottom of the stack is IP if its first
+ * nibble says so (no control word or Ethernet pseudowire is decoded). */
+static __always_inline int mpls_header(struct cursor *c, struct tunnel *t)
+{
+	__u8 *e, *ip;
+	int i;
+
+	for (i = 0; i < MPLS_MAX_DEPTH; i++) {
+		e = cursor_take(c, 4);
+		if (!e)
+			return -1;
+		if (i == 0)
+			t->id = ((__u32)e[0] << 12) | ((__u32)e[1] << 4) | (e[2] >> 4);
+		if (e[2] & 0x01)	/* bottom of stack */
+			goto bottom;
+	}
+	return -1;			/* deeper than MPLS_MAX_DEPTH */
+bottom:
+	ip = c->pos;
+	if ((void *)(ip + 1) > c->end)
+		return -1;
+	switch (ip[0] >> 4) {
+	case 4:
+		t->next = ETH_P_IP;
+		break;
+	case 6:
+		t->next = ETH_P_IPV6;
+		break;
+	default:
+		return 0;
+	}
+	t->type = TUNNEL_MPLS;
+	return 1;
+}
+
+/* GRE (RFC 2784, key and sequence number of RFC 2890). Version 1 (PPTP)
+ * and payloads other than IP and Ethernet are not decoded. */
+static __always_inline int gre_header(struct cursor *c, struct tunnel *t)
+{
+	__u8 *h = cursor_take(c, 4);
+	__u8 *w;
+
+	if (!h)
+		return -1;
+	if (h[1] & 0x07)
+		return 0;			/* not version 0 */
+	if ((h[0] & 0x4f) || (h[1] & 0xf8))
+		return -1;			/* routing, reserved bits (RFC 2784 2.3) */
+	if ((h[0] & 0x80) && !cursor_take(c, 4))
+		return -1;			/* checksum, reserved1 */
+	if (h[0] & 0x20) {
+		w = cursor_take(c, 4);
+		if (!w)
+			return -1;
+		t->id = ((__u32)w[0] << 24) | ((__u32)w[1] << 16) | ((__u32)w[2] << 8) | w[3];
+	}
+	if ((h[0] & 0x10) && !cursor_take(c, 4))
+		return -1;			/* sequence number */
+	t->next = ((__u16)h[2] << 8) | h[3];
+	if (t->next != ETH_P_IP && t->next != ETH_P_IPV6 && t->next != ETH_P_TEB)
+		return 0;
+	t->type = TUNNEL_GRE;
+	return 1;
+}
+
+/*
+ * Is the flow just parsed (@key, @m; the cursor after its transport header,
+ * or after its IP header when it has none parse_l4 knows) a tunnel?
+ * Returns 1 with @t filled and the cursor after the encapsulation header,
+ * 0 when it is not one, -1 when its encapsulation header is truncated,
+ * malformed, or beyond the outer datagram.
+ * Fragments are not decapsulated: only the first would have the inner
+ * headers, so the datagram would split into two flows.
+ */
+static __always_inline int tunnel_header(struct cursor *c, const struct flow_key *key,
+					 const struct packet_meta *m, struct tunnel *t)
+{
+	__u8 *h;
+	int r;
+
+	if (c->indirect || m->malformed || m->is_fragment)
+		return 0;
+	t->id = 0;
+	if (!key->ip_version) {
+		if (key->ether_type != ETH_P_MPLS_UC && key->ether_type != ETH_P_MPLS_MC)
+			return 0;
+		r = mpls_header(c, t);
+		goto check;
+	}
+	switch (key->protocol) {
+	case IPPROTO_UDP_:
+		if (tunnel_port(tunnel_vxlan_ports, key->dst_port)) {
+			/* RFC 7348: flags with I set, 24 reserved bits, VNI, 8
+			 * reserved. As Linux's vxlan, other flags (but GBP's G)
+			 * and the last octet must be 0: a datagram that only
+			 * happens to go to the port is rarely taken for one. */
+			h = cursor_take(c, 8);
+			if (!h || (h[0] & 0x7f) != 0x08 || h[7])
+				return -1;
+			t->type = TUNNEL_VXLAN;
+			t->next = ETH_P_TEB;
+			t->id = ((__u32)h[4] << 16) | ((__u32)h[5] << 8) | h[6];
+			r = 1;
+		} else if (tunnel_port(tunnel_geneve_ports, key->dst_port)) {
+			/* RFC 8926: version and option length (4-byte words),
+			 * flags, protocol type, VNI, reserved; options skipped */
+			__u32 opt;
+
+			h = cursor_take(c, 8);
+			if (!h || (h[0] >> 6))
+				return -1;
+			opt = (h[0] & 0x3f) * 4;
+			if (opt && !cursor_take(c, opt))
+				return -1;
+			t->next = ((__u16)h[2] << 8) | h[3];
+			if (t->next != ETH_P_TEB && t->next != ETH_P_IP && t->next != ETH_P_IPV6)
+				return 0;
+			t->type = TUNNEL_GENEVE;
+			t->id = ((__u32)h[4] << 16) | ((__u32)h[5] << 8) | h[6];
+			r = 1;
+		} else {
+			return 0;
+		}
+		break;
+	case IPPROTO_GRE_:
+		r = gre_header(c, t);
+		break;
+	case IPPROTO_IPIP_:
+	case IPPROTO_IPV6_:
+		t->type = TUNNEL_IPIP;
+		t->next = key->protocol == IPPROTO_IPIP_ ? ETH_P_IP : ETH_P_IPV6;
+		r = 1;
+		break;
+	default:
+		return 0;
+	}
+check:
+	if (r > 0 && cursor_wire_off(c) > (__u32)m->l2_hdr_len + m->ip_len)
+		return -1;
+	return r;
+}
+
+/* Make @key and @m, the flow just parsed, ready for the one inside it,
+ * whose headers start @inner_off bytes into the frame. The frame's fields
+ * (interface, direction, VLANs) stay; the tunnel's come from the outermost
+ * one (@first). The inner headers are parsed as a frame that ends where
+ * the outer datagram does. */
+static __always_inline void tunnel_enter(struct flow_key *key, struct packet_meta *m,
+					 const struct tunnel *t, __u32 inner_off, int first)
+{
+	__u32 end = (__u32)m->l2_hdr_len + m->ip_len;
+
+	if (first) {
+		/* its outer addresses: parse_tunnels, tunnel_ref */
+		key->tun_type = t->type;
+		key->tun_id = t->id;
+	}
+	key->ip_version = 0;
+	key->protocol = 0;
+	key->src_port = 0;
+	key->dst_port = 0;
+	__builtin_memset(&key->src, 0, sizeof(key->src));
+	__builtin_memset(&key->dst, 0, sizeof(key->dst));
+	m->frame_len = end;
+	m->l2_hdr_len = inner_off;
+	m->ip_len = 0;
+	m->l34_hdr_len = 0;
+	m->tcp_flags = 0;
+	m->tcp_syn = 0;
+	m->ttl = 0;
+	m->tos = 0;
+	m->flow_label = 0;
+}
+
+/* The inner headers: an Ethernet frame (ETH_P_TEB, no VLAN tags decoded:
+ * a tagged inner frame is an L2 flow) or an IP packet. */
+static __always_inline void parse_inner(struct cursor *c, struct ethhdr *eth, __u16 next,
+					struct flow_key *key, struct packet_meta *m, const int kind)
+{
+	if (next == ETH_P_TEB) {
+		struct ethhdr *ie = cursor_take(c, sizeof(*ie));
+
+		if (!ie) {
+			m->malformed = MALFORMED(malformed_tunnel);
+			return;
+		}
+		eth = ie;
+		m->l2_hdr_len += ETH_HLEN;
+		next = bpf_ntohs(ie->h_proto);
+	}
+	key->ether_type = next;
+	switch (next) {
+	case ETH_P_IP:
+		parse_ipv4(c, eth, key, m);
+		break;
+	case ETH_P_IPV6:
+		parse_ipv6(c, eth, key, m, kind);
+		break;
+	default:
+		if (next < ETH_P_802_3_MIN)
+			key->ether_type = 0;
+		key_as_l2(key, m, eth, 0);
+		break;
+	}
+}
+
+/*
+ * A packet being decapsulated, one encapsulation at a time: the flow parsed
+ * so far and where its headers end, and the outermost flow as it was
+ * parsed (to go back to when an inner header is malformed; --tunnels both
+ * meters it too). A per-CPU scratch slot: on the stack the programs would
+ * pass 512 bytes.
+ */
+struct tunnel_walk {
+	struct flow_key key;		/* the flow parsed so far */
+	struct packet_meta m;
+	__u32 off;			/* data offset where its headers end */
+	__u8  indirect;			/* its IPv6 extension headers were read by offset */
+	__u8  hw_vlan_len;		/* struct cursor's */
+	__u8  first;			/* 1: the next encapsulation is the outermost */
+	__u8  pad0;
+	struct flow_key outer_key;	/* the flow on the wire */
+	struct packet_meta outer_m;
+	struct tunnel_ends ends;	/* its outer addresses, as tunnel_ref looks them up */
+	struct tunnel_ends last_ends;	/* this CPU's last pair and its ref: refs are */
+	__u32 last_ref;			/* never reused, so a match needs no lookup */
+};
+
+_Static_assert(sizeof(struct tunnel_walk) <= TUNNEL_SCRATCH_BYTES,
+	       "the agent's memory budget counts TUNNEL_SCRATCH_BYTES a CPU");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tunnel_walk);
+} tunnel_scratch SEC(".maps");
+
+static __always_inline struct tunnel_walk *tunnel_walk_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tunnel_scratch, &zero);
+}
+
+/* include/bpfix.h, TUNNELS. Shared, not per-CPU: a ref is the pair's on
+ * every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUNNEL_TABLE_ENTRIES);
+	__type(key, struct tunnel_ends);
+	__type(value, __u32);
+} tunnels SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tunnel_next SEC(".maps");
+
+/*
+ * The ref of the outer address pair of @w's flow on the wire, into @key
+ * (tun_ref, and tun_reversed when its source is the pair's b), the pair
+ * added to the tunnels map if it is new. Returns -1 when the map is full
+ * or the refs are spent: the packet stays the outer flow.
+ */
+static __always_inline int tunnel_ref(struct tunnel_walk *w, struct flow_key *key)
+{
+	const struct flow_key *o = &w->outer_key;
+	struct tunnel_ends *e = &w->ends;
+	__u32 zero = 0, n, *ref, *next;
+	int i, rev = 0;
+
+	if (!o->ip_version)
+		return 0;		/* MPLS after Ethernet: no addresses */
+	for (i = 0; i < 4; i++) {
+		if (o->src.words[i] != o->dst.words[i]) {
+			rev = o->src.words[i] > o->dst.words[i];
+			break;
+		}
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ip_version = o->ip_version;
+	e->a = rev ? o->dst : o->src;
+	e->b = rev ? o->src : o->dst;
+	key->tun_reversed = rev;
+	if (w->last_ref) {
+		const __u32 *x = (const __u32 *)e, *y = (const __u32 *)&w->last_ends;
+		__u32 diff = 0;
+
+		for (i = 0; i < (int)(sizeof(*e) / 4); i++)
+			diff |= x[i] ^ y[i];
+		if (!diff) {
+			key->tun_ref = w->last_ref;
+			return 0;
+		}
+	}
+	ref = bpf_map_lookup_elem(&tunnels, e);
+	if (ref) {
+		n = *ref;
+		goto found;
+	}
+	next = bpf_map_lookup_elem(&tunnel_next, &zero);
+	if (!next || *next >= TUNNEL_REF_MAX)
+		return -1;
+	n = __sync_fetch_and_add(next, 1) + 1;
+	if (n > TUNNEL_REF_MAX)
+		return -1;
+	if (bpf_map_update_elem(&tunnels, e, &n, BPF_NOEXIST)) {
+		/* another CPU added the pair first (its ref wins; n is not
+		 * used), or the map is full */
+		ref = bpf_map_lookup_elem(&tunnels, e);
+		if (!ref)
+			return -1;
+		n = *ref;
+	}
+found:
+	key->tun_ref = n;
+	w->last_ends = *e;
+	w->last_ref = n;
+	return 0;
+}
+
+/*
+ * Take one encapsulation off @w: 1 when w->key/m are now the flow inside,
+ * 0 when the flow is not a tunnel, -1 when the encapsulation or the inner
+ * headers are truncated or malformed (w is then half changed).
+ */
+static __always_inline int tunnel_step(void *ctx, const int kind, void *data, void *data_end,
+				       struct tunnel_walk *w)
+{
+	struct cursor c = { .start = data, .end = data_end, .ctx = ctx };
+	struct tunnel t = {};
+	struct ethhdr *eth = data;
+	__u32 off = w->off;
+	int r;
+
+	/* tunnel_header reads only linear data, which TC pulled up to
+	 * PARSE_PULL_LEN; the bound also tells the verifier off's range. */
+	if (off > PARSE_PULL_LEN || (void *)(eth + 1) > data_end)
+		return 0;
+	c.pos = data + off;
+	c.indirect = w->indirect;
+	c.hw_vlan_len = w->hw_vlan_len;
+	r = tunnel_header(&c, &w->key, &w->m, &t);
+	if (r <= 0)
+		return r;
+	tunnel_enter(&w->key, &w->m, &t, cursor_wire_off(&c), w->first);
+	/* Each way through the headers (GRE's optional fields, MPLS's labels,
+	 * VXLAN or Geneve) leaves the cursor at an offset of its own, and the
+	 * verifier would check the inner headers once for each. Read back
+	 * from the map, the offset is one unknown value in a known range. */
+	w->off = (__u32)(c.pos - data);
+	off = *(volatile __u32 *)&w->off;
+	if (off > PARSE_PULL_LEN)
+		return -1;
+	c.pos = data + off;
+	parse_inner(&c, eth, t.next, &w->key, &w->m, kind);
+	if (w->m.malformed)
+		return -1;
+	w->off = (__u32)(c.pos - data);
+	w->indirect = c.indirect;
+	w->first = 0;
+	return 1;
+}
+
+/*
+ * One step per program type, each a global function: the verifier checks it
+ * once, on its own, instead of once per path through the outer headers
+ * (inlined, the three levels of headers took it past 1M instructions).
+ */
+__noinline int tunnel_step_xdp(struct xdp_md *ctx, struct tunnel_walk *w)
+{
+	if (!ctx || !w)
+		return 0;
+	return tunnel_step(ctx, FRAME_XDP, (void *)(long)ctx->data, (void *)(long)ctx->data_end, w);
+}
+
+__noinline int tunnel_step_tc(struct __sk_buff *skb, struct tunnel_walk *w)
+{
+	if (!skb || !w)
+		return 0;
+	return tunnel_step(skb, FRAME_TC, (void *)(long)skb->data, (void *)(long)skb->data_end, w);
+}
+
+/* Could the flow just parsed be a tunnel? What a packet that is not one
+ * pays for tunnels: these compares. */
+static __always_inline int tunnel_candidate(int indirect, const struct flow_key *key,
+					    const struct packet_meta *m)
+{
+	/* The protocol first: TCP, the common case, is one compare. */
+	switch (key->protocol) {
+	case IPPROTO_UDP_:
+		if (!tunnel_port(tunnel_vxlan_ports, key->dst_port) &&
+		    !tunnel_port(tunnel_geneve_ports, key->dst_port))
+			return 0;
+		break;
+	case IPPROTO_GRE_:
+	case IPPROTO_IPIP_:
+	case IPPROTO_IPV6_:
+		if (!key->ip_version)
+			return 0;
+		break;
+	case 0:
+		if (key->ether_type != ETH_P_MPLS_UC && key->ether_type != ETH_P_MPLS_MC)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return !indirect && !m->malformed && !m->is_fragment;
+}
+
+/*
+ * Take off up to TUNNEL_MAX_DEPTH encapsulations from the flow @key/@m just
+ * parsed. Returns 1 when @key is now the flow inside, tunnel_walk_slot()
+ * holding the outermost flow as it was parsed (--tunnels both meters it
+ * too), 0 when @key stays the flow on the wire. An encapsulation that is
+ * truncated or malformed, at any depth, leaves the outermost flow, counted
+ * under malformed_tunnel.
+ */
+static __always_inline int parse_tunnels(void *ctx, const int kind, struct cursor *c,
+					 struct flow_key *key, struct packet_meta *m)
+{
+	struct tunnel_walk *w;
+	int n = 0, r = 0;
+
+	if (!tunnel_candidate(c->indirect, key, m))
+		return 0;
+	w = tunnel_walk_slot();
+	if (!w)
+		return 0;
+	w->key = *key;
+	w->m = *m;
+	w->outer_key = *key;
+	w->outer_m = *m;
+	w->off = (__u32)(c->pos - c->start);
+	w->indirect = c->indirect;
+	w->hw_vlan_len = c->hw_vlan_len;
+	w->first = 1;
+	/* A step (a call) only where the flow so far may be a tunnel: the
+	 * inner flow of a VXLAN packet costs one call, not two. */
+	while (n < TUNNEL_MAX_DEPTH) {
+		if (n > 0 && !tunnel_candidate(w->indirect, &w->key, &w->m))
+			break;
+		r = kind == FRAME_XDP ? tunnel_step_xdp(ctx, w) : tunnel_step_tc(ctx, w);
+		if (r <= 0)
+			break;
+		n++;
+	}
+	if (r < 0) {
+		*key = w->outer_key;
+		*m = w->outer_m;
+		m->malformed = MALFORMED(malformed_tunnel);
+		return 0;
+	}
+	if (!n) {
+		/* Not a tunnel after all: the key as it was, but read back
+		 * from the slot like every other outcome here, so that the
+		 * verifier meets one kind of state after parse_frame, not
+		 * one per header path. */
+		*key = w->outer_key;
+		*m = w->outer_m;
+		return 0;
+	}
+	*key = w->key;
+	*m = w->m;
+	/* One more inside (by port or protocol): what was taken off stays,
+	 * the rest is not looked at. */
+	if (n == TUNNEL_MAX_DEPTH && tunnel_candidate(w->indirect, key, m))
+		m->tunnel |= PKT_TUNNEL_TOO_DEEP;
+	if (tunnel_ref(w, key)) {
+		*key = w->outer_key;
+		*m = w->outer_m;
+		m->tunnel = PKT_TUNNEL_FULL;
+		return 0;
+	}
+	m->frame_len = w->outer_m.frame_len;
+	m->tunnel |= PKT_TUNNEL_DECAP;
+	return 1;
+}
+
 /*
  * Parse one frame of @ctx (@kind FRAME_XDP or FRAME_TC, a constant).
  * @m->frame_len must be set by the caller (the whole frame, which may be
  * longer than the linear data); @hw_vlan_tci is the outer tag
  * the NIC or the stack took out of the data (TC), or 0 and @hw_vlan 0.
- * Returns 0 when @key is ready to meter, -1 when no flow can be keyed (the
- * frame is shorter than an Ethernet header); m->malformed names any fault.
+ * Returns 0 when @key is ready to meter, 1 when it is ready and is the flow
+ * inside a tunnel whose outer flow is in tunnel_walk_slot(), -1
+ * when no flow can be keyed (the frame is shorter than an Ethernet header);
+ * m->malformed names any fault.
  */
 static __always_inline int parse_frame(void *ctx, const int kind, void *data, void *data_end,
 				       int hw_vlan, __u16 hw_vlan_tci,
 				       struct flow_key *key, struct packet_meta *m)
 {
-	struct cursor c = { .pos = data, .end = data_end, .ctx = ctx };
+	struct cursor c = { .start = data, .pos = data, .end = data_end, .ctx = ctx };
 	struct ethhdr *eth = cursor_take(&c, sizeof(*eth));
 	__u16 proto;
 	int depth = 0;
@@ -452,6 +993,7 @@ static __always_inline int parse_frame(void *ctx, const int kind, void *data, vo
 	if (hw_vlan) {
 		key->vlan_outer = hw_vlan_tci & VLAN_VID_MASK;
 		m->l2_hdr_len += 4;	/* on the wire the tag is there */
+		c.hw_vlan_len = 4;
 		depth = 1;
 	}
 
@@ -505,7 +1047,9 @@ static __always_inline int parse_frame(void *ctx, const int kind, void *data, vo
 		key_as_l2(key, m, eth, 0);
 		break;
 	}
-	return 0;
+	if (tunnel_mode == TUNNEL_MODE_OUTER)
+		return 0;
+	return parse_tunnels(ctx, kind, &c, key, m);
 }
 
 #endif /* BPFIX_PARSE_BPF_H */

@@ -17,7 +17,9 @@
 
 /* Bumped whenever a struct below changes, so an agent can refuse to adopt
  * pinned tables written by a different layout. */
-#define BPFIX_ABI_VERSION 4	/* 4: duplicate_* stats (--dedup) in struct bpfix_stats */
+#define BPFIX_ABI_VERSION 4	/* 4: tunnel fields in struct flow_key (60 bytes), the
+				 * tunnels map, tunnel stats, duplicate_* stats
+				 * (--dedup); 3: struct flowtab_entry in the "flows" map */
 
 /* ---- Tunables (compile-time defaults; the agent resizes maps before load) */
 
@@ -39,6 +41,21 @@
 #ifndef DEDUP_WINDOW_NS
 #define DEDUP_WINDOW_NS 10000000ULL	/* --dedup: ns, on the coarse clock (ticks of 1-10 ms) */
 #endif
+#ifndef TUNNEL_MAX_DEPTH
+#define TUNNEL_MAX_DEPTH 2		/* encapsulations taken off one packet */
+#endif
+#ifndef MPLS_MAX_DEPTH
+#define MPLS_MAX_DEPTH 8		/* MPLS label stack entries walked */
+#endif
+#define TUNNEL_PORTS_MAX 4		/* UDP ports per encapsulation (VXLAN, Geneve) */
+#ifndef TUNNEL_TABLE_ENTRIES
+#define TUNNEL_TABLE_ENTRIES 4096	/* outer address pairs (the "tunnels" map) */
+#endif
+#define TUNNEL_REF_MAX (2 * TUNNEL_TABLE_ENTRIES)	/* refs handed out at most */
+#define TUNNEL_SCRATCH_BYTES 320	/* per CPU, the parser's decapsulation slot at most */
+/* Decoded unless told otherwise (README "Tunnels" argues 8472). */
+#define TUNNEL_VXLAN_PORTS_DEFAULT  4789, 8472	/* IANA; Linux's and flannel's default */
+#define TUNNEL_GENEVE_PORTS_DEFAULT 6081	/* IANA */
 #ifndef PARSE_PULL_LEN
 #define PARSE_PULL_LEN 256		/* bytes TC makes linear before parsing */
 #endif
@@ -79,6 +96,20 @@
 #define FLOW_F_MALFORMED      0x02	/* a packet of this flow was counted as malformed */
 #define FLOW_F_GSO            0x04	/* a GRO/GSO aggregate was counted */
 
+/* flow_key.tun_type: the encapsulation a flow was taken out of. */
+#define TUNNEL_NONE   0
+#define TUNNEL_VXLAN  1		/* RFC 7348, UDP */
+#define TUNNEL_GENEVE 2		/* RFC 8926, UDP */
+#define TUNNEL_GRE    3		/* RFC 2784/2890, IP protocol 47 */
+#define TUNNEL_IPIP   4		/* IPv4/IPv6 in IPv4/IPv6, IP protocols 4 and 41 */
+#define TUNNEL_MPLS   5		/* RFC 3032 label stack after Ethernet */
+
+/* --tunnels: what a decapsulated packet is metered as (the kernel's
+ * tunnel_mode, set before load). */
+#define TUNNEL_MODE_INNER 0	/* its innermost flow, the tunnel as its properties */
+#define TUNNEL_MODE_OUTER 1	/* the flow on the wire, as before tunnels were parsed */
+#define TUNNEL_MODE_BOTH  2	/* both: the outer flow counts the outer octets */
+
 /* TCP flag bits as tcpControlBits (RFC 7125) carries them. */
 #define TCP_FLAG_FIN 0x001
 #define TCP_FLAG_SYN 0x002
@@ -101,9 +132,20 @@
  * NetFlow and IPFIX collectors expect.
  * frag_held 1 marks a held key (FRAGMENTS IN ANY ORDER below): no real
  * flow has it, so the two can never meet in a table.
+ * A flow taken out of a tunnel (tun_type not TUNNEL_NONE) keeps the
+ * interface, direction and VLANs of the frame and the fields of its inner
+ * headers; the tun_ fields say which tunnel: the outermost one, as seen on
+ * the metered link: its type, its VNI, GRE key or top MPLS label in tun_id,
+ * and its outer addresses by reference (TUNNELS below: tun_ref, and
+ * tun_reversed for which of the pair is the outer source; both 0 for MPLS,
+ * which has none). The same inner flow in another tunnel is another flow.
+ * Not tunnelled: all tun_ fields 0.
  * The fields are ordered so there is no implicit padding; the kernel
  * zero-initialises every key before filling it, and the hash covers all
- * 52 bytes.
+ * 60 bytes. Why the outer addresses are not in the key: the kernel's
+ * jhash takes 12 bytes a round, and 60 bytes take the rounds 52 took; the
+ * 92 bytes of the addresses in place cost every packet, tunnelled or not,
+ * ~20 ns (BENCHMARKS.md section 1).
  */
 union flow_addr {
 	__u8  ip6[16];
@@ -123,11 +165,32 @@ struct flow_key {
 	__u16 ether_type;	/* host order: 0x0800, 0x86dd, 0x0806, ... */
 	__u16 src_port;		/* host order */
 	__u16 dst_port;		/* host order; ICMP: type << 8 | code */
-	__u16 pad1;
+	__u8  tun_type;		/* TUNNEL_*, 0: not tunnelled (ABI 3's pad) */
+	__u8  tun_reversed;	/* 1: the outer source is the tunnel's ends.b, else ends.a */
 	union flow_addr src;
 	union flow_addr dst;
+	__u32 tun_id;		/* VNI (24 bits), GRE key, top MPLS label (20 bits); 0 if none */
+	__u32 tun_ref;		/* the outer address pair (TUNNELS); 0: none */
 };
-_Static_assert(sizeof(struct flow_key) == 52, "flow_key layout changed");
+_Static_assert(sizeof(struct flow_key) == 60, "flow_key layout changed");
+
+/*
+ * TUNNELS. The outer address pairs of the tunnels the kernel took flows
+ * out of, each once, in the "tunnels" map: key struct tunnel_ends (the two
+ * addresses in a fixed order, so both directions are one pair), value its
+ * ref (1..TUNNEL_REF_MAX), handed out from the one-element "tunnel_next"
+ * array. Entries are never deleted: a ref names one pair for the life of
+ * the pins, so a flow's key is exact and the agent reads the pair once.
+ * A pair that finds the map full (TUNNEL_TABLE_ENTRIES) is not taken out
+ * of its tunnel: its packets are the outer flow, counted tunnel_table_full.
+ */
+struct tunnel_ends {
+	__u8  ip_version;	/* 4 or 6 */
+	__u8  pad0[3];
+	union flow_addr a;	/* the pair, a before b by 32-bit words */
+	union flow_addr b;
+};
+_Static_assert(sizeof(struct tunnel_ends) == 36, "tunnel_ends layout changed");
 
 /*
  * Per-CPU counters of one flow during one epoch. Each CPU writes only its
@@ -169,7 +232,8 @@ _Static_assert(sizeof(struct flow_counters) == 64, "flow_counters layout changed
  * size rounded up to 8: both structs are multiples of 8 with every pad
  * explicit, so the map's stride is the C array's. The fields are in the
  * order of ABI 2's agent-private struct (pads where the compiler had put
- * them): a version 2 journal's entries read as these.
+ * them); since ABI 4 its keys are longer (tunnel fields), so a journal of
+ * before is of another entry layout (user/journal.h).
  */
 
 /* One direction of a flow, merged over CPUs and over the sweeps since the
@@ -217,7 +281,7 @@ struct flowtab_entry {
 	__u8  rule;			/* enum initiator_rule that chose it */
 	__u8  pad1[3];
 };
-_Static_assert(sizeof(struct flowtab_entry) == 344, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
+_Static_assert(sizeof(struct flowtab_entry) == 368, "flowtab_entry changed: bump BPFIX_ABI_VERSION");
 _Static_assert(__builtin_offsetof(struct flowtab_entry, pad0) == 3 * sizeof(struct flow_key) &&
 	       __builtin_offsetof(struct flowtab_entry, side) ==
 	       __builtin_offsetof(struct flowtab_entry, pad0) + 4 &&
@@ -335,8 +399,13 @@ _Static_assert(sizeof(struct dedup_entry) == 88, "dedup_entry layout changed");
  *
  * The accounting identity the tests and the agent rely on, over all CPUs:
  *
- *   packets = sum(table_packets_E) + insert_failed_packets + not_metered_packets
- *   octets  = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *   packets + tunnel_outer_packets
+ *           = sum(table_packets_E) + insert_failed_packets + not_metered_packets
+ *   octets  + tunnel_outer_octets
+ *           = sum(table_octets_E)  + insert_failed_octets  + not_metered_octets
+ *
+ * (a tunnelled packet in --tunnels both is metered twice: packets counts it
+ * once, as its inner flow, tunnel_outer_packets the second time).
  *
  * Duplicates (--dedup) are in none of these: packets counts each packet
  * once, where it was metered, and duplicate_packets its later sightings.
@@ -367,6 +436,12 @@ _Static_assert(sizeof(struct dedup_entry) == 88, "dedup_entry layout changed");
 	X(malformed_ipv6_len,     "IPv6 payload length beyond the frame") \
 	X(malformed_l4_trunc,     "TCP/UDP/SCTP/ICMP header truncated: ports 0") \
 	X(malformed_tcp_doff,     "TCP data offset below 5") \
+	X(malformed_tunnel,       "encapsulation or inner headers truncated or malformed: outer flow") \
+	X(tunnel_decap,           "packets metered as the flow inside a tunnel") \
+	X(tunnel_table_full,      "tunnelled packets whose outer pair found the tunnels map full: outer flow") \
+	X(tunnel_too_deep,        "more than TUNNEL_MAX_DEPTH encapsulations: the innermost taken off is metered") \
+	X(tunnel_outer_packets,   "--tunnels both: outer flows' packets metered beside the inner") \
+	X(tunnel_outer_octets,    "their octets (the outer IP total length)") \
 	X(frag_first,             "first fragments whose ports were remembered") \
 	X(frag_joined,            "later fragments placed in their first fragment's flow") \
 	X(frag_held,              "later fragments before their first: metered under a held key") \
@@ -394,7 +469,7 @@ struct bpfix_stats {
 #undef BPFIX_STAT_FIELD
 
 #define BPFIX_STAT_COUNT (sizeof(struct bpfix_stats) / sizeof(__u64))
-_Static_assert(sizeof(struct bpfix_stats) == 39 * sizeof(__u64),
+_Static_assert(sizeof(struct bpfix_stats) == 45 * sizeof(__u64),
 	       "bpfix_stats changed: bump BPFIX_ABI_VERSION");
 /* The kernel indexes the per-table counters by epoch slot. */
 _Static_assert(__builtin_offsetof(struct bpfix_stats, table_flows_1) ==

@@ -56,14 +56,14 @@
 #define DEFAULT_REPEAT      1000000
 #define DEFAULT_NEW_FLOWS   200000
 #define MAX_ROUNDS          99
-#define FRAME_MAX           96
+#define FRAME_MAX           128
 #define NEW_FLOW_CHUNK      1000	/* frames a program runs before the next's turn */
 #define EXISTING_SLICES     10		/* turns per program in repeat mode */
 #define DRAIN_CHUNK         4096
 
-enum kind { KIND_V4_TCP, KIND_V6_TCP, KIND_VLAN_V4_UDP, KINDS };
+enum kind { KIND_V4_TCP, KIND_V6_TCP, KIND_VLAN_V4_UDP, KIND_VXLAN_V4_TCP, KINDS };
 static const char *const kind_name[KINDS] = {
-	"IPv4/TCP", "IPv6/TCP", "VLAN IPv4/UDP",
+	"IPv4/TCP", "IPv6/TCP", "VLAN IPv4/UDP", "VXLAN IPv4/TCP",
 };
 
 /* reference_null and reference_clock are yardsticks, not meters: the
@@ -88,6 +88,8 @@ struct bench {
 	int ncpus;
 	unsigned int rounds, repeat, new_flows;
 	int dedup;		/* -D */
+	int tunnel_mode;	/* -t: --tunnels inner or outer of the measured bpfix
+				 * (both would meter a VXLAN frame as two flows) */
 	/* new_flows distinct frames per kind, and as many more for the TC
 	 * program (see measure_new) */
 	struct frame *frames[KINDS];
@@ -123,6 +125,34 @@ static __u32 build_frame(enum kind kind, __u32 idx, __u8 *buf)
 	memset(buf, 0, FRAME_MAX);
 	memcpy(eth->h_dest, dmac, ETH_ALEN);
 	memcpy(eth->h_source, smac, ETH_ALEN);
+
+	if (kind == KIND_VXLAN_V4_TCP) {
+		/* The IPv4/TCP frame of the same idx inside VXLAN (4789, VNI 1);
+		 * the outer source port follows the inner flow, as Linux's
+		 * vxlan does, and the outer source address its host, so the
+		 * reference (which sees only the outer UDP flow) and --tunnels
+		 * outer get a new flow per frame too. */
+		struct iphdr *iph = (struct iphdr *)p;
+		struct udphdr *uh = (struct udphdr *)(iph + 1);
+		__u8 *vx = (__u8 *)(uh + 1);
+		__u32 inner = build_frame(KIND_V4_TCP, idx, vx + 8);
+
+		eth->h_proto = htons(ETH_P_IP);
+		iph->version = 4;
+		iph->ihl = sizeof(*iph) / 4;
+		iph->ttl = 64;
+		iph->protocol = IPPROTO_UDP;
+		iph->saddr = htonl(0xac100000 | host);	/* 172.16/12: a node per host */
+		iph->daddr = htonl(0xac1fffff);
+		uh->source = htons(sport);
+		uh->dest = htons(4789);
+		vx[0] = 0x08;
+		vx[6] = 1;
+		len = sizeof(*uh) + 8 + inner;
+		uh->len = htons(len);
+		iph->tot_len = htons(sizeof(*iph) + len);
+		return (p - buf) + sizeof(*iph) + len;
+	}
 
 	if (kind == KIND_VLAN_V4_UDP) {
 		struct vlan_tag *tag = (struct vlan_tag *)p;
@@ -554,6 +584,7 @@ static int load(struct bench *b)
 		fprintf(stderr, "bench: open skeletons: %s\n", strerror(errno));
 		return -1;
 	}
+	b->bpfix->rodata->tunnel_mode = (__u8)b->tunnel_mode;
 	/* Same capacity on both sides, so neither evicts and neither gets a
 	 * smaller (more cache-friendly) bucket array than the other. */
 	err = bpf_map__set_max_entries(b->bpfix->maps.flow_table_0, BENCH_TABLE_ENTRIES);
@@ -648,13 +679,25 @@ static int check_bpfix_stats(struct bench *b)
 			bad = 1;
 		}
 	}
+	{
+		/* The VXLAN frames took the tunnel path, not the outer UDP one. */
+		__u64 decap = 0;
+
+		for (cpu = 0; cpu < b->ncpus; cpu++)
+			decap += per_cpu[cpu].tunnel_decap;
+		if (!decap && b->tunnel_mode != TUNNEL_MODE_OUTER) {
+			fprintf(stderr, "bench: bpfix decapsulated no VXLAN frame\n");
+			bad = 1;
+		}
+	}
 	free(per_cpu);
 	return bad ? -1 : 0;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu] [-D]\n");
+	fprintf(stderr, "usage: bench_prog [-r rounds] [-R repeat] [-n new_flows] [-c cpu] [-D] "
+		"[-t inner|outer]\n");
 	exit(2);
 }
 
@@ -671,8 +714,16 @@ int main(int argc, char **argv)
 	b->rounds = DEFAULT_ROUNDS;
 	b->repeat = DEFAULT_REPEAT;
 	b->new_flows = DEFAULT_NEW_FLOWS;
-	while ((opt = getopt(argc, argv, "r:R:n:c:Dh")) != -1) {
+	while ((opt = getopt(argc, argv, "r:R:n:c:Dt:h")) != -1) {
 		switch (opt) {
+		case 't':
+			if (!strcmp(optarg, "inner"))
+				b->tunnel_mode = TUNNEL_MODE_INNER;
+			else if (!strcmp(optarg, "outer"))
+				b->tunnel_mode = TUNNEL_MODE_OUTER;
+			else
+				usage();
+			break;
 		case 'r': b->rounds = strtoul(optarg, NULL, 0); break;
 		case 'R': b->repeat = strtoul(optarg, NULL, 0); break;
 		case 'n': b->new_flows = strtoul(optarg, NULL, 0); break;

@@ -63,7 +63,7 @@ static inline void prog_run_pin_cpu(void)
  * call start over, so always ask for the first key. */
 static inline void prog_run_clear_map(int fd, size_t key_size)
 {
-	__u8 key[64];
+	__u8 key[128];
 
 	if (key_size > sizeof(key))
 		abort();
@@ -135,13 +135,14 @@ static inline bool prog_run_identity(const struct bpfix_stats *s, char *why, siz
 	__u64 o = s->table_octets_0 + s->table_octets_1 + s->insert_failed_octets +
 		  s->not_metered_octets;
 
-	if (s->packets == p && s->octets == o)
+	if (s->packets + s->tunnel_outer_packets == p && s->octets + s->tunnel_outer_octets == o)
 		return true;
 	if (why)
-		snprintf(why, n, "packets %llu vs tables + insert_failed + not_metered %llu, "
-			 "octets %llu vs %llu", (unsigned long long)s->packets,
+		snprintf(why, n, "packets %llu + tunnel_outer %llu vs tables + insert_failed + "
+			 "not_metered %llu, octets %llu + %llu vs %llu",
+			 (unsigned long long)s->packets, (unsigned long long)s->tunnel_outer_packets,
 			 (unsigned long long)p, (unsigned long long)s->octets,
-			 (unsigned long long)o);
+			 (unsigned long long)s->tunnel_outer_octets, (unsigned long long)o);
 	return false;
 }
 

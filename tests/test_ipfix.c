@@ -245,7 +245,7 @@ static void test_template_sets(void **state)
 	assert_int_equal(ipfix_msg_add_template(&m, 263), 0);
 	assert_int_equal(ipfix_msg_add_template(&m, 258), 0);
 	assert_int_equal(ipfix_msg_add_template(&m, 9), -EINVAL);
-	assert_int_equal(ipfix_msg_add_template(&m, 266), -EINVAL);
+	assert_int_equal(ipfix_msg_add_template(&m, IPFIX_TID_END), -EINVAL);
 	len = ipfix_msg_finish(&m, 0, 0);
 
 	static const struct { uint16_t id, len; } sets[] = {

@@ -295,7 +295,7 @@ static void test_udp(void **state)
 	/* flow templates once (refresh is 60 s); options at the first tick and
 	 * at close, each time with their templates */
 	for (int i = 0; i < IPFIX_TEMPLATES; i++)
-		assert_int_equal(d.templates[i], IPFIX_TID_FIRST + i < IPFIX_TID_OPTIONS ? 1 : 2);
+		assert_int_equal(d.templates[i], ipfix_tid_is_options(IPFIX_TID_FIRST + i) ? 2 : 1);
 	assert_int_equal(d.data[IPFIX_TID_METERING_STATS - IPFIX_TID_FIRST], 2);
 	assert_int_equal(d.data[IPFIX_TID_INTERFACES - IPFIX_TID_FIRST], 2);
 
@@ -720,6 +720,14 @@ static void test_file_ipfixdump(void **state)
 	o->ops->record(o, &r);
 	tcp4_biflow(&r);
 	o->ops->record(o, &r);
+	/* the same flow out of a VXLAN tunnel: the tunnel templates */
+	r.key.tun_type = TUNNEL_VXLAN;
+	r.key.tun_id = 42;
+	r.key.tun_ref = 1;
+	r.tun.ip_version = 6;
+	addr6(&r.tun.src, "2001:db8::1");
+	addr6(&r.tun.dst, "2001:db8::2");
+	o->ops->record(o, &r);
 	memset(&r, 0, sizeof(r));
 	r.key.ether_type = 0x0806;
 	mac(&r.key.src, 1);
@@ -769,11 +777,12 @@ static void test_file_ipfixdump(void **state)
 		"layer2OctetDeltaCount : 120",
 		"observedFlowTotalCount : 40",
 		"ignoredPacketTotalCount : 3",
-		"exportedFlowRecordTotalCount : 3",
+		"exportedFlowRecordTotalCount : 4",
 		"notSentFlowTotalCount : 1",
 		"interfaceDescription : (len: 16) eth0",
 		"observation domain id: 0",
-		"3 Messages, 11 Data Records, 14 Template Records",
+		"layer2SegmentId : 72057594037927978",	/* 0x01 << 56 | 42: VXLAN */
+		"3 Messages, 12 Data Records, 20 Template Records",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (!strstr(out, want[i])) {

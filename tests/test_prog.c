@@ -1642,11 +1642,13 @@ static void fmt_key(const struct flow_key *k, char *buf, size_t n)
 
 	snprintf(buf, n,
 		 "{if %u dir %u v%u proto %u vlan %u/%u type 0x%04x ports %u>%u "
-		 "src %02x%02x%02x%02x%02x%02x%02x%02x.. dst %02x%02x%02x%02x%02x%02x%02x%02x.. held %u pad %u}",
+		 "src %02x%02x%02x%02x%02x%02x%02x%02x.. dst %02x%02x%02x%02x%02x%02x%02x%02x.. held %u "
+		 "tun %u/%u/%u/%u}",
 		 k->ifindex, k->direction, k->ip_version, k->protocol, k->vlan_outer,
 		 k->vlan_inner, k->ether_type, k->src_port, k->dst_port,
 		 s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
-		 d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], k->frag_held, k->pad1);
+		 d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], k->frag_held,
+		 k->tun_type, k->tun_reversed, k->tun_id, k->tun_ref);
 }
 
 static int map_fd(struct bpf_map *m)
@@ -1656,7 +1658,7 @@ static int map_fd(struct bpf_map *m)
 
 static unsigned int count_keys(int fd, size_t key_size)
 {
-	__u8 key[64], next[64];
+	__u8 key[128], next[128];
 	unsigned int n = 0;
 	void *prev = NULL;
 

@@ -57,10 +57,44 @@ static void count_iface(struct agent *a, const struct flow_side *side)
 	c->octets += side->octets;
 }
 
-static void emit(void *ctx, const struct flow_record *r)
+/* The outer addresses of @r's tunnel into @r->tun: the pair its ref names,
+ * the way round its forward direction saw them. Refs are never reused, so
+ * a pair once read stays right; one not read yet means the tunnels map
+ * has pairs newer than the last read. */
+static void tunnel_resolve(struct agent *a, struct flow_record *r)
+{
+	const struct flow_key *k = &r->key;
+	const struct tunnel_ends *e;
+
+	if (!k->tun_ref || k->tun_ref > TUNNEL_REF_MAX || !a->meter.skel)
+		return;
+	if (!a->tun_by_ref) {
+		a->tun_by_ref = calloc(TUNNEL_REF_MAX + 1, sizeof(*a->tun_by_ref));
+		if (!a->tun_by_ref)
+			return;
+	}
+	e = &a->tun_by_ref[k->tun_ref];
+	if (!e->ip_version)
+		meter_read_tunnels(&a->meter, a->tun_by_ref, TUNNEL_REF_MAX + 1);
+	if (!e->ip_version)
+		return;		/* not in the map: the record goes without them */
+	r->tun.ip_version = e->ip_version;
+	r->tun.src = k->tun_reversed ? e->b : e->a;
+	r->tun.dst = k->tun_reversed ? e->a : e->b;
+}
+
+static void emit(void *ctx, const struct flow_record *rec)
 {
 	struct agent *a = ctx;
+	struct flow_record tr;
+	const struct flow_record *r = rec;
 	int i;
+
+	if (rec->key.tun_type) {
+		tr = *rec;
+		tunnel_resolve(a, &tr);
+		r = &tr;
+	}
 
 	journal_handed(&a->jr, r);	/* first: see journal.h, EMIT */
 	for (i = 0; i < a->n_out; i++)
@@ -819,6 +853,8 @@ fail:
 		a->out[i]->ops->close(a->out[i], &a->totals);
 	a->n_out = 0;
 	flowtab_free(&a->tab);
+	free(a->tun_by_ref);
+	a->tun_by_ref = NULL;
 	return ret ? ret : -EINVAL;
 }
 
@@ -939,6 +975,8 @@ int agent_stop(struct agent *a, const volatile int *abort)
 	a->n_gone = a->cap_gone = 0;
 	flowtab_free(&a->tab);
 	frag_snapshot_free(&a->frags);
+	free(a->tun_by_ref);
+	a->tun_by_ref = NULL;
 	return failing ? -EIO : 0;
 }
 

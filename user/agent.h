@@ -34,6 +34,11 @@ struct agent {
 	uint64_t slot_octets[FLOW_TABLES];
 	int slot_known[FLOW_TABLES];	/* 0: adopted, baseline unknown */
 
+	/* The tunnels map by ref (include/bpfix.h, TUNNELS): read again when a
+	 * record names a ref not read yet. TUNNEL_REF_MAX + 1 entries, made
+	 * when the first tunnelled record comes. */
+	struct tunnel_ends *tun_by_ref;
+
 	struct bpfix_stats start;	/* kernel stats when the agent started */
 	struct bpfix_stats last;	/* ... at the last sweep */
 	struct meter_totals totals;

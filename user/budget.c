@@ -101,7 +101,11 @@ uint64_t budget_cost(uint32_t flows, uint32_t ncpus, struct memory_budget *b)
 				   sizeof(struct frag_ports), 0, ncpus);
 	b->maps_bytes = array_bytes(1, sizeof(struct bpfix_stats), 1, ncpus) +	/* stats */
 			array_bytes(1, sizeof(__u32), 0, ncpus) +		/* flow_epoch */
-			array_bytes(FLOW_TABLES, sizeof(void *), 0, ncpus);	/* flow_tables */
+			array_bytes(FLOW_TABLES, sizeof(void *), 0, ncpus) +	/* flow_tables */
+			hash_bytes(TUNNEL_TABLE_ENTRIES, sizeof(struct tunnel_ends),
+				   sizeof(__u32), 0, ncpus) +			/* tunnels */
+			array_bytes(1, sizeof(__u32), 0, ncpus) +		/* tunnel_next */
+			array_bytes(1, TUNNEL_SCRATCH_BYTES, 1, ncpus);	/* tunnel_scratch */
 	/* Two mmapable arrays (journal.c): the journal (header, ledger,
 	 * staging) and the flows map of the table's entries; each costs one
 	 * page for struct bpf_array (their data starts page-aligned). */

@@ -423,6 +423,44 @@ static int parse_tc_handle(struct bpfix_config *cfg, const char *arg, char *err,
 	return 0;
 }
 
+
+/* --vxlan-port, --geneve-port: one more UDP port in @ports (the defaults
+ * stay). */
+static int add_port(uint16_t *ports, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	uint32_t port;
+	int i;
+
+	if (parse_uint(opt, arg, 1, 65535, &port, err, errlen))
+		return -EINVAL;
+	for (i = 0; i < TUNNEL_PORTS_MAX && ports[i]; i++)
+		if (ports[i] == port)
+			return 0;	/* a default, or given twice: the same */
+	if (i == TUNNEL_PORTS_MAX)
+		return err_line(err, errlen, -EINVAL, "%s %s: at most %d ports, defaults included",
+				opt, arg, TUNNEL_PORTS_MAX);
+	ports[i] = (uint16_t)port;
+	return 0;
+}
+
+static int add_vxlan_port(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	for (int i = 0; i < TUNNEL_PORTS_MAX; i++)
+		if (cfg->geneve_ports[i] && cfg->geneve_ports[i] == atoi(arg))
+			return err_line(err, errlen, -EINVAL, "--vxlan-port %s: already a Geneve port",
+					arg);
+	return add_port(cfg->vxlan_ports, "--vxlan-port", arg, err, errlen);
+}
+
+static int add_geneve_port(struct bpfix_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	for (int i = 0; i < TUNNEL_PORTS_MAX; i++)
+		if (cfg->vxlan_ports[i] && cfg->vxlan_ports[i] == atoi(arg))
+			return err_line(err, errlen, -EINVAL, "--geneve-port %s: already a VXLAN port",
+					arg);
+	return add_port(cfg->geneve_ports, "--geneve-port", arg, err, errlen);
+}
+
 /* ---- the options: one table for getopt, the usage and the defaults ---------- */
 
 enum opt_kind {
@@ -499,6 +537,10 @@ static const struct opt_choice tc_positions[] = {
 static const struct opt_choice formats[] = {
 	{ "text", FORMAT_TEXT }, { "json", FORMAT_JSON }, { NULL, 0 },
 };
+static const struct opt_choice tunnel_modes[] = {
+	{ "inner", TUNNEL_MODE_INNER }, { "outer", TUNNEL_MODE_OUTER },
+	{ "both", TUNNEL_MODE_BOTH }, { NULL, 0 },
+};
 
 /* In the usage's order. A new option is a row: getopt, the usage and the
  * defaults all come from here. */
@@ -545,6 +587,14 @@ static const struct opt_row opt_rows[] = {
 	  .help = "one record per direction instead of biflows" },
 	{ "dedup", 0, NULL, FLAG(dedup),
 	  .help = "count a packet seen on several metered interfaces once, where first seen" },
+	{ "tunnels", 0, "MODE", ENUM(tunnels, int, tunnel_modes, TUNNEL_MODE_INNER),
+	  .help = "VXLAN, Geneve, GRE, IP-in-IP, MPLS: inner meters the flow inside, "
+		  "the tunnel as its properties; outer the flow on the wire; both the two" },
+	{ "vxlan-port", 0, "PORT", FUNC(add_vxlan_port), .many = 1,
+	  .help = "decode UDP to PORT as VXLAN too; repeat for more",
+	  .dflt_text = "4789 and 8472" },
+	{ "geneve-port", 0, "PORT", FUNC(add_geneve_port), .many = 1,
+	  .help = "decode UDP to PORT as Geneve too; repeat for more", .dflt_text = "6081" },
 	{ "observation-domain", 0, "ID",
 	  UINT(observation_domain, 0, UINT32_MAX, DEFAULT_OBSERVATION_DOMAIN),
 	  .help = "IPFIX observation domain of the flows" },
@@ -599,6 +649,13 @@ void config_defaults(struct bpfix_config *cfg)
 	}
 	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", DEFAULT_PIN_PATH);
 	cfg->tc_handle = DEFAULT_TC_HANDLE;
+	{
+		static const uint16_t vxlan[TUNNEL_PORTS_MAX] = { TUNNEL_VXLAN_PORTS_DEFAULT };
+		static const uint16_t geneve[TUNNEL_PORTS_MAX] = { TUNNEL_GENEVE_PORTS_DEFAULT };
+
+		memcpy(cfg->vxlan_ports, vxlan, sizeof(vxlan));
+		memcpy(cfg->geneve_ports, geneve, sizeof(geneve));
+	}
 }
 
 /* The option as messages name it: "-m", "--idle-timeout". */

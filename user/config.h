@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include "budget.h"
+#include "bpfix.h"
 
 #define BPFIX_VERSION "0.1.0"
 
@@ -140,6 +141,9 @@ struct bpfix_config {
 	int udp_queue_set;		/* --udp-queue given (else it follows --flows) */
 	uint32_t export_rate;		/* IPFIX over UDP: records a second at most */
 	uint32_t shutdown_timeout_s;	/* at exit: time to deliver what is queued */
+	int tunnels;			/* --tunnels: TUNNEL_MODE_* (include/bpfix.h) */
+	uint16_t vxlan_ports[TUNNEL_PORTS_MAX];	/* decoded as VXLAN: the defaults, then --vxlan-port */
+	uint16_t geneve_ports[TUNNEL_PORTS_MAX];	/* ... as Geneve; 0 ends a list */
 	char metrics[80];		/* --metrics as given ("" when not), for messages */
 	struct sockaddr_storage metrics_sa;	/* ... the address to listen on */
 	socklen_t metrics_salen;

@@ -29,6 +29,15 @@
 
 /* struct flow_side: include/bpfix.h (a flow table entry holds two). */
 
+/* The outer addresses of a record's tunnel, as the forward direction had
+ * them: what key.tun_ref names in the tunnels map (include/bpfix.h,
+ * TUNNELS), filled in when the record is handed to the outputs. */
+struct flow_tunnel {
+	uint8_t ip_version;		/* 4 or 6; 0: no addresses (MPLS) */
+	union flow_addr src;
+	union flow_addr dst;
+};
+
 /*
  * A flow record as exported. key is the forward direction's key: for a
  * biflow the initiator's (source = initiator), key.ifindex/direction are
@@ -46,6 +55,7 @@ struct flow_record {
 	uint8_t          community_id[SHA1_DIGEST_LEN];
 	struct flow_side fwd;
 	struct flow_side rev;
+	struct flow_tunnel tun;			/* key.tun_type set: its outer addresses */
 };
 
 /* ICMP or ICMPv6 as the kernel keys it (parse.bpf.h, parse_l4: either
@@ -53,6 +63,32 @@ struct flow_record {
 static inline int flow_key_is_icmp(const struct flow_key *k)
 {
 	return k->ip_version && (k->protocol == IPPROTO_ICMP || k->protocol == IPPROTO_ICMPV6);
+}
+
+/* The name of flow_key.tun_type, as text and JSON show it; NULL for none. */
+static inline const char *flow_tunnel_name(uint8_t type)
+{
+	switch (type) {
+	case TUNNEL_VXLAN:  return "vxlan";
+	case TUNNEL_GENEVE: return "geneve";
+	case TUNNEL_GRE:    return "gre";
+	case TUNNEL_IPIP:   return "ipip";
+	case TUNNEL_MPLS:   return "mpls";
+	}
+	return NULL;
+}
+
+/* What flow_key.tun_id is for a tunnel type: "vni", "key", "label"; NULL
+ * when the type has none (IP-in-IP). */
+static inline const char *flow_tunnel_id_name(uint8_t type)
+{
+	switch (type) {
+	case TUNNEL_VXLAN:
+	case TUNNEL_GENEVE: return "vni";
+	case TUNNEL_GRE:    return "key";
+	case TUNNEL_MPLS:   return "label";
+	}
+	return NULL;
 }
 
 /* Packets and octets a record holds, both directions of a biflow: what
@@ -96,6 +132,8 @@ static inline void flow_key_reverse(const struct flow_key *k, struct flow_key *o
 	*out = *k;
 	out->src = k->dst;
 	out->dst = k->src;
+	/* The answer comes back through the tunnel the other way. */
+	out->tun_reversed = k->tun_ref ? !k->tun_reversed : 0;
 	if (flow_key_is_icmp(k)) {
 		uint8_t type = k->dst_port >> 8;
 		int q = flow_key_icmp_query(k);

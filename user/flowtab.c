@@ -131,6 +131,7 @@ static void key_canonical(const struct flow_key *k, int biflow, int pair_ifindex
 	if (key_reversed(k)) {
 		c->src = k->dst;
 		c->dst = k->src;
+		c->tun_reversed = k->tun_ref ? !k->tun_reversed : 0;
 		if (!flow_key_is_icmp(k)) {
 			c->src_port = k->dst_port;
 			c->dst_port = k->src_port;

@@ -57,12 +57,27 @@ enum {
 	IE_dot1qCustomerVlanId = 245,
 	IE_ethernetType = 256,
 	IE_observationTimeMilliseconds = 323,
+	IE_layer2SegmentId = 351,
 	IE_layer2OctetDeltaCount = 352,
 };
 
+/* bpfix's enterprise elements (IPFIX_PEN_BPFIX, docs/reference.md). */
+enum {
+	EE_bpfixTunnelType = 32001,			/* unsigned8: TUNNEL_* */
+	EE_bpfixTunnelId = 32002,			/* unsigned32 */
+	EE_bpfixTunnelSourceIPv4Address = 32003,
+	EE_bpfixTunnelDestinationIPv4Address = 32004,
+	EE_bpfixTunnelSourceIPv6Address = 32005,
+	EE_bpfixTunnelDestinationIPv6Address = 32006,
+};
+
+/* layer2SegmentId's encapsulation octet (IANA registry, element 351). */
+#define L2_SEGMENT_VXLAN 0x01
+
+#define COMMUNITY_ID	{ IPFIX_IE_COMMUNITY_ID, COMMUNITY_ID_STR_LEN, IPFIX_PEN_BPFIX, S_COMMUNITY_ID }
 #define F(ie, len, src)	{ IE_##ie, len, 0, src }
 #define R(ie, len, src)	{ IE_##ie, len, IPFIX_PEN_REVERSE, (src) | S_REV }
-#define COMMUNITY_ID	{ IPFIX_IE_COMMUNITY_ID, COMMUNITY_ID_STR_LEN, IPFIX_PEN_BPFIX, S_COMMUNITY_ID }
+#define E(ee, len, src)	{ EE_##ee, len, IPFIX_PEN_BPFIX, src }
 
 #define IPV4_KEY \
 	F(sourceIPv4Address, 4, S_SRC_ADDR), \
@@ -79,6 +94,16 @@ enum {
 	F(destinationTransportPort, 2, S_DST_PORT), \
 	F(protocolIdentifier, 1, S_PROTO), \
 	F(icmpTypeCodeIPv6, 2, S_ICMP)
+
+/* The tunnel a flow came out of: forward, like the key. */
+#define TUNNEL_KEY \
+	E(bpfixTunnelType, 1, S_TUN_TYPE), \
+	E(bpfixTunnelId, 4, S_TUN_ID), \
+	F(layer2SegmentId, 8, S_L2_SEGMENT), \
+	E(bpfixTunnelSourceIPv4Address, 4, S_TUN_SRC4), \
+	E(bpfixTunnelDestinationIPv4Address, 4, S_TUN_DST4), \
+	E(bpfixTunnelSourceIPv6Address, 16, S_TUN_SRC6), \
+	E(bpfixTunnelDestinationIPv6Address, 16, S_TUN_DST6)
 
 #define IP_COMMON \
 	F(ipVersion, 1, S_IP_VERSION), \
@@ -165,6 +190,45 @@ static const struct ipfix_field f_l2_biflow[] = {
 	F(biflowDirection, 1, S_BIFLOW_DIR),
 };
 
+static const struct ipfix_field f_ipv4_tunnel[] = {
+	IPV4_KEY, TUNNEL_KEY, IP_COMMON, IP_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+static const struct ipfix_field f_ipv4_tunnel_biflow[] = {
+	IPV4_KEY, TUNNEL_KEY, IP_COMMON, IP_SIDE(R),
+	IP_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
+static const struct ipfix_field f_ipv6_tunnel[] = {
+	IPV6_KEY, TUNNEL_KEY, IP_COMMON, IP_SIDE(F),
+	F(flowLabelIPv6, 4, S_FLOW_LABEL),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+static const struct ipfix_field f_ipv6_tunnel_biflow[] = {
+	IPV6_KEY, TUNNEL_KEY, IP_COMMON, IP_SIDE(R),
+	R(flowLabelIPv6, 4, S_FLOW_LABEL),
+	IP_SIDE(F),
+	F(flowLabelIPv6, 4, S_FLOW_LABEL),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
+static const struct ipfix_field f_l2_tunnel[] = {
+	L2_KEY, TUNNEL_KEY, L2_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+};
+
+static const struct ipfix_field f_l2_tunnel_biflow[] = {
+	L2_KEY, TUNNEL_KEY, L2_SIDE(R),
+	L2_SIDE(F),
+	F(flowEndReason, 1, S_END_REASON),
+	F(biflowDirection, 1, S_BIFLOW_DIR),
+};
+
 /* RFC 7011 4.1 (observedFlowTotalCount added: what the meter saw). */
 static const struct ipfix_field f_metering_stats[] = {
 	F(observationDomainId, 4, S_ODID),		/* scope */
@@ -217,6 +281,12 @@ static struct ipfix_template templates[IPFIX_TEMPLATES] = {
 	TPL(IPFIX_TID_METERING_RELIABILITY, 1, f_metering_reliability),
 	TPL(IPFIX_TID_EXPORTING_RELIABILITY, 1, f_exporting_reliability),
 	TPL(IPFIX_TID_INTERFACES, 1, f_interfaces),
+	TPL(IPFIX_TID_IPV4_TUNNEL, 0, f_ipv4_tunnel),
+	TPL(IPFIX_TID_IPV4_TUNNEL_BIFLOW, 0, f_ipv4_tunnel_biflow),
+	TPL(IPFIX_TID_IPV6_TUNNEL, 0, f_ipv6_tunnel),
+	TPL(IPFIX_TID_IPV6_TUNNEL_BIFLOW, 0, f_ipv6_tunnel_biflow),
+	TPL(IPFIX_TID_L2_TUNNEL, 0, f_l2_tunnel),
+	TPL(IPFIX_TID_L2_TUNNEL_BIFLOW, 0, f_l2_tunnel_biflow),
 };
 
 static void templates_setup(void)
@@ -248,6 +318,16 @@ uint16_t ipfix_flow_tid(const struct flow_record *r)
 {
 	int bi = r->biflow != 0;
 
+	if (r->key.tun_type) {
+		switch (r->key.ip_version) {
+		case 4:
+			return bi ? IPFIX_TID_IPV4_TUNNEL_BIFLOW : IPFIX_TID_IPV4_TUNNEL;
+		case 6:
+			return bi ? IPFIX_TID_IPV6_TUNNEL_BIFLOW : IPFIX_TID_IPV6_TUNNEL;
+		default:
+			return bi ? IPFIX_TID_L2_TUNNEL_BIFLOW : IPFIX_TID_L2_TUNNEL;
+		}
+	}
 	switch (r->key.ip_version) {
 	case 4:
 		return bi ? IPFIX_TID_IPV4_BIFLOW : IPFIX_TID_IPV4;
@@ -453,6 +533,19 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_DST_ADDR:
 		memcpy(p, k->dst.ip6, f->len);
 		return p + f->len;
+	case S_TUN_SRC4:
+	case S_TUN_DST4:
+	case S_TUN_SRC6:
+	case S_TUN_DST6: {
+		int v6 = (f->src & ~S_REV) >= S_TUN_SRC6;
+		int dst = (f->src & ~S_REV) == S_TUN_DST4 || (f->src & ~S_REV) == S_TUN_DST6;
+
+		if (k->tun_type && r->tun.ip_version == (v6 ? 6 : 4))
+			memcpy(p, dst ? r->tun.dst.ip6 : r->tun.src.ip6, f->len);
+		else
+			memset(p, 0, f->len);
+		return p + f->len;
+	}
 	case S_SRC_PORT:   v = flow_key_is_icmp(k) ? 0 : k->src_port; break;
 	case S_DST_PORT:   v = flow_key_is_icmp(k) ? 0 : k->dst_port; break;
 	case S_ICMP:	   v = flow_key_is_icmp(k) ? k->dst_port : 0; break;
@@ -487,6 +580,12 @@ static uint8_t *put_flow_field(uint8_t *p, const struct ipfix_field *f,
 	case S_UPTIME_END:
 		v = side_times(r, s)->last_ms;
 		v = v > epoch_ms ? (uint32_t)(v - epoch_ms) : 0;
+		break;
+	case S_TUN_TYPE:   v = k->tun_type; break;
+	case S_TUN_ID:	   v = k->tun_id; break;
+	case S_L2_SEGMENT:
+		v = k->tun_type == TUNNEL_VXLAN ?
+		    (uint64_t)L2_SEGMENT_VXLAN << 56 | (k->tun_id & 0xffffff) : 0;
 		break;
 	default:	   v = 0; break;
 	}

@@ -36,6 +36,16 @@
  *   layer2OctetDeltaCount: whole frames); flowEndReason; the biflow the
  *   reverse of each per-direction field.
  *
+ *  Flows out of a tunnel (flow_key.tun_type set): the same three kinds,
+ *   uniflow and biflow, with the tunnel after the key: bpfixTunnelType,
+ *   bpfixTunnelId (VNI, GRE key, top MPLS label), layer2SegmentId (IANA
+ *   351: 0x01 << 56 | VNI for VXLAN, 0 for the others, which the registry
+ *   has no encapsulation code for), and the outer addresses in
+ *   bpfixTunnelSource/DestinationIPv4Address and ...IPv6Address (the
+ *   family the tunnel has not is 0; all 0 for MPLS). Enterprise elements
+ *   (IPFIX_PEN_BPFIX): the IANA registry has none for a tunnel's type or
+ *   outer addresses.
+ *
  * In biflow templates the reverse fields come before the forward ones:
  * nfdump 1.7 decodes a reverse element it has no mapping for (all but the
  * octet and packet counts) as its forward counterpart, and the field that
@@ -87,6 +97,7 @@
  * reverse of the IANA element of the same id). */
 #define IPFIX_PEN_BPFIX        32473
 #define IPFIX_IE_COMMUNITY_ID  1	/* communityId: string, COMMUNITY_ID_STR_LEN octets */
+/* the tunnel's elements are ids 32001.. under it (ipfix.c, EE_*) */
 #define IPFIX_IFNAME_LEN       16	/* interfaceDescription octets: IF_NAMESIZE */
 #define IPFIX_ODID_OPTIONS     0	/* RFC 7011 3.1: no specific observation domain */
 
@@ -101,10 +112,23 @@ enum ipfix_tid {
 	IPFIX_TID_METERING_RELIABILITY,	/* options */
 	IPFIX_TID_EXPORTING_RELIABILITY,/* options */
 	IPFIX_TID_INTERFACES,		/* options */
+	/* Flows out of a tunnel: after the options, whose ids stay. */
+	IPFIX_TID_IPV4_TUNNEL,
+	IPFIX_TID_IPV4_TUNNEL_BIFLOW,
+	IPFIX_TID_IPV6_TUNNEL,
+	IPFIX_TID_IPV6_TUNNEL_BIFLOW,
+	IPFIX_TID_L2_TUNNEL,
+	IPFIX_TID_L2_TUNNEL_BIFLOW,
 	IPFIX_TID_END,
 };
 #define IPFIX_TID_FIRST        IPFIX_TID_IPV4
 #define IPFIX_TID_OPTIONS      IPFIX_TID_METERING_STATS	/* the first options template */
+#define IPFIX_TID_OPTIONS_LAST IPFIX_TID_INTERFACES	/* ... and the last */
+
+static inline int ipfix_tid_is_options(uint16_t tid)
+{
+	return tid >= IPFIX_TID_OPTIONS && tid <= IPFIX_TID_OPTIONS_LAST;
+}
 #define IPFIX_TEMPLATES        (IPFIX_TID_END - IPFIX_TID_FIRST)
 
 /* Where a field's value comes from (struct ipfix_field.src). Per-direction
@@ -164,8 +188,17 @@ enum ipfix_src {
 
 	S_IFINDEX,
 	S_IFNAME,
+
+	S_TUN_TYPE,
+	S_TUN_ID,
+	S_L2_SEGMENT,		/* layer2SegmentId: VXLAN's VNI, else 0 */
+	S_TUN_SRC4,		/* outer address, 0 unless of that family */
+	S_TUN_DST4,
+	S_TUN_SRC6,
+	S_TUN_DST6,
 };
 #define S_REV 0x80
+_Static_assert(S_TUN_DST6 < S_REV, "value sources fit below S_REV");
 
 /* One field specifier of a template, and where its value comes from. */
 struct ipfix_field {

@@ -196,10 +196,11 @@ static int ipx_tx_resend(struct udp_tx *t, const uint8_t *next, size_t len)
 	if (len < IPFIX_MSG_HDR_LEN || msg_u32(next, 12) != x->acct.odid)
 		return 1;
 	ipfix_msg_init(&m, x->tbuf, x->msg.cap, x->acct.odid);
-	while (tid < IPFIX_TID_OPTIONS) {
+	while (tid < IPFIX_TID_END) {
 		int err;
 
-		while (tid < IPFIX_TID_OPTIONS && !ipfix_msg_add_template(&m, tid))
+		while (tid < IPFIX_TID_END &&
+		       (ipfix_tid_is_options(tid) || !ipfix_msg_add_template(&m, tid)))
 			tid++;
 		ipfix_msg_finish(&m, (uint32_t)(clock_wall_ms() / 1000), msg_u32(next, 8));
 		err = udp_tx_send(t, m.buf, m.len);
@@ -327,7 +328,9 @@ static void ipx_msg_done(struct ipfix_out *x)
 static void ipx_templates(struct ipfix_out *x)
 {
 	x->tpl_due = 0;
-	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_OPTIONS; tid++) {
+	for (uint16_t tid = IPFIX_TID_FIRST; tid < IPFIX_TID_END; tid++) {
+		if (ipfix_tid_is_options(tid))
+			continue;
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			ipx_msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);
@@ -346,7 +349,7 @@ static void ipx_options(struct ipfix_out *x)
 	ipx_fill_stats(x, &s);
 	ipx_msg_done(x);
 	ipfix_msg_set_odid(&x->msg, IPFIX_ODID_OPTIONS);
-	for (uint16_t tid = IPFIX_TID_OPTIONS; tid < IPFIX_TID_END; tid++) {
+	for (uint16_t tid = IPFIX_TID_OPTIONS; tid <= IPFIX_TID_OPTIONS_LAST; tid++) {
 		if (ipfix_msg_add_template(&x->msg, tid) == -ENOSPC) {
 			ipx_msg_done(x);
 			ipfix_msg_add_template(&x->msg, tid);

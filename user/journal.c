@@ -187,7 +187,9 @@ static void survey(struct journal *j)
 /* A key the kernel could have made (include/bpfix.h, struct flow_key). */
 static int key_plausible(const struct flow_key *k)
 {
-	if (k->direction > FLOW_DIR_EGRESS || k->frag_held > 1 || k->pad1)
+	if (k->direction > FLOW_DIR_EGRESS || k->frag_held > 1 || k->tun_type > TUNNEL_MPLS ||
+	    k->tun_reversed > 1 || k->tun_ref > TUNNEL_REF_MAX ||
+	    (!k->tun_type && (k->tun_reversed || k->tun_id || k->tun_ref)))
 		return 0;
 	switch (k->ip_version) {
 	case 4:

@@ -61,10 +61,13 @@
  * A journal of another geometry (another --flows, another number of
  * CPUs) cannot be adopted in place: the agent exports its flows at once as
  * forced-end records (not crash-safe for that moment) and replaces it. So
- * is a journal of version 1 or 2, which held the entries itself (the same
- * entry layout, between the header and the staging): an upgrade cuts the
- * flows of that moment short, it loses none. One of another entry layout
- * cannot be read: it is replaced, with a warning.
+ * is a journal of version 1 or 2, which held the entries itself (between
+ * the header and the staging): an upgrade cuts the flows of that moment
+ * short, it loses none. One of another entry layout cannot be read: it is
+ * replaced, with a warning. Versions 1 to 3 are all of another entry
+ * layout now (version 4's flow keys carry the tunnel: 60 bytes, not 52),
+ * so an agent of before tunnels leaves a journal that is replaced, with
+ * that one line (entry_size says it).
  */
 #ifndef BPFIX_JOURNAL_H
 #define BPFIX_JOURNAL_H
@@ -76,11 +79,11 @@
 #include "output.h"
 
 #define JOURNAL_MAGIC   0x4c4e4a7869667062ull	/* "bpfixJNL" */
-#define JOURNAL_VERSION 4	/* 4: outputs named in the ledgers, and the interface
+#define JOURNAL_VERSION 4	/* 4: outputs named in the ledgers, the interface
 				 * table (ifaces[]): a successor tells the flows of an
 				 * interface gone while no agent ran from those of one
-				 * that took its number; 3: entries in FLOWS_PIN;
-				 * 2: JOP_MOVE */
+				 * that took its number, and flow keys with tunnel
+				 * fields (ABI 4); 3: entries in FLOWS_PIN; 2: JOP_MOVE */
 #define JOURNAL_IFACES  MAX_FOLLOWED
 #define JOURNAL_ENTRIES_INSIDE 2	/* up to this version the entries were here */
 #define JOURNAL_OUTPUT_IDS 4	/* from this version the ledgers name their outputs */

@@ -44,6 +44,7 @@ static struct bpf_map *skel_map(struct bpfix *skel, int i)
 	struct bpf_map *maps[] = {
 		skel->maps.flow_table_0, skel->maps.flow_table_1, skel->maps.flow_tables,
 		skel->maps.flow_epoch, skel->maps.stats, skel->maps.frag_table,
+		skel->maps.tunnels, skel->maps.tunnel_next,
 	};
 	return i < (int)ARRAY_SIZE(maps) ? maps[i] : NULL;
 }
@@ -326,6 +327,12 @@ int meter_open(struct meter *m, const struct bpfix_config *cfg, char *err, size_
 				       cfg->dedup ? 1u << DEDUP_SLOTS_LOG2 : 1);
 	if (ret)
 		return err_line(err, errlen, ret, "dedup_recent: %s", strerror(-ret));
+	/* Before load: the verifier prunes what the settings rule out. */
+	m->skel->rodata->tunnel_mode = (__u8)cfg->tunnels;
+	memcpy((void *)m->skel->rodata->tunnel_vxlan_ports, cfg->vxlan_ports,
+	       sizeof(cfg->vxlan_ports));
+	memcpy((void *)m->skel->rodata->tunnel_geneve_ports, cfg->geneve_ports,
+	       sizeof(cfg->geneve_ports));
 	/* The journal creates and pins "flows" (journal.h): only its type is ours. */
 	bpf_map__set_autocreate(m->skel->maps.flows, false);
 	for (i = 0; i < FLOW_TABLES; i++) {
@@ -643,6 +650,32 @@ void stats_sum(const struct bpfix_stats *percpu, int ncpus, struct bpfix_stats *
 	for (c = 0; c < ncpus; c++)
 		for (i = 0; i < BPFIX_STAT_COUNT; i++)
 			s[i] += p[(size_t)c * BPFIX_STAT_COUNT + i];
+}
+
+long meter_read_tunnels(struct meter *m, struct tunnel_ends *by_ref, uint32_t n_refs)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(m->skel->maps.tunnels);
+	struct tunnel_ends keys[256];
+	__u32 refs[256], in = 0, out = 0, count;
+	long got = 0;
+	int first = 1, ret;
+
+	do {
+		count = ARRAY_SIZE(keys);
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, refs, &count, &opts);
+		if (ret && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++) {
+			if (refs[i] && refs[i] < n_refs) {
+				by_ref[refs[i]] = keys[i];
+				got++;
+			}
+		}
+		in = out;
+		first = 0;
+	} while (!ret);
+	return got;
 }
 
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum)

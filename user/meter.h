@@ -192,6 +192,11 @@ void frag_snapshot_free(struct frag_snapshot *fs);
 int meter_flows_type(const struct meter *m, int *btf_fd, __u32 *key_type_id,
 		     __u32 *value_type_id);
 
+/* The tunnels map (include/bpfix.h, TUNNELS) into @by_ref, indexed by ref
+ * (@n_refs entries: refs at or past it are skipped), with batch lookups.
+ * Returns the pairs read or a negative errno. */
+long meter_read_tunnels(struct meter *m, struct tunnel_ends *by_ref, uint32_t n_refs);
+
 /* Sum the per-CPU stats. */
 int meter_read_stats(struct meter *m, struct bpfix_stats *sum);
 

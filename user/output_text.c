@@ -61,6 +61,42 @@ static void addr_str(const struct flow_key *k, const union flow_addr *a, char *b
 			 a->mac[2], a->mac[3], a->mac[4], a->mac[5]);
 }
 
+/* An outer address of a record's tunnel (flow_record.tun). */
+static void tun_addr_str(const struct flow_tunnel *t, const union flow_addr *a, char *buf,
+			 size_t len)
+{
+	if (t->ip_version == 4)
+		inet_ntop(AF_INET, &a->ip4, buf, len);
+	else if (t->ip_version == 6)
+		inet_ntop(AF_INET6, a->ip6, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* " vxlan vni 42 192.0.2.1->192.0.2.2", " mpls label 16": the tunnel a
+ * flow came out of, after a text line; "" when it came out of none. */
+static void tunnel_str(const struct flow_record *r, char *buf, size_t len)
+{
+	const struct flow_key *k = &r->key;
+	char id[32] = "", addrs[2 * INET6_ADDRSTRLEN + 4] = "";
+	const char *name = flow_tunnel_name(k->tun_type);
+	const char *id_name = flow_tunnel_id_name(k->tun_type);
+
+	buf[0] = '\0';
+	if (!name)
+		return;
+	if (id_name && (k->tun_id || k->tun_type != TUNNEL_GRE))
+		snprintf(id, sizeof(id), " %s %u", id_name, k->tun_id);
+	if (r->tun.ip_version) {
+		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+		tun_addr_str(&r->tun, &r->tun.src, s, sizeof(s));
+		tun_addr_str(&r->tun, &r->tun.dst, d, sizeof(d));
+		snprintf(addrs, sizeof(addrs), " %s->%s", s, d);
+	}
+	snprintf(buf, len, " %s%s%s", name, id, addrs);
+}
+
 /* "10.0.0.1:80", "[fd00::1]:80", "10.0.0.1" (ICMP source), "8.0" type.code
  * for an ICMP destination, a MAC for L2 flows. */
 static void endpoint_str(const struct flow_key *k, int dst, char *buf, size_t len)
@@ -257,7 +293,7 @@ const char *flow_text_header(void)
 int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 {
 	char start[32], src[64], dst[64], proto[16], fl[9], rfl[9], vlan[16], ifc[80];
-	char ifn[4 * IF_NAMESIZE + 1];
+	char ifn[4 * IF_NAMESIZE + 1], tun[128];
 	char rpk[24] = "-", rby[24] = "-";
 	uint64_t s = flow_record_start_ms(r), e = flow_record_end_ms(r);
 	const struct flow_key *k = &r->key;
@@ -283,12 +319,13 @@ int flow_format_text(const struct flow_record *r, char *buf, size_t len)
 		 name_printable(if_name(r->fwd.ifindex ? r->fwd.ifindex : r->rev.ifindex), ifn,
 				sizeof(ifn)),
 		 (r->fwd.packets ? r->fwd.direction : !r->rev.direction) ? "out" : "in");
+	tunnel_str(r, tun, sizeof(tun));
 	return snprintf(buf, len,
-			"%-23s %9.3f %-5s %-26s %2s %-26s %8llu %10llu %9s %10s %-8s %-8s %-5s %-11s %s",
+			"%-23s %9.3f %-5s %-26s %2s %-26s %8llu %10llu %9s %10s %-8s %-8s %-5s %-11s %s%s",
 			start, (e - s) / 1000.0, proto_name(k, proto, sizeof(proto)), src,
 			r->biflow ? "<>" : "->", dst, (unsigned long long)r->fwd.packets,
 			(unsigned long long)r->fwd.octets, rpk, rby, fl, rfl, vlan, ifc,
-			end_name(r->end_reason));
+			end_name(r->end_reason), tun);
 }
 
 /* @in as the inside of a JSON string (RFC 8259: valid UTF-8): Linux
@@ -370,6 +407,19 @@ int flow_format_json(const struct flow_record *r, char *buf, size_t len)
 	if (flow_key_is_icmp(k))
 		n += snprintf(AT_N, ",\"icmp_type\":%u,\"icmp_code\":%u", k->dst_port >> 8,
 			      k->dst_port & 0xff);
+	if (k->tun_type) {
+		const char *name = flow_tunnel_name(k->tun_type);
+
+		n += snprintf(AT_N, ",\"tunnel\":\"%s\",\"tunnel_id\":%u",
+			      name ? name : "unknown", k->tun_id);
+		if (r->tun.ip_version) {
+			char ts[INET6_ADDRSTRLEN], td[INET6_ADDRSTRLEN];
+
+			tun_addr_str(&r->tun, &r->tun.src, ts, sizeof(ts));
+			tun_addr_str(&r->tun, &r->tun.dst, td, sizeof(td));
+			n += snprintf(AT_N, ",\"tunnel_src\":\"%s\",\"tunnel_dst\":\"%s\"", ts, td);
+		}
+	}
 	if (r->community_id_set) {
 		char cid[COMMUNITY_ID_STR_LEN + 1];
 

@@ -150,9 +150,24 @@ static uint64_t flow_value(const struct flow_record *r, uint16_t ie, int rev, in
 	case 25:  return s->min_ip_len;
 	case 26:  return s->max_ip_len;
 	case 31:  return s->flow_label & 0xfffff;
+	case 351: return k->tun_type == TUNNEL_VXLAN ? 1ull << 56 | (k->tun_id & 0xffffff) : 0;
+	case 32001: return k->tun_type;		/* bpfix's (IPFIX_PEN_BPFIX) */
+	case 32002: return k->tun_id;
 	}
 	*known = 0;
 	return 0;
+}
+
+/* bpfix's tunnel address elements (ipfix.h): the record's outer address of
+ * the element's family and direction, or zeros. */
+static int tunnel_addr_ok(const struct flow_record *r, uint16_t ie, const uint8_t *p, size_t len)
+{
+	int v6 = ie >= 32005, dst = ie == 32004 || ie == 32006;
+	static const uint8_t zero[16];
+
+	if (r->key.tun_type && r->tun.ip_version == (v6 ? 6 : 4))
+		return !memcmp(p, dst ? r->tun.dst.ip6 : r->tun.src.ip6, len);
+	return !memcmp(p, zero, len);
 }
 
 /* Statistics records: the struct's fields in template order (ipfix.h). */
@@ -284,8 +299,7 @@ static size_t check_data_record(const uint8_t *p, size_t left, const struct item
 			int known;
 			uint64_t want;
 
-			if (f->pen == IPFIX_PEN_BPFIX) {
-				FUZZ_ASSERT(f->id == IPFIX_IE_COMMUNITY_ID, "bpfix element %u", f->id);
+			if (f->pen == IPFIX_PEN_BPFIX && f->id == IPFIX_IE_COMMUNITY_ID) {
 				check_community_id(p + off, len, &it->flow);
 				off += len;
 				continue;
@@ -296,6 +310,11 @@ static size_t check_data_record(const uint8_t *p, size_t left, const struct item
 				break;
 			case 12: case 28: case 80:
 				FUZZ_ASSERT(!memcmp(p + off, k->dst.ip6, len), "destination address");
+				break;
+			case 32003: case 32004: case 32005: case 32006:
+				FUZZ_ASSERT(f->pen == IPFIX_PEN_BPFIX &&
+					    tunnel_addr_ok(&it->flow, f->id, p + off, len),
+					    "tunnel address element %u", f->id);
 				break;
 			default:
 				want = flow_value(&it->flow, f->id, f->pen == IPFIX_PEN_REVERSE, &known);

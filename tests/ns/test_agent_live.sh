@@ -465,7 +465,7 @@ run_restart() {
 	wait "$AGENT_PID" 2>/dev/null
 	bg_untrack "$AGENT_PID"
 	check_eq "after SIGKILL: bpfix TCX links on $IF_B, pinned maps, programs, links" \
-		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | grep -c -v -e "^bpfix_" -e "^tcx-"), $(ls "$AGENT_PIN" | grep -c "^bpfix_tc_"), $(ls "$AGENT_PIN" | grep -c "^tcx-")" "2, 8, 2, 2"
+		"$(tc_bpfix_filters), $(ls "$AGENT_PIN" | grep -c -v -e "^bpfix_" -e "^tcx-"), $(ls "$AGENT_PIN" | grep -c "^bpfix_tc_"), $(ls "$AGENT_PIN" | grep -c "^tcx-")" "2, 10, 2, 2"
 	check_eq "after SIGKILL: records printed" "$(wc -l <"$AGENT_OUT")" 0
 	ping_ok "$NS_A" 4 -s "$PING_SIZE" "$IP4_B"
 	agent_start crash2 "$NS_B" "$IF_B" -f json --idle-timeout 60 --active-timeout 60 \

@@ -414,7 +414,7 @@ for m in "$AGENT_PIN"/*; do
 	memlock=$((memlock + $(map_field "$m" bytes_memlock)))
 	nmaps=$((nmaps + 1))
 done
-check_eq "  -> maps pinned (6, the journal and the flows map)" "$nmaps" 8
+check_eq "  -> maps pinned (8, the journal and the flows map)" "$nmaps" 10
 check "  -> bytes_memlock of them all, $memlock, within 64 MiB" test "$memlock" -le $((64 << 20))
 check "  -> ... and more than 56 MiB of it" test "$memlock" -gt $((56 << 20))
 agent_stop -INT "$NS_B" "$IF_B"
