@@ -211,7 +211,7 @@ for a in $AGENTS; do
 	AGENT_ERR=$(echo "$a" | cut -d: -f3)
 	agent_stop
 	check_eq "node ${a%%:*}: records not sent, flows lost (-v exit line)" \
-		"$(sed -n 's/^bpfix exit: .* not-sent \([0-9]*\) | lost flows \([0-9]*\) .*/\1 \2/p' \
+		"$(sed -n 's/^bpfix exit: .* not-sent \([0-9]*\) | .*lost flows \([0-9]*\) .*/\1 \2/p' \
 			"$AGENT_ERR")" "0 0"
 done
 

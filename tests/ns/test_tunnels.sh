@@ -191,7 +191,7 @@ if command -v ipfixDump >/dev/null 2>&1 && command -v tshark >/dev/null 2>&1 &&
 	# bpfix's elements (PEN 32473): tshark names no such field, it shows
 	# their bytes
 	check_eq "tshark: the GRE key 0x123401 (bpfix element 32002)" \
-		"$(grep -c 'Type 32002: Value (hex bytes): 00 12 34 01 ' "$TEST_TMP/tshark.txt")" 1
+		"$(grep -c 'Enterprise Private entry: (Example Enterprise Number for Documentation Use) Type 32002: Value (hex bytes): 00 12 34 01$' "$TEST_TMP/tshark.txt")" 1
 	check_eq "tshark: tunnel records' inner addresses (172.16.3.1, vxlan and ipip)" \
 		"$(grep -c 'SrcAddr: 172.16.3.1$' "$TEST_TMP/tshark.txt")" 2
 
