@@ -69,7 +69,7 @@ check_eq "10 pings: packets, rev_packets" "$(icmp_sum packets "$IP4_A") $(icmp_s
 	"10 0"
 _pk=$(icmp_sum packets "$IP4_A")
 reliability "SIGKILL in tc mode, restart in xdp mode on the same pins" \
-	"10 pings: $_pk packets, $(icmp_sum rev_packets "$IP4_A") reverse; the dead agent's 2 filters removed, said with -v" \
+	"10 pings: $_pk packets, $(icmp_sum rev_packets "$IP4_A") reverse; the dead agent's 2 TCX links removed, said with -v" \
 	"$(( ${_pk:-0} > 10 ? ${_pk:-0} - 10 : 10 - ${_pk:-0} ))"
 
 info "xdp-generic agent SIGKILLed, tc agent on the same pins"
@@ -115,7 +115,7 @@ check_eq "pings over $IF_B: packets, rev_packets" "$(icmp_sum packets "$IP4_A") 
 	"4 4"
 _b2=$(rec_count "$RECS" protocol=1 dst="$IP4_B2")
 reliability "SIGKILL on -i B -i B2, restart on -i B" \
-	"B's 2 filters taken over, B2's 2 filters, clsact and lock file removed, said with -v; B2's pings after: $_b2 records" \
+	"B's 2 TCX links taken over, B2's 2 TCX links and lock file removed, said with -v; B2's pings after: $_b2 records" \
 	"$_b2"
 
 # ---- exactly the documented capabilities ------------------------------------
