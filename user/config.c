@@ -274,6 +274,96 @@ static int is_glob(const char *s)
  * else a glob (is_glob), anything else a name.
  * A regex is compiled here once to say what is wrong with it, and again
  * at each match (links come and go a few a second: no state to free). */
+/*
+ * What glibc's regcomp() makes of an ERE grows with its repetitions: a
+ * bound {m,n} copies what it repeats n times, nested bounds multiply, and
+ * stacked operators (a+++, undefined in POSIX) compound: a 127-character
+ * -i /.../ took 12 GB (fuzz_config). An interface name has at most
+ * IF_NAMESIZE - 1 characters, so no useful regex needs more than that of
+ * any one thing: refuse stacked operators, bounds past it, and nested
+ * bounds whose product passes REGEX_COPIES. Returns NULL or why not.
+ */
+#define REGEX_COPIES 256
+
+static const char *regex_too_costly(const char *re)
+{
+	unsigned long copies[PATTERN_MAX + 1] = { 1 };	/* per open group: its dearest part */
+	unsigned long atom = 1;		/* copies the last atom makes */
+	int depth = 0, after_rep = 0, have_atom = 0;
+
+	for (const char *s = re; *s; s++) {
+		unsigned long n = 1;
+
+		switch (*s) {
+		case '\\':
+			if (s[1])
+				s++;
+			atom = 1, have_atom = 1, after_rep = 0;
+			continue;
+		case '[':
+			/* a bracket expression: ']' first is a member, [:class:] too */
+			s += s[1] == '^' ? 2 : 1;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					const char *e = strchr(s + 2, s[1]);
+
+					s = e && e[1] == ']' ? e + 1 : s;
+				}
+				s++;
+			}
+			if (!*s)
+				return NULL;	/* regcomp says what is wrong */
+			atom = 1, have_atom = 1, after_rep = 0;
+			continue;
+		case '(':
+			if (depth == PATTERN_MAX)
+				return NULL;
+			copies[++depth] = 1;
+			have_atom = 0, after_rep = 0;
+			continue;
+		case ')':
+			if (!depth)
+				return NULL;
+			atom = copies[depth--];
+			have_atom = 1, after_rep = 0;
+			continue;
+		case '|':
+			have_atom = 0, after_rep = 0;
+			continue;
+		case '*': case '+': case '?':
+			break;
+		case '{':
+			n = strtoul(s + 1, (char **)&s, 10);
+			if (*s == ',')
+				n = s[1] == '}' ? n + 1 : strtoul(s + 1, (char **)&s, 10);
+			while (*s && *s != '}')
+				s++;
+			if (!*s)
+				return NULL;
+			if (n > IF_NAMESIZE - 1)
+				return "a bound past an interface name's 15 characters";
+			break;
+		default:
+			atom = 1, have_atom = 1, after_rep = 0;
+			continue;
+		}
+		if (after_rep)
+			return "one repetition right after another (undefined in POSIX)";
+		after_rep = 1;
+		if (!have_atom)
+			continue;	/* regcomp says what is wrong */
+		/* a group counts as its dearest part: nested bounds multiply */
+		atom *= n ? n : 1;
+		if (atom > REGEX_COPIES)
+			return "nested bounds that multiply past what a name can hold";
+		if (atom > copies[depth])
+			copies[depth] = atom;
+	}
+	return NULL;
+}
+
 static int parse_pattern(const char *opt, const char *arg, struct iface_pattern *p, char *err,
 			 size_t errlen)
 {
@@ -284,12 +374,15 @@ static int parse_pattern(const char *opt, const char *arg, struct iface_pattern 
 		return err_line(err, errlen, -EINVAL, "%s '%.32s...': longer than %d characters",
 				opt, arg, PATTERN_MAX - 1);
 	if (len >= 2 && arg[0] == '/' && arg[len - 1] == '/') {
+		const char *why;
 		regex_t re;
 		int rc;
 
 		p->kind = PATTERN_REGEX;
 		memcpy(p->text, arg + 1, len - 2);
 		p->text[len - 2] = '\0';
+		if ((why = regex_too_costly(p->text)))
+			return err_line(err, errlen, -EINVAL, "%s %s: %s", opt, arg, why);
 		rc = regcomp(&re, p->text, REG_EXTENDED | REG_NOSUB);
 		if (rc) {
 			char why[96];
