@@ -324,8 +324,10 @@ static const char *regex_too_costly(const char *re)
 			have_atom = 0, after_rep = 0;
 			continue;
 		case ')':
-			if (!depth)
-				return NULL;
+			if (!depth) {	/* glibc takes it as a literal: go on */
+				atom = 1, have_atom = 1, after_rep = 0;
+				continue;
+			}
 			atom = copies[depth--];
 			have_atom = 1, after_rep = 0;
 			continue;
@@ -341,7 +343,7 @@ static const char *regex_too_costly(const char *re)
 			while (*s && *s != '}')
 				s++;
 			if (!*s)
-				return NULL;
+				return "a '{' without its '}'";
 			if (n > IF_NAMESIZE - 1)
 				return "a bound past an interface name's 15 characters";
 			break;
