@@ -28,6 +28,7 @@
 #include "ipfix.h"
 #include "output.h"
 #include "ipfix_records.h"
+#include "wire.h"
 
 struct domain {
 	uint32_t odid;
@@ -56,21 +57,6 @@ static struct domain *domain_of(struct decoded *d, uint32_t odid)
 	assert_true(d->n_dom < 2);
 	d->dom[d->n_dom].odid = odid;
 	return &d->dom[d->n_dom++];
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
 static void decode_templates(struct decoded *d, struct domain *dom, const uint8_t *p,

@@ -28,6 +28,7 @@
 #include "netflow.h"
 #include "output.h"
 #include "ipfix_records.h"
+#include "wire.h"
 
 #define B16(v) (uint8_t)((v) >> 8), (uint8_t)(v)
 #define B32(v) B16((uint32_t)(v) >> 16), B16((uint32_t)(v) & 0xffff)
@@ -429,11 +430,6 @@ static int udp_listen(uint16_t *port)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
 	return fd;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
 /* Everything that came, up to @max datagrams: their lengths in @lens. */

@@ -21,6 +21,7 @@
 #include <endian.h>
 #include "fuzz.h"
 #include "ipfix.h"
+#include "../wire.h"
 
 #define MAX_ITEMS 256
 
@@ -45,25 +46,6 @@ struct model {
 	uint32_t messages;
 	uint8_t *snap;		/* the message before an add, to see -ENOSPC changed nothing */
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get_uint(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int valid_tid(uint16_t tid)
 {

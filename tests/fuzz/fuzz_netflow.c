@@ -29,6 +29,7 @@
 #include <errno.h>
 #include "fuzz.h"
 #include "netflow.h"
+#include "../wire.h"
 
 #define MAX_ITEMS 128
 
@@ -53,25 +54,6 @@ struct model {
 	struct item items[MAX_ITEMS];
 	int n;
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get_uint(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static uint32_t uptime(uint64_t ms, uint64_t epoch)
 {
